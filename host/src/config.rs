@@ -1,0 +1,463 @@
+//! The daemon's configuration: one TOML file whose every key has a documented default
+//! (`jingxun.example.toml` at the repository root lists them all), overridable from the
+//! environment (`JINGXUN_DATABASE__URL`, `JINGXUN_HTTP__LISTEN`, `JINGXUN_QUEUE__LEASE_SECONDS`...:
+//! the prefix `JINGXUN_`, then the key path with `__` between levels), validated at start with
+//! errors that name the offending key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The file looked for in the current folder when no `--config` is given.
+pub const DEFAULT_FILE: &str = "jingxun.toml";
+
+/// The port name that selects a built-in simulated modem instead of a serial device.
+pub const SIMULATED_PORT: &str = "sim";
+
+/// Baud rates a serial modem line may be set to.
+const VALID_BAUDS: &[u32] = &[
+    1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
+];
+
+/// Everything `jingxun serve` and the other subcommands read at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where messages are stored.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// The HTTP listener (health, API and web admin).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The GSM modems, one `[[modem]]` table each.
+    #[serde(default, rename = "modem")]
+    pub modems: Vec<ModemConfig>,
+    /// How outbound messages are scheduled and retried.
+    #[serde(default)]
+    pub queue: QueueConfig,
+    /// Text and number handling.
+    #[serde(default)]
+    pub sms: SmsConfig,
+    /// Diagnostics.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://FILE` (created if missing) or `postgres://user@host:port/db`.
+    #[serde(default = "default_database_url")]
+    pub url: String,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+/// One `[[modem]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModemConfig {
+    /// Unique short name, shown in logs, the store and the dashboard.
+    pub name: String,
+    /// Serial device (`/dev/ttyUSB0`), or `sim` for a built-in simulated modem.
+    pub port: String,
+    /// Line speed.
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    /// The service number this modem's SIM answers to, if it has one of its own.
+    #[serde(default)]
+    pub service_number: Option<String>,
+    /// Most SMS parts this modem may send per minute; absent means as fast as the modem takes them.
+    #[serde(default)]
+    pub max_parts_per_minute: Option<u32>,
+    /// How long to wait for the answer to an ordinary AT command.
+    #[serde(default = "default_command_timeout_ms")]
+    pub command_timeout_ms: u64,
+    /// How long to wait for `+CMGS` to answer (the network can take seconds).
+    #[serde(default = "default_send_timeout_ms")]
+    pub send_timeout_ms: u64,
+    /// How often to poll signal and registration (`+CSQ`, `+CREG`).
+    #[serde(default = "default_health_interval_seconds")]
+    pub health_interval_seconds: u64,
+}
+
+/// `[queue]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// How often the dispatcher looks for due messages (also woken at once by local sends).
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// How long a claimed message stays with its sender before another may take it over
+    /// (the recovery time after a crash). Renewed after every part.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+    /// Attempts before a message is failed for good (dead letter).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubled for each further attempt.
+    #[serde(default = "default_retry_base_seconds")]
+    pub retry_base_seconds: u64,
+    /// Longest delay between retries.
+    #[serde(default = "default_retry_max_seconds")]
+    pub retry_max_seconds: u64,
+    /// Ask the network for delivery reports.
+    #[serde(default = "default_true")]
+    pub status_report: bool,
+    /// Use 16-bit concatenation references instead of 8-bit ones.
+    #[serde(default)]
+    pub wide_concat_reference: bool,
+    /// How long to wait for the missing parts of a long inbound message before storing what
+    /// arrived as a visible partial message.
+    #[serde(default = "default_partial_timeout_seconds")]
+    pub partial_timeout_seconds: u64,
+}
+
+/// `[sms]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Country code assumed for national numbers (`13800000000` is `+8613800000000`).
+    #[serde(default = "default_country_code")]
+    pub default_country_code: String,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `jingxun=debug,info`; `RUST_LOG` wins when set.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// `text` for people, `json` for log collectors.
+    #[serde(default = "default_log_format")]
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn default_database_url() -> String {
+    "sqlite://jingxun.db".into()
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_baud() -> u32 {
+    115_200
+}
+fn default_command_timeout_ms() -> u64 {
+    5_000
+}
+fn default_send_timeout_ms() -> u64 {
+    60_000
+}
+fn default_health_interval_seconds() -> u64 {
+    30
+}
+fn default_poll_interval_ms() -> u64 {
+    250
+}
+fn default_lease_seconds() -> u64 {
+    120
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_retry_base_seconds() -> u64 {
+    30
+}
+fn default_retry_max_seconds() -> u64 {
+    3_600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_partial_timeout_seconds() -> u64 {
+    600
+}
+fn default_country_code() -> String {
+    "86".into()
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+fn default_log_format() -> LogFormat {
+    LogFormat::Text
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: default_database_url() }
+    }
+}
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: default_listen() }
+    }
+}
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: default_poll_interval_ms(),
+            lease_seconds: default_lease_seconds(),
+            max_attempts: default_max_attempts(),
+            retry_base_seconds: default_retry_base_seconds(),
+            retry_max_seconds: default_retry_max_seconds(),
+            status_report: true,
+            wide_concat_reference: false,
+            partial_timeout_seconds: default_partial_timeout_seconds(),
+        }
+    }
+}
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self { default_country_code: default_country_code() }
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: default_log_level(), format: default_log_format() }
+    }
+}
+
+impl ModemConfig {
+    /// A modem with every optional key at its default.
+    pub fn new(name: &str, port: &str) -> Self {
+        Self {
+            name: name.into(),
+            port: port.into(),
+            baud: default_baud(),
+            service_number: None,
+            max_parts_per_minute: None,
+            command_timeout_ms: default_command_timeout_ms(),
+            send_timeout_ms: default_send_timeout_ms(),
+            health_interval_seconds: default_health_interval_seconds(),
+        }
+    }
+
+    /// Whether this modem is a built-in simulator rather than a serial device.
+    pub fn is_simulated(&self) -> bool {
+        self.port == SIMULATED_PORT
+    }
+}
+
+/// What went wrong reading the configuration. Every variant names the file or key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file given with `--config` does not exist.
+    #[error("configuration file {path} does not exist: give an existing file with --config, or none to use the embedded defaults")]
+    Missing {
+        /// The path that was asked for.
+        path: PathBuf,
+    },
+    /// The TOML is malformed, or a key is unknown or of the wrong type.
+    #[error("configuration {0}")]
+    Parse(Box<figment::Error>),
+    /// A key has a value that cannot work.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The dotted key path, e.g. `modem[1].baud`.
+        key: String,
+        /// What is wrong and what would be right.
+        reason: String,
+    },
+}
+
+/// Where the configuration came from, for the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A TOML file.
+    File(PathBuf),
+    /// No file: the embedded defaults (SQLite in the current folder, one simulated modem).
+    Embedded,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Embedded => f.write_str("embedded defaults"),
+        }
+    }
+}
+
+impl Config {
+    /// The embedded defaults: what `jingxun serve` runs on with no file at all.
+    pub fn embedded() -> Self {
+        Self {
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            modems: vec![ModemConfig::new("sim1", SIMULATED_PORT)],
+            queue: QueueConfig::default(),
+            sms: SmsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+
+    /// Loads the configuration: the file given, else `jingxun.toml` in the current folder if
+    /// present, else the embedded defaults; then environment overrides; then validation.
+    pub fn load(explicit: Option<&Path>) -> Result<(Self, Source), ConfigError> {
+        let file = match explicit {
+            Some(p) if !p.exists() => return Err(ConfigError::Missing { path: p.to_path_buf() }),
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
+        };
+        let figment = match &file {
+            Some(path) => Figment::new().merge(Toml::file_exact(path)),
+            None => Figment::from(Serialized::defaults(Self::embedded())),
+        };
+        let config = Self::from_figment(figment.merge(Env::prefixed("JINGXUN_").split("__")))?;
+        Ok((config, file.map_or(Source::Embedded, Source::File)))
+    }
+
+    /// Parses TOML text (plus no environment): for tests and `jingxun config check`.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Self = figment.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, reason: &str| {
+            Err(ConfigError::Invalid { key, reason: reason.to_string() })
+        };
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(
+                "database.url".into(),
+                "must start with sqlite:// (e.g. sqlite://jingxun.db) or postgres:// (e.g. postgres://user@127.0.0.1:5432/jingxun)",
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, modem) in self.modems.iter().enumerate() {
+            let key = |field: &str| format!("modem[{i}].{field}");
+            let name_ok = !modem.name.is_empty()
+                && modem.name.len() <= 32
+                && modem.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                return invalid(key("name"), "must be 1-32 characters of letters, digits, '-' or '_'");
+            }
+            if !names.insert(modem.name.as_str()) {
+                return invalid(key("name"), &format!("`{}` is used by another modem; names must be unique", modem.name));
+            }
+            if modem.port.trim().is_empty() {
+                return invalid(key("port"), "must be a serial device such as /dev/ttyUSB0, or `sim`");
+            }
+            if !VALID_BAUDS.contains(&modem.baud) {
+                return invalid(key("baud"), &format!("must be one of {VALID_BAUDS:?}"));
+            }
+            if let Some(number) = &modem.service_number {
+                if number.is_empty() || number.len() > 20 || !number.chars().all(|c| c.is_ascii_digit()) {
+                    return invalid(key("service_number"), "must be 1-20 digits");
+                }
+            }
+            if modem.max_parts_per_minute == Some(0) {
+                return invalid(key("max_parts_per_minute"), "must be at least 1; leave it out for no limit");
+            }
+            if modem.command_timeout_ms < 100 || modem.send_timeout_ms < 1_000 {
+                return invalid(key("command_timeout_ms"), "must be at least 100 (and send_timeout_ms at least 1000)");
+            }
+            if modem.health_interval_seconds == 0 {
+                return invalid(key("health_interval_seconds"), "must be at least 1");
+            }
+        }
+        let q = &self.queue;
+        if q.poll_interval_ms == 0 || q.poll_interval_ms > 60_000 {
+            return invalid("queue.poll_interval_ms".into(), "must be between 1 and 60000");
+        }
+        if q.lease_seconds < 1 {
+            return invalid("queue.lease_seconds".into(), "must be at least 1");
+        }
+        if q.max_attempts == 0 {
+            return invalid("queue.max_attempts".into(), "must be at least 1");
+        }
+        if q.retry_base_seconds > q.retry_max_seconds {
+            return invalid("queue.retry_base_seconds".into(), "must not exceed queue.retry_max_seconds");
+        }
+        let cc = &self.sms.default_country_code;
+        if cc.is_empty() || cc.len() > 3 || !cc.chars().all(|c| c.is_ascii_digit()) {
+            return invalid("sms.default_country_code".into(), "must be 1-3 digits, e.g. 86");
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return invalid("log.level".into(), &format!("is not a valid filter ({e}); try `info`"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_documents_a_valid_configuration() {
+        let text = include_str!("../../jingxun.example.toml");
+        let config = Config::from_toml(text).expect("example parses");
+        assert_eq!(config.modems.len(), 1);
+        assert_eq!(config.database, DatabaseConfig::default());
+        assert_eq!(config.queue, QueueConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::from_toml("[database]\nurl = \"sqlite://x.db\"\nurll = 1\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("urll"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_baud_names_the_modem_key() {
+        let err = Config::from_toml("[[modem]]\nname = \"m1\"\nport = \"/dev/ttyUSB0\"\nbaud = 1234\n").unwrap_err();
+        assert!(err.to_string().contains("modem[0].baud"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_modem_names_are_rejected() {
+        let text = "[[modem]]\nname = \"m1\"\nport = \"sim\"\n[[modem]]\nname = \"m1\"\nport = \"sim\"\n";
+        let err = Config::from_toml(text).unwrap_err();
+        assert!(err.to_string().contains("modem[1].name"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let err = Config::from_toml("[http]\nlisten = \"not an address\"\n").unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn an_unsupported_database_is_rejected() {
+        let err = Config::from_toml("[database]\nurl = \"mysql://x\"\n").unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_modems_has_none_but_the_embedded_defaults_simulate_one() {
+        assert!(Config::from_toml("").unwrap().modems.is_empty());
+        assert!(Config::embedded().modems[0].is_simulated());
+        Config::embedded().validate().unwrap();
+    }
+}
