@@ -333,7 +333,7 @@ fn clean(raw: &[u8]) -> String {
 }
 
 fn is_hex_pdu(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Whether `line` is the header of a two-line URC.
@@ -427,15 +427,11 @@ fn classify(line: &str, in_flight: Option<&str>) -> Line {
     if answers_in_flight {
         return Line::Info(line.to_owned());
     }
-    if let Some(rest) = line.strip_prefix("+CMTI:") {
-        if let Some((storage, index)) = storage_index(rest) {
-            return Line::Urc(Urc::NewMessage { storage, index });
-        }
+    if let Some((storage, index)) = line.strip_prefix("+CMTI:").and_then(storage_index) {
+        return Line::Urc(Urc::NewMessage { storage, index });
     }
-    if let Some(rest) = line.strip_prefix("+CDSI:") {
-        if let Some((storage, index)) = storage_index(rest) {
-            return Line::Urc(Urc::StatusReportStored { storage, index });
-        }
+    if let Some((storage, index)) = line.strip_prefix("+CDSI:").and_then(storage_index) {
+        return Line::Urc(Urc::StatusReportStored { storage, index });
     }
     if upper.starts_with("+CRING:") {
         return Line::Urc(Urc::Ring);
