@@ -7,6 +7,7 @@ use super::split::split;
 use super::udh::Concat;
 use super::{Encoding, PduError, timestamp, user_data};
 use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
 
 const MTI_DELIVER: u8 = 0x00;
 /// TP-MMS: set when no more messages are waiting in the SC.
@@ -15,7 +16,7 @@ const STATUS_REPORT_INDICATION: u8 = 0x20;
 const UDHI: u8 = 0x40;
 
 /// A received short message (one part of a concatenated message, if `concat` is set).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deliver {
     /// The SMSC that delivered it, if the modem printed one.
     pub smsc: Option<Address>,
@@ -97,8 +98,10 @@ impl DeliverOptions {
 
 /// Builds the SMS-DELIVER PDUs a network would send for `text` from `from`, one per part, each
 /// with the SMSC information first (for the modem simulator and tests). The text is split as
-/// [`super::encode_submit`] splits it. See [`super::timestamp`] notes: years outside 1970-2069
-/// do not survive the two-digit year.
+/// [`super::encode_submit`] splits it. The time stamp keeps a two-digit year (read back right for
+/// 1970-2069), whole quarter hours of zone and whole seconds.
+///
+/// Errors: a sender or SMSC that cannot be encoded, or a text needing more than 255 parts.
 pub fn encode_deliver(
     from: &Address,
     text: &str,

@@ -97,6 +97,8 @@ fn time() -> DateTime<FixedOffset> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
     #[test]
     fn submit_round_trips_within_part_limits(
         text in text(),

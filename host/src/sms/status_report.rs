@@ -12,7 +12,7 @@ const MTI_STATUS_REPORT: u8 = 0x02;
 const NO_MORE_MESSAGES: u8 = 0x04;
 
 /// A delivery report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
     /// The SMSC that sent it, if the modem printed one.
     pub smsc: Option<Address>,

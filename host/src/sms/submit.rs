@@ -7,6 +7,7 @@ use super::reader::Reader;
 use super::split::split;
 use super::udh::Concat;
 use super::{Encoding, PduError, timestamp, user_data};
+use serde::Serialize;
 use std::time::Duration;
 
 const MTI_SUBMIT: u8 = 0x01;
@@ -17,7 +18,7 @@ const STATUS_REPORT_REQUEST: u8 = 0x20;
 const UDHI: u8 = 0x40;
 
 /// A decoded SMS-SUBMIT (one part).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Submit {
     /// TP-DA.
     pub destination: Address,
