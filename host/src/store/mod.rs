@@ -1,0 +1,540 @@
+//! The durable message store: inbound and outbound messages, their parts and states, on SQLite
+//! (the embedded default) or PostgreSQL through sqlx's `Any` driver.
+//!
+//! One query text serves both backends (`$1, $2` placeholders, which sqlx-sqlite binds by
+//! index); the few places where they must differ branch on [`Backend`]. Migrations live in
+//! `migrations/sqlite` and `migrations/postgres` (same tables, columns and meaning) and run at
+//! [`Store::connect`]. Timestamps are unix milliseconds UTC, always passed in by the caller
+//! (`now_ms`), so that tests are deterministic and one clock decides.
+//!
+//! # Outbound states
+//! ```text
+//!  enqueue ──► queued ──claim──► sending ──mark_sent──► sent ──all parts reported──► delivered
+//!               ▲   │              │  │                   └──a part reported failed──► failed
+//!   mark_retry  │   │ valid_until  │  └─mark_failed, or mark_retry after max_attempts──► failed
+//!   (attempts   └───┼──────────────┘      (dead letter: last_error says why)
+//!    left)          └──► expired   (never claimed once valid_until has passed)
+//! ```
+//! A `sending` message carries a lease (`lease_owner`, `lease_until`). A worker that dies
+//! (kill -9, power loss) simply stops renewing it; once `lease_until` has passed the message is
+//! claimable again, with `attempts` counted up and the parts already sent listed, so that the
+//! next worker resends only the parts that were never acknowledged by `+CMGS`. A message whose
+//! holder died `max_attempts` times is dead-lettered (`failed`) instead of retried forever.
+//!
+//! Inbound states: `received` (complete), or `partial` (a concatenated set that stayed
+//! incomplete; missing parts show as `[…]` in the text).
+//!
+//! # Guarantees
+//! - "Accepted" means committed: [`Store::enqueue`] returns only after the commit, and SQLite
+//!   runs with WAL and `synchronous=FULL`, so accepted messages survive a crash or power loss.
+//! - Delivery to the network is **at least once**. The store cannot know whether a part whose
+//!   `+CMGS` answer was lost in a crash reached the network; it will be sent again. The window
+//!   is kept as small as the modem protocol allows: [`Store::record_part_sent`] commits right
+//!   after each `+CMGS` answer, and a retry resends only parts not recorded.
+//! - Claiming is exclusive: on SQLite inside `BEGIN IMMEDIATE` (one writer at a time), on
+//!   PostgreSQL with `FOR UPDATE SKIP LOCKED`; sending happens outside the transaction, under the
+//!   lease. Finishing calls (`mark_*`) check the lease owner and answer
+//!   [`StoreError::LeaseLost`] if another worker took the message over.
+//! - Inbound parts are stored before anything else happens to them (one transaction per part);
+//!   exact duplicates (network resends) are recognised and stored once.
+//! - Status reports are idempotent: a part's first final report (delivered or failed) wins;
+//!   duplicates and out-of-order reports change nothing else.
+//!
+//! # Testing against PostgreSQL
+//! Tests run on SQLite always and on PostgreSQL when `JINGXUN_TEST_POSTGRES_URL` is set. Each
+//! PostgreSQL test creates its own schema and connects with a URL carrying
+//! `options=-csearch_path%3D<schema>`: [`Store::connect`] accepts any URL that sqlx accepts, so
+//! production can use the same mechanism to place the tables in a schema of its choice.
+
+mod inbound;
+mod outbound;
+mod query;
+#[cfg(test)]
+mod tests;
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row, Transaction};
+
+pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, NewInboundPart};
+pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
+pub use query::{MAX_LIST, MessageFilter, QueueDepths};
+
+/// Database id of a message (`messages.id`).
+pub type MessageId = i64;
+
+/// How long a status report can still be matched to the part it reports on.
+pub const STATUS_REPORT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What went wrong in the store. Each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL cannot be used.
+    #[error(
+        "the database URL `{url}` cannot be used: {reason}; use sqlite://PATH (created if \
+         missing), sqlite::memory: or postgres://USER@HOST:PORT/DATABASE"
+    )]
+    InvalidUrl { url: String, reason: String },
+    /// Connecting to the database failed.
+    #[error(
+        "cannot open the database `{url}`: {source}; for SQLite check that the directory exists \
+         and is writable, for PostgreSQL that the server runs and accepts this user"
+    )]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying the schema migrations failed.
+    #[error(
+        "applying the database migrations failed: {0}; the database may belong to a newer \
+         Jingxun or have been changed by hand: restore a backup or use a fresh database"
+    )]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database failure (disk full, server gone, lock timeout...).
+    #[error(
+        "database error: {0}; nothing was changed by the failed call: check disk space and the \
+         database server, then retry"
+    )]
+    Database(#[from] sqlx::Error),
+    /// The message does not exist.
+    #[error("message {id} does not exist; check the id (it may have been deleted by retention)")]
+    NotFound { id: MessageId },
+    /// The caller no longer holds the lease of the message.
+    #[error(
+        "message {id} is no longer leased by `{owner}` (its lease expired and another worker \
+         took it over, or it was already finished); stop working on it"
+    )]
+    LeaseLost { id: MessageId, owner: String },
+    /// The call conflicts with what the store already knows about the message.
+    #[error("message {id}: {reason}")]
+    Conflict { id: MessageId, reason: String },
+    /// The caller passed a value the store refuses.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: &'static str, reason: String },
+    /// A row holds a value this version does not understand.
+    #[error(
+        "the database holds an unexpected value in {column}: `{value}`; the database may belong \
+         to a newer Jingxun or have been edited by hand"
+    )]
+    Corrupt { column: &'static str, value: String },
+}
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// SQLite file (or `:memory:` for tests): the embedded default.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Recognises the backend from the URL scheme.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::InvalidUrl {
+                url: redact_url(url),
+                reason: "unknown scheme".into(),
+            })
+        }
+    }
+}
+
+/// Direction of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Received from a phone.
+    In,
+    /// Sent (or to be sent) to a phone.
+    Out,
+}
+
+/// State of a message; see the module documentation for the transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Outbound, waiting for `next_attempt_at`.
+    Queued,
+    /// Outbound, leased by a worker that is sending it.
+    Sending,
+    /// Outbound, every part accepted by the network.
+    Sent,
+    /// Outbound, every part reported delivered.
+    Delivered,
+    /// Outbound, permanently failed (or dead-lettered); `last_error` says why.
+    Failed,
+    /// Outbound, its validity ended before it could be sent.
+    Expired,
+    /// Inbound, complete.
+    Received,
+    /// Inbound, a concatenated set that stayed incomplete.
+    Partial,
+}
+
+/// State of one part of an outbound message (inbound parts are always `Received`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartState {
+    /// Not yet accepted by the network.
+    Pending,
+    /// Accepted (`+CMGS`), no final report yet.
+    Sent,
+    /// Reported delivered.
+    Delivered,
+    /// Reported failed.
+    Failed,
+    /// An inbound part.
+    Received,
+}
+
+macro_rules! string_enum {
+    ($ty:ident, $column:literal, { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The text stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),* }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok($ty::$variant),)*
+                    other => Err(StoreError::Corrupt { column: $column, value: other.to_owned() }),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(Direction, "messages.direction", { In => "in", Out => "out" });
+string_enum!(MessageState, "messages.state", {
+    Queued => "queued", Sending => "sending", Sent => "sent", Delivered => "delivered",
+    Failed => "failed", Expired => "expired", Received => "received", Partial => "partial",
+});
+string_enum!(PartState, "message_parts.state", {
+    Pending => "pending", Sent => "sent", Delivered => "delivered", Failed => "failed",
+    Received => "received",
+});
+
+/// A message as stored. Times are unix milliseconds UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub direction: Direction,
+    /// The other party's number.
+    pub peer: String,
+    /// Which of our numbers sent or received it, when known.
+    pub service_number: Option<String>,
+    pub text: String,
+    /// `gsm7`, `ucs2` or `data8`; unknown for outbound messages until the first part is sent.
+    pub encoding: Option<String>,
+    pub state: MessageState,
+    pub parts_total: Option<u8>,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub last_error: Option<String>,
+    /// The modem that sent (last) or received it.
+    pub modem: Option<String>,
+    pub priority: i32,
+    pub status_report: bool,
+    pub concat_reference: Option<u16>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Outbound: when the last part was accepted. Inbound: the service-centre time stamp (SCTS)
+    /// of the earliest part.
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+    pub valid_until: Option<i64>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    /// Groups the recipients of one send.
+    pub batch_id: Option<String>,
+}
+
+/// One part of a message. Outbound parts fill `message_reference`, `status`, `reported_at`;
+/// inbound parts fill `raw_pdu` and `text`, and `sent_at` is their SCTS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartRecord {
+    pub message_id: MessageId,
+    /// 1-based position in the concatenated set.
+    pub seq: u8,
+    pub state: PartState,
+    pub modem: Option<String>,
+    /// TP-MR from `+CMGS: <mr>`.
+    pub message_reference: Option<u8>,
+    /// TP-ST of the latest status report.
+    pub status: Option<u8>,
+    pub sent_at: Option<i64>,
+    pub reported_at: Option<i64>,
+    /// Hex of the PDU exactly as the modem gave it (inbound only).
+    pub raw_pdu: Option<String>,
+    /// Text of this part (inbound only).
+    pub text: Option<String>,
+}
+
+/// Handle on the message store; cheap to clone (it wraps the connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// SQLite settings applied to every connection. `synchronous=FULL`: with WAL, NORMAL may lose
+/// the last commits on power loss, and an accepted message must not be lost.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+];
+
+static INSTALL_DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Opens the database and brings its schema up to date.
+    ///
+    /// `url` is `sqlite://PATH` (the file is created if missing; its directory must exist),
+    /// `sqlite::memory:` (tests only: a private database that lives as long as the store), or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` with any parameter sqlx accepts
+    /// (e.g. `options=-csearch_path%3Dmyschema` to use a schema).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::from_url(url)?;
+        let redacted = redact_url(url);
+        let (connect_url, in_memory) = match backend {
+            Backend::Sqlite => sqlite_connect_url(url),
+            Backend::Postgres => (url.to_owned(), false),
+        };
+        let options =
+            AnyConnectOptions::from_str(&connect_url).map_err(|e| StoreError::InvalidUrl {
+                url: redacted.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        pool_options = match backend {
+            Backend::Sqlite => pool_options
+                // WAL lets readers run beside the one writer; writers queue on busy_timeout.
+                .max_connections(if in_memory { 1 } else { 4 })
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(*pragma).await?;
+                        }
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => pool_options.max_connections(8),
+        };
+        if in_memory {
+            // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+            pool_options = pool_options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool =
+            pool_options
+                .connect_with(options)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: redacted.clone(),
+                    source,
+                })?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
+        }
+        tracing::info!(url = %redacted, ?backend, "message store ready");
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock
+    /// is taken (waiting up to `busy_timeout`) before anything is read, so a read-then-write
+    /// transaction can never fail half-way with SQLITE_BUSY.
+    async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Serialises writers of one message on PostgreSQL (SQLite already has one writer).
+    async fn lock_message(
+        &self,
+        tx: &mut Transaction<'static, sqlx::Any>,
+        id: MessageId,
+    ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds `mode=rwc` (create if missing) to a SQLite file URL that does not choose a mode.
+fn sqlite_connect_url(url: &str) -> (String, bool) {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if in_memory || url.contains("mode=") {
+        return (url.to_owned(), in_memory);
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    (format!("{url}{separator}mode=rwc"), false)
+}
+
+/// Hides the password of a URL so that it can be logged and shown in errors.
+fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_owned(),
+    }
+}
+
+/// `$first, $first+1, ...` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for i in 0..count {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&(first + i).to_string());
+    }
+    out
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn opt_u8(row: &AnyRow, column: &'static str) -> Result<Option<u8>, StoreError> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|v| {
+            u8::try_from(v).map_err(|_| StoreError::Corrupt {
+                column,
+                value: v.to_string(),
+            })
+        })
+        .transpose()
+}
+
+fn req_u8(row: &AnyRow, column: &'static str) -> Result<u8, StoreError> {
+    opt_u8(row, column)?.ok_or(StoreError::Corrupt {
+        column,
+        value: "NULL".into(),
+    })
+}
+
+fn int_as<T: TryFrom<i64>>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
+    let v: i64 = row.try_get(column)?;
+    T::try_from(v).map_err(|_| StoreError::Corrupt {
+        column,
+        value: v.to_string(),
+    })
+}
+
+fn opt_int_as<T: TryFrom<i64>>(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<Option<T>, StoreError> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|v| {
+            T::try_from(v).map_err(|_| StoreError::Corrupt {
+                column,
+                value: v.to_string(),
+            })
+        })
+        .transpose()
+}
+
+fn parse_col<T: FromStr<Err = StoreError>>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+}
+
+/// The columns [`message_from_row`] reads.
+const MESSAGE_COLUMNS: &str = "id, direction, peer, service_number, text, encoding, state, \
+     parts_total, attempts, max_attempts, last_error, modem, priority, status_report, \
+     concat_reference, created_at, updated_at, sent_at, delivered_at, next_attempt_at, \
+     valid_until, lease_owner, lease_until, batch_id";
+
+fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
+    Ok(MessageRecord {
+        id: row.try_get("id")?,
+        direction: parse_col(row, "direction")?,
+        peer: row.try_get("peer")?,
+        service_number: row.try_get("service_number")?,
+        text: row.try_get("text")?,
+        encoding: row.try_get("encoding")?,
+        state: parse_col(row, "state")?,
+        parts_total: opt_u8(row, "parts_total")?,
+        attempts: int_as(row, "attempts")?,
+        max_attempts: int_as(row, "max_attempts")?,
+        last_error: row.try_get("last_error")?,
+        modem: row.try_get("modem")?,
+        priority: int_as(row, "priority")?,
+        status_report: row.try_get::<i64, _>("status_report")? != 0,
+        concat_reference: opt_int_as(row, "concat_reference")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        sent_at: row.try_get("sent_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        valid_until: row.try_get("valid_until")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_until: row.try_get("lease_until")?,
+        batch_id: row.try_get("batch_id")?,
+    })
+}
+
+/// Checks an encoding name against the ones the schema allows.
+fn check_encoding(encoding: &str) -> Result<(), StoreError> {
+    match encoding {
+        "gsm7" | "ucs2" | "data8" => Ok(()),
+        other => Err(StoreError::InvalidInput {
+            field: "encoding",
+            reason: format!("`{other}` is not one of gsm7, ucs2, data8"),
+        }),
+    }
+}

@@ -1,0 +1,204 @@
+//! Read-only views of the store: message lists, one message with its parts, queue depths.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{
+    Direction, MESSAGE_COLUMNS, MessageId, MessageRecord, MessageState, PartRecord, PartState,
+    Store, StoreError, message_from_row, opt_u8, parse_col, req_u8,
+};
+
+/// Most rows one [`Store::list_messages`] call returns.
+pub const MAX_LIST: u32 = 1000;
+
+/// Which messages [`Store::list_messages`] returns. All conditions must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    pub direction: Option<Direction>,
+    pub state: Option<MessageState>,
+    /// Exact match on the other party's number.
+    pub peer: Option<String>,
+    /// The recipients of one send.
+    pub batch_id: Option<String>,
+    /// Only ids greater than this (paging forwards).
+    pub after_id: Option<MessageId>,
+    /// Only ids smaller than this (paging backwards).
+    pub before_id: Option<MessageId>,
+    /// Newest first instead of oldest first.
+    pub newest_first: bool,
+    /// At most this many rows; 0 means 100, and more than [`MAX_LIST`] means [`MAX_LIST`].
+    pub limit: u32,
+}
+
+/// Number of outbound messages in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepths {
+    pub queued: u64,
+    pub sending: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub expired: u64,
+}
+
+impl Store {
+    /// Messages matching `filter`, ordered by id.
+    pub async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        // Text parameters come first ($1..), then integers; positions are fixed up below.
+        let mut text_conditions: Vec<(&str, String)> = Vec::new();
+        if let Some(direction) = filter.direction {
+            text_conditions.push(("direction", direction.as_str().to_owned()));
+        }
+        if let Some(state) = filter.state {
+            text_conditions.push(("state", state.as_str().to_owned()));
+        }
+        if let Some(peer) = &filter.peer {
+            text_conditions.push(("peer", peer.clone()));
+        }
+        if let Some(batch_id) = &filter.batch_id {
+            text_conditions.push(("batch_id", batch_id.clone()));
+        }
+        for (column, value) in text_conditions {
+            texts.push(value);
+            conditions.push(format!("{column} = ${}", texts.len()));
+        }
+        let mut int_conditions: Vec<(&str, i64)> = Vec::new();
+        if let Some(after) = filter.after_id {
+            int_conditions.push(("id >", after));
+        }
+        if let Some(before) = filter.before_id {
+            int_conditions.push(("id <", before));
+        }
+        for (condition, value) in int_conditions {
+            ints.push(value);
+            conditions.push(format!("{condition} ${}", texts.len() + ints.len()));
+        }
+        let limit = match filter.limit {
+            0 => 100,
+            n => n.min(MAX_LIST),
+        };
+        let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages");
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(if filter.newest_first {
+            " ORDER BY id DESC"
+        } else {
+            " ORDER BY id"
+        });
+        sql.push_str(&format!(" LIMIT ${}", texts.len() + ints.len() + 1));
+        let mut query = sqlx::query(&sql);
+        for text in &texts {
+            query = query.bind(text.as_str());
+        }
+        for int in &ints {
+            query = query.bind(*int);
+        }
+        query = query.bind(i64::from(limit));
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect()
+    }
+
+    /// One message with its parts (outbound: the parts as sent and reported; inbound: the PDUs
+    /// received), or `None` if there is no such message.
+    pub async fn message(
+        &self,
+        id: MessageId,
+    ) -> Result<Option<(MessageRecord, Vec<PartRecord>)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let message = message_from_row(&row)?;
+        let parts = match message.direction {
+            Direction::Out => sqlx::query(
+                "SELECT message_id, seq, state, modem, message_reference, status, sent_at, \
+                 reported_at FROM message_parts WHERE message_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(PartRecord {
+                    message_id: row.try_get("message_id")?,
+                    seq: req_u8(row, "seq")?,
+                    state: parse_col(row, "state")?,
+                    modem: row.try_get("modem")?,
+                    message_reference: opt_u8(row, "message_reference")?,
+                    status: opt_u8(row, "status")?,
+                    sent_at: row.try_get("sent_at")?,
+                    reported_at: row.try_get("reported_at")?,
+                    raw_pdu: None,
+                    text: None,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?,
+            Direction::In => sqlx::query(
+                "SELECT message_id, seq, modem, raw_pdu, text, received_at FROM inbound_parts \
+                 WHERE message_id = $1 ORDER BY seq, id",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(PartRecord {
+                    message_id: row.try_get("message_id")?,
+                    seq: req_u8(row, "seq")?,
+                    state: PartState::Received,
+                    modem: row.try_get("modem")?,
+                    message_reference: None,
+                    status: None,
+                    sent_at: row.try_get("received_at")?,
+                    reported_at: None,
+                    raw_pdu: row.try_get("raw_pdu")?,
+                    text: row.try_get("text")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        };
+        Ok(Some((message, parts)))
+    }
+
+    /// How many outbound messages are in each state.
+    pub async fn queue_depths(&self) -> Result<QueueDepths, StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM messages WHERE state IN \
+             ('queued', 'sending', 'sent', 'delivered', 'failed', 'expired') GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut depths = QueueDepths::default();
+        for row in &rows {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            match parse_col::<MessageState>(row, "state")? {
+                MessageState::Queued => depths.queued = n,
+                MessageState::Sending => depths.sending = n,
+                MessageState::Sent => depths.sent = n,
+                MessageState::Delivered => depths.delivered = n,
+                MessageState::Failed => depths.failed = n,
+                MessageState::Expired => depths.expired = n,
+                MessageState::Received | MessageState::Partial => {}
+            }
+        }
+        Ok(depths)
+    }
+}

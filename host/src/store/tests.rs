@@ -1,0 +1,1177 @@
+//! Tests of the message store. Every behaviour runs on SQLite (a file in a temporary
+//! directory) and, when `JINGXUN_TEST_POSTGRES_URL` is set (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`), on PostgreSQL in a schema of its own that is
+//! dropped afterwards. Checklist references: "Durability and faults" of
+//! shared/docs/security-checklist.md.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+
+use super::*;
+
+/// A fixed "now" for deterministic tests (2026-01-01T00:00:00Z).
+const T0: i64 = 1_767_225_600_000;
+const LEASE: Duration = Duration::from_secs(30);
+const POSTGRES_ENV: &str = "JINGXUN_TEST_POSTGRES_URL";
+
+/// A store for one test, and what it takes to connect to the same database again.
+struct TestDb {
+    store: Store,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<PgSchema>,
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/jingxun.db", dir.path().display());
+        let store = Store::connect(&url).await.expect("open SQLite store");
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    /// `None` when PostgreSQL tests are not configured.
+    async fn postgres() -> Option<TestDb> {
+        let base = std::env::var(POSTGRES_ENV).ok()?;
+        let schema = PgSchema::create(&base).await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{}", schema.name);
+        let store = Store::connect(&url).await.expect("open PostgreSQL store");
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+            schema: Some(schema),
+        })
+    }
+
+    /// A second, independent store on the same database (as another process would have).
+    async fn connect_again(&self) -> Store {
+        Store::connect(&self.url).await.expect("reconnect")
+    }
+}
+
+/// A PostgreSQL schema private to one test, dropped when the test ends (even by a panic).
+struct PgSchema {
+    base_url: String,
+    name: String,
+}
+
+impl PgSchema {
+    async fn create(base_url: &str) -> PgSchema {
+        sqlx::any::install_default_drivers();
+        let name = format!("jx_test_{:016x}", rand::random::<u64>());
+        let pool = sqlx::AnyPool::connect(base_url)
+            .await
+            .expect("connect to JINGXUN_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test schema");
+        pool.close().await;
+        PgSchema {
+            base_url: base_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let url = self.base_url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        // Drop cannot be async: run the statement on a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let pool = sqlx::AnyPool::connect(&url).await.ok()?;
+                let result = sqlx::query(&sql).execute(&pool).await;
+                pool.close().await;
+                result.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Runs each named `async fn(&TestDb)` as one test per backend: `sqlite::<name>` and
+/// `postgres::<name>` (the latter returns at once when PostgreSQL is not configured).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else {
+                        eprintln!("{} is not set: PostgreSQL test skipped", super::POSTGRES_ENV);
+                        return;
+                    };
+                    super::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    dollar_placeholders_bind_by_index,
+    enqueue_claim_send_cycle_reaches_sent,
+    claims_follow_priority_then_age_and_respect_send_time,
+    concurrent_claimers_never_get_the_same_message,
+    expired_lease_is_reclaimed_and_only_unsent_parts_remain,
+    retries_end_in_a_visible_dead_letter_after_max_attempts,
+    holder_dying_on_every_attempt_ends_in_dead_letter,
+    expired_validity_is_never_claimed,
+    delivered_only_after_all_three_part_reports,
+    one_failed_part_fails_the_message,
+    reports_arriving_before_mark_sent_are_kept,
+    unknown_or_old_message_reference_matches_nothing,
+    mark_sent_refuses_while_parts_are_unsent,
+    record_part_sent_refuses_a_different_split,
+    inbound_out_of_order_and_duplicate_parts_assemble_once,
+    reference_reused_later_creates_a_second_message,
+    reference_reused_before_completion_closes_the_old_set_as_partial,
+    stale_partial_is_flushed_as_partial_with_gaps_marked,
+    single_part_inbound_keeps_its_raw_pdu,
+    genuinely_new_identical_single_sms_is_not_a_duplicate,
+    list_messages_filters_and_pages,
+    enqueue_of_ten_thousand_recipients_commits_in_one_transaction,
+    enqueue_is_all_or_nothing,
+);
+
+fn msg(peer: &str, text: &str) -> NewOutbound {
+    NewOutbound::new(peer, text)
+}
+
+async fn get(store: &Store, id: MessageId) -> (MessageRecord, Vec<PartRecord>) {
+    store
+        .message(id)
+        .await
+        .expect("read message")
+        .expect("message exists")
+}
+
+/// Sends all unsent parts of `claimed` (split into `total`), starting TP-MR at `first_mr`.
+async fn send_parts(store: &Store, claimed: &ClaimedMessage, total: u8, first_mr: u8, now: i64) {
+    for seq in 1..=total {
+        if !claimed.is_part_sent(seq) {
+            store
+                .record_part_sent(
+                    claimed.id,
+                    seq,
+                    total,
+                    "m1",
+                    first_mr + seq - 1,
+                    "ucs2",
+                    now,
+                )
+                .await
+                .expect("record part");
+        }
+    }
+}
+
+/// sqlx-sqlite binds `$N` by number, not by position, so one query text serves both backends.
+async fn dollar_placeholders_bind_by_index(db: &TestDb) {
+    let row = sqlx::query("SELECT $2 AS b, $1 AS a, $1 + $2 AS s")
+        .bind(10_i64)
+        .bind(20_i64)
+        .fetch_one(&db.store.pool)
+        .await
+        .expect("query");
+    assert_eq!(row.try_get::<i64, _>("b").unwrap(), 20);
+    assert_eq!(row.try_get::<i64, _>("a").unwrap(), 10);
+    assert_eq!(row.try_get::<i64, _>("s").unwrap(), 30);
+}
+
+async fn enqueue_claim_send_cycle_reaches_sent(db: &TestDb) {
+    let s = &db.store;
+    let mut m = msg("13800000001", "你好，会议改到下午三点。");
+    m.service_number = Some("10086110".into());
+    m.status_report = true;
+    m.batch_id = Some("b1".into());
+    let ids = s.enqueue_at(&[m], T0).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    let id = ids[0];
+    assert_eq!(s.queue_depths().await.unwrap().queued, 1);
+
+    let claimed = s.claim_outbound("w1", 10, LEASE, T0).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let c = &claimed[0];
+    assert_eq!((c.id, c.attempts, c.status_report), (id, 1, true));
+    assert_eq!(c.peer, "13800000001");
+    assert_eq!(c.service_number.as_deref(), Some("10086110"));
+    assert!(c.sent_parts.is_empty());
+    let (record, _) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Sending);
+    assert_eq!(record.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(record.lease_until, Some(T0 + 30_000));
+    assert_eq!(record.concat_reference.unwrap(), c.concat_reference);
+
+    // Nothing else to claim while the lease holds.
+    assert!(
+        s.claim_outbound("w2", 10, LEASE, T0 + 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.renew_lease(id, "w1", LEASE, T0 + 20_000).await.unwrap());
+    assert!(!s.renew_lease(id, "w2", LEASE, T0 + 20_000).await.unwrap());
+
+    send_parts(s, c, 2, 7, T0 + 1_000).await;
+    s.mark_sent(id, "w1", T0 + 2_000).await.unwrap();
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Sent);
+    assert_eq!(record.sent_at, Some(T0 + 2_000));
+    assert_eq!(record.parts_total, Some(2));
+    assert_eq!(record.encoding.as_deref(), Some("ucs2"));
+    assert_eq!(record.modem.as_deref(), Some("m1"));
+    assert_eq!(record.lease_owner, None);
+    assert_eq!(parts.len(), 2);
+    assert!(parts.iter().all(|p| p.state == PartState::Sent));
+    assert_eq!(parts[1].message_reference, Some(8));
+    let depths = s.queue_depths().await.unwrap();
+    assert_eq!((depths.queued, depths.sending, depths.sent), (0, 0, 1));
+    // A finished message cannot be finished again.
+    assert!(matches!(
+        s.mark_sent(id, "w1", T0 + 3_000).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+}
+
+async fn claims_follow_priority_then_age_and_respect_send_time(db: &TestDb) {
+    let s = &db.store;
+    let mut later = msg("1", "later");
+    later.send_at_ms = Some(T0 + 60_000);
+    let mut urgent = msg("2", "urgent");
+    urgent.priority = 5;
+    let ids = s
+        .enqueue_at(&[msg("3", "old"), later, urgent, msg("4", "new")], T0)
+        .await
+        .unwrap();
+    let long_lease = Duration::from_secs(600);
+    let claimed = s.claim_outbound("w", 10, long_lease, T0).await.unwrap();
+    let order: Vec<_> = claimed.iter().map(|c| c.id).collect();
+    assert_eq!(order, vec![ids[2], ids[0], ids[3]]);
+    assert!(
+        s.claim_outbound("w", 10, long_lease, T0 + 59_999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = s
+        .claim_outbound("w", 10, long_lease, T0 + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+    // Concatenation references of one batch differ.
+    let references: HashSet<_> = ids
+        .iter()
+        .map(|id| async move { get(s, *id).await.0.concat_reference })
+        .collect::<futures::future::JoinAll<_>>()
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(references.len(), 4);
+}
+
+/// Checklist: claim work inside `BEGIN IMMEDIATE` / `FOR UPDATE SKIP LOCKED`.
+async fn concurrent_claimers_never_get_the_same_message(db: &TestDb) {
+    const N: usize = 300;
+    let batch: Vec<_> = (0..N).map(|i| msg(&format!("139{i:08}"), "通知")).collect();
+    let ids = db.store.enqueue_at(&batch, T0).await.unwrap();
+    let other = db.connect_again().await;
+    let mut workers = Vec::new();
+    for (w, store) in [
+        db.store.clone(),
+        db.store.clone(),
+        other.clone(),
+        other.clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        workers.push(tokio::spawn(async move {
+            let owner = format!("worker-{w}");
+            let mut got = Vec::new();
+            loop {
+                let claimed = store.claim_outbound(&owner, 7, LEASE, T0).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                got.extend(claimed.iter().map(|c| c.id));
+                tokio::task::yield_now().await;
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    let mut busy_workers = 0;
+    for worker in workers {
+        let got = worker.await.unwrap();
+        busy_workers += usize::from(!got.is_empty());
+        all.extend(got);
+    }
+    let unique: HashSet<_> = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "a message was handed out twice");
+    assert_eq!(unique, ids.into_iter().collect::<HashSet<_>>());
+    assert!(busy_workers >= 2, "the claimers did not run concurrently");
+    other.close().await;
+}
+
+/// Checklist: a lease holder killed. The holder "dies" after two of three parts: it never calls
+/// anything again. (`kill9_holder_*` below does it with a real SIGKILL.)
+async fn expired_lease_is_reclaimed_and_only_unsent_parts_remain(db: &TestDb) {
+    let s = &db.store;
+    let id = s
+        .enqueue_at(&[msg("13800000002", "long")], T0)
+        .await
+        .unwrap()[0];
+    let first = s.claim_outbound("dead", 1, LEASE, T0).await.unwrap();
+    s.record_part_sent(id, 1, 3, "m1", 40, "gsm7", T0 + 1)
+        .await
+        .unwrap();
+    s.record_part_sent(id, 2, 3, "m1", 41, "gsm7", T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(first[0].attempts, 1);
+
+    assert!(
+        s.claim_outbound("heir", 1, LEASE, T0 + 29_999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = s
+        .claim_outbound("heir", 1, LEASE, T0 + 30_001)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let c = &again[0];
+    assert_eq!((c.id, c.attempts, c.parts_total), (id, 2, Some(3)));
+    assert_eq!(c.encoding.as_deref(), Some("gsm7"));
+    assert_eq!(
+        c.sent_parts
+            .iter()
+            .map(|p| (p.seq, p.message_reference))
+            .collect::<Vec<_>>(),
+        vec![(1, Some(40)), (2, Some(41))]
+    );
+    assert!(!c.is_part_sent(3));
+
+    // The old holder, if it comes back, has lost the message.
+    assert!(!s.renew_lease(id, "dead", LEASE, T0 + 30_002).await.unwrap());
+    assert!(matches!(
+        s.mark_sent(id, "dead", T0 + 30_002).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    s.record_part_sent(id, 3, 3, "m1", 42, "gsm7", T0 + 30_003)
+        .await
+        .unwrap();
+    s.mark_sent(id, "heir", T0 + 30_004).await.unwrap();
+    assert_eq!(get(s, id).await.0.state, MessageState::Sent);
+}
+
+/// Checklist: a message that always fails ends in a visible dead-letter state.
+async fn retries_end_in_a_visible_dead_letter_after_max_attempts(db: &TestDb) {
+    let s = &db.store;
+    let mut m = msg("13800000003", "x");
+    m.max_attempts = 3;
+    let id = s.enqueue_at(&[m], T0).await.unwrap()[0];
+    let mut now = T0;
+    for attempt in 1..=3 {
+        let claimed = s.claim_outbound("w", 1, LEASE, now).await.unwrap();
+        assert_eq!(claimed.len(), 1, "attempt {attempt}");
+        assert_eq!(claimed[0].attempts, attempt);
+        s.mark_retry(id, "w", "+CMS ERROR: 500", now + 10_000, now + 1)
+            .await
+            .unwrap();
+        let (record, _) = get(s, id).await;
+        if attempt < 3 {
+            assert_eq!(record.state, MessageState::Queued);
+            assert_eq!(record.next_attempt_at, Some(now + 10_000));
+            assert_eq!(record.last_error.as_deref(), Some("+CMS ERROR: 500"));
+            // Not due before next_attempt_at.
+            assert!(
+                s.claim_outbound("w", 1, LEASE, now + 9_999)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        now += 10_000;
+    }
+    let (record, _) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Failed);
+    assert_eq!(record.attempts, 3);
+    assert_eq!(
+        record.last_error.as_deref(),
+        Some("gave up after 3 attempts: +CMS ERROR: 500")
+    );
+    assert!(
+        s.claim_outbound("w", 1, LEASE, now + 1_000_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let failed = s
+        .list_messages(&MessageFilter {
+            state: Some(MessageState::Failed),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(s.queue_depths().await.unwrap().failed, 1);
+}
+
+async fn holder_dying_on_every_attempt_ends_in_dead_letter(db: &TestDb) {
+    let s = &db.store;
+    let mut m = msg("13800000004", "poison");
+    m.max_attempts = 2;
+    let id = s.enqueue_at(&[m], T0).await.unwrap()[0];
+    assert_eq!(s.claim_outbound("a", 1, LEASE, T0).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_outbound("b", 1, LEASE, T0 + 31_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.claim_outbound("c", 1, LEASE, T0 + 62_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (record, _) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Failed);
+    let error = record.last_error.unwrap();
+    assert!(error.starts_with("gave up after 2 attempts"), "{error}");
+    assert!(error.contains("`b`"), "{error}");
+}
+
+/// R4: expired content is never sent.
+async fn expired_validity_is_never_claimed(db: &TestDb) {
+    let s = &db.store;
+    let mut stale = msg("1", "stale");
+    stale.valid_until_ms = Some(T0 - 1);
+    let mut fresh = msg("2", "fresh");
+    fresh.valid_until_ms = Some(T0 + 60_000);
+    let ids = s.enqueue_at(&[stale, fresh], T0 - 10_000).await.unwrap();
+    let claimed = s.claim_outbound("w", 10, LEASE, T0).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+    let (record, _) = get(s, ids[0]).await;
+    assert_eq!(record.state, MessageState::Expired);
+    assert!(record.last_error.unwrap().contains("validity ended"));
+    // A lease that runs out after validity ended: expired at re-claim, not resent.
+    assert!(
+        s.claim_outbound("w2", 10, LEASE, T0 + 60_001)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(get(s, ids[1]).await.0.state, MessageState::Expired);
+    assert_eq!(s.queue_depths().await.unwrap().expired, 2);
+}
+
+async fn three_part_message_sent(s: &Store, first_mr: u8) -> MessageId {
+    let mut m = msg("13800000005", "three parts");
+    m.status_report = true;
+    let id = s.enqueue_at(&[m], T0).await.unwrap()[0];
+    let claimed = s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
+    send_parts(s, &claimed[0], 3, first_mr, T0 + 1_000).await;
+    s.mark_sent(id, "w", T0 + 2_000).await.unwrap();
+    id
+}
+
+/// Checklist: duplicate or out-of-order delivery reports.
+async fn delivered_only_after_all_three_part_reports(db: &TestDb) {
+    let s = &db.store;
+    let id = three_part_message_sent(s, 10).await;
+    let state = |s: &Store| {
+        let s = s.clone();
+        async move { get(&s, id).await.0.state }
+    };
+    // Part 2 first (out of order), then the same report again.
+    assert_eq!(
+        s.apply_status_report("m1", 11, 0, Some(true), T0 + 5_000)
+            .await
+            .unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        s.apply_status_report("m1", 11, 0, Some(true), T0 + 5_001)
+            .await
+            .unwrap(),
+        Some(id)
+    );
+    assert_eq!(state(s).await, MessageState::Sent);
+    // Part 1 still pending at the SC (TP-ST 0x20), then part 3 delivered.
+    s.apply_status_report("m1", 10, 0x20, None, T0 + 6_000)
+        .await
+        .unwrap();
+    s.apply_status_report("m1", 12, 0, Some(true), T0 + 7_000)
+        .await
+        .unwrap();
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Sent);
+    assert_eq!(parts[0].status, Some(0x20));
+    assert_eq!(parts[0].state, PartState::Sent);
+    // Part 1 delivered: now all three are.
+    s.apply_status_report("m1", 10, 0, Some(true), T0 + 8_000)
+        .await
+        .unwrap();
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Delivered);
+    assert_eq!(record.delivered_at, Some(T0 + 8_000));
+    assert!(parts.iter().all(|p| p.state == PartState::Delivered));
+    // A late, contradicting report changes nothing: the first final report wins.
+    s.apply_status_report("m1", 10, 0x41, Some(false), T0 + 9_000)
+        .await
+        .unwrap();
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Delivered);
+    assert_eq!(parts[0].status, Some(0));
+    assert_eq!(s.queue_depths().await.unwrap().delivered, 1);
+}
+
+async fn one_failed_part_fails_the_message(db: &TestDb) {
+    let s = &db.store;
+    let id = three_part_message_sent(s, 20).await;
+    s.apply_status_report("m1", 20, 0, Some(true), T0 + 5_000)
+        .await
+        .unwrap();
+    s.apply_status_report("m1", 21, 0x45, Some(false), T0 + 5_001)
+        .await
+        .unwrap();
+    let (record, _) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Failed);
+    let error = record.last_error.unwrap();
+    assert!(error.starts_with("delivery failed: status 0x45"), "{error}");
+    // The last part delivered later does not revive it.
+    s.apply_status_report("m1", 22, 0, Some(true), T0 + 5_002)
+        .await
+        .unwrap();
+    assert_eq!(get(s, id).await.0.state, MessageState::Failed);
+}
+
+async fn reports_arriving_before_mark_sent_are_kept(db: &TestDb) {
+    let s = &db.store;
+    let id = s.enqueue_at(&[msg("1", "fast network")], T0).await.unwrap()[0];
+    let claimed = s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
+    send_parts(s, &claimed[0], 2, 30, T0 + 1).await;
+    s.apply_status_report("m1", 30, 0, Some(true), T0 + 2)
+        .await
+        .unwrap();
+    s.apply_status_report("m1", 31, 0, Some(true), T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(get(s, id).await.0.state, MessageState::Sending);
+    s.mark_sent(id, "w", T0 + 4).await.unwrap();
+    assert_eq!(get(s, id).await.0.state, MessageState::Delivered);
+}
+
+async fn unknown_or_old_message_reference_matches_nothing(db: &TestDb) {
+    let s = &db.store;
+    let id = three_part_message_sent(s, 50).await;
+    assert_eq!(
+        s.apply_status_report("m1", 99, 0, Some(true), T0 + 5_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.apply_status_report("m2", 50, 0, Some(true), T0 + 5_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let too_late = T0 + 1_000 + super::duration_ms(STATUS_REPORT_WINDOW) + 1;
+    assert_eq!(
+        s.apply_status_report("m1", 50, 0, Some(true), too_late)
+            .await
+            .unwrap(),
+        None
+    );
+    // The TP-MR wrapped: a new part with MR 50 takes the report, not the old one.
+    let newer = three_part_message_sent(s, 50).await;
+    assert_eq!(
+        s.apply_status_report("m1", 50, 0, Some(true), T0 + 6_000)
+            .await
+            .unwrap(),
+        Some(newer.max(id))
+    );
+}
+
+async fn mark_sent_refuses_while_parts_are_unsent(db: &TestDb) {
+    let s = &db.store;
+    let id = s.enqueue_at(&[msg("1", "x")], T0).await.unwrap()[0];
+    s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
+    assert!(matches!(
+        s.mark_sent(id, "w", T0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    s.record_part_sent(id, 1, 2, "m1", 1, "gsm7", T0)
+        .await
+        .unwrap();
+    let error = s.mark_sent(id, "w", T0).await.unwrap_err();
+    assert!(error.to_string().contains("1 of 2 parts"), "{error}");
+    assert_eq!(get(s, id).await.0.state, MessageState::Sending);
+    assert!(matches!(
+        s.mark_sent(424_242, "w", T0).await,
+        Err(StoreError::NotFound { id: 424_242 })
+    ));
+}
+
+async fn record_part_sent_refuses_a_different_split(db: &TestDb) {
+    let s = &db.store;
+    let id = s.enqueue_at(&[msg("1", "x")], T0).await.unwrap()[0];
+    s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
+    s.record_part_sent(id, 1, 2, "m1", 1, "gsm7", T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.record_part_sent(id, 2, 3, "m1", 2, "gsm7", T0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.record_part_sent(id, 3, 2, "m1", 2, "gsm7", T0).await,
+        Err(StoreError::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        s.record_part_sent(id, 2, 2, "m1", 2, "latin1", T0).await,
+        Err(StoreError::InvalidInput { .. })
+    ));
+}
+
+fn part(
+    sender: &str,
+    concat: Option<(u16, u8, u8)>,
+    text: &str,
+    scts: i64,
+    now: i64,
+) -> NewInboundPart {
+    let (reference, total, seq) = concat.unwrap_or((0, 1, 1));
+    NewInboundPart {
+        modem: "m1".into(),
+        sender: sender.into(),
+        service_number: Some("10086110".into()),
+        concat,
+        // Distinct per part and per SCTS, like a real PDU.
+        raw_pdu: format!(
+            "0791{reference:04X}{total:02X}{seq:02X}{scts:X}{}",
+            hex::encode(text)
+        ),
+        text: text.into(),
+        encoding: "ucs2".into(),
+        sent_at_ms: scts,
+        now_ms: now,
+    }
+}
+
+async fn count_inbound_parts(s: &Store) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM inbound_parts")
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+/// R1 (concatenated SMS), field notes: slow `+CNMA` makes the network resend.
+async fn inbound_out_of_order_and_duplicate_parts_assemble_once(db: &TestDb) {
+    let s = &db.store;
+    let set = |seq| Some((77u16, 3u8, seq));
+    let p3 = part("13900000001", set(3), "丙", T0 + 2_000, T0 + 10);
+    let p1 = part("13900000001", set(1), "甲", T0, T0 + 20);
+    let p2 = part("13900000001", set(2), "乙", T0 + 1_000, T0 + 30);
+    assert_eq!(
+        s.insert_inbound_part(&p3).await.unwrap(),
+        InboundOutcome::Waiting { have: 1, total: 3 }
+    );
+    assert_eq!(
+        s.insert_inbound_part(&p1).await.unwrap(),
+        InboundOutcome::Waiting { have: 2, total: 3 }
+    );
+    assert_eq!(
+        s.insert_inbound_part(&p1).await.unwrap(),
+        InboundOutcome::Duplicate
+    );
+    let InboundOutcome::Complete(id) = s.insert_inbound_part(&p2).await.unwrap() else {
+        panic!("the third part should complete the message");
+    };
+    // Resends after assembly are recognised too.
+    assert_eq!(
+        s.insert_inbound_part(&p2).await.unwrap(),
+        InboundOutcome::Duplicate
+    );
+    assert_eq!(
+        s.insert_inbound_part(&p3).await.unwrap(),
+        InboundOutcome::Duplicate
+    );
+    assert_eq!(count_inbound_parts(s).await, 3);
+
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.direction, Direction::In);
+    assert_eq!(record.state, MessageState::Received);
+    assert_eq!(record.text, "甲乙丙");
+    assert_eq!(record.peer, "13900000001");
+    assert_eq!(record.service_number.as_deref(), Some("10086110"));
+    assert_eq!(record.parts_total, Some(3));
+    assert_eq!(record.concat_reference, Some(77));
+    assert_eq!(record.sent_at, Some(T0));
+    assert_eq!(
+        parts.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(parts[0].raw_pdu.as_deref(), Some(p1.raw_pdu.as_str()));
+    let inbound = s
+        .list_messages(&MessageFilter {
+            direction: Some(Direction::In),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(inbound.len(), 1);
+}
+
+async fn reference_reused_later_creates_a_second_message(db: &TestDb) {
+    let s = &db.store;
+    let mut ids = Vec::new();
+    for (round, texts) in [["a", "b"], ["c", "d"]].iter().enumerate() {
+        let scts = T0 + round as i64 * 3_600_000;
+        s.insert_inbound_part(&part("139", Some((5, 2, 1)), texts[0], scts, scts))
+            .await
+            .unwrap();
+        match s
+            .insert_inbound_part(&part("139", Some((5, 2, 2)), texts[1], scts, scts))
+            .await
+            .unwrap()
+        {
+            InboundOutcome::Complete(id) => ids.push(id),
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(get(s, ids[0]).await.0.text, "ab");
+    assert_eq!(get(s, ids[1]).await.0.text, "cd");
+}
+
+async fn reference_reused_before_completion_closes_the_old_set_as_partial(db: &TestDb) {
+    let s = &db.store;
+    s.insert_inbound_part(&part("139", Some((9, 2, 1)), "old", T0, T0))
+        .await
+        .unwrap();
+    // Part 2 of the old set never came; the sender reuses reference 9 an hour later.
+    let later = T0 + 3_600_000;
+    s.insert_inbound_part(&part("139", Some((9, 2, 1)), "new1", later, later))
+        .await
+        .unwrap();
+    let done = s
+        .insert_inbound_part(&part("139", Some((9, 2, 2)), "new2", later, later))
+        .await
+        .unwrap();
+    let InboundOutcome::Complete(new_id) = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(get(s, new_id).await.0.text, "new1new2");
+    let partial = s
+        .list_messages(&MessageFilter {
+            state: Some(MessageState::Partial),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(partial.len(), 1);
+    assert_eq!(partial[0].text, format!("old{MISSING_PART}"));
+}
+
+async fn stale_partial_is_flushed_as_partial_with_gaps_marked(db: &TestDb) {
+    let s = &db.store;
+    s.insert_inbound_part(&part("138", Some((300, 3, 1)), "A", T0, T0))
+        .await
+        .unwrap();
+    s.insert_inbound_part(&part("138", Some((300, 3, 3)), "C", T0, T0 + 5_000))
+        .await
+        .unwrap();
+    // The newest part is not old enough yet.
+    assert!(
+        s.flush_stale_partials(T0 + 5_000, T0 + 6_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ids = s
+        .flush_stale_partials(T0 + 5_001, T0 + 7_000)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let (record, parts) = get(s, ids[0]).await;
+    assert_eq!(record.state, MessageState::Partial);
+    assert_eq!(record.text, "A[…]C");
+    assert_eq!(record.parts_total, Some(3));
+    assert_eq!(parts.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![1, 3]);
+    assert!(
+        s.flush_stale_partials(T0 + 100_000, T0 + 100_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The missing part arriving after the flush starts a new (incomplete) set, not a second copy.
+    let late = s
+        .insert_inbound_part(&part("138", Some((300, 3, 2)), "B", T0, T0 + 200_000))
+        .await
+        .unwrap();
+    assert_eq!(late, InboundOutcome::Waiting { have: 1, total: 3 });
+}
+
+async fn single_part_inbound_keeps_its_raw_pdu(db: &TestDb) {
+    let s = &db.store;
+    let p = part("13700000000", None, "CP 京A12345", T0, T0 + 1);
+    let InboundOutcome::Complete(id) = s.insert_inbound_part(&p).await.unwrap() else {
+        panic!("a single SMS completes at once");
+    };
+    assert_eq!(
+        s.insert_inbound_part(&p).await.unwrap(),
+        InboundOutcome::Duplicate
+    );
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.text, "CP 京A12345");
+    assert_eq!(record.parts_total, Some(1));
+    assert_eq!(record.concat_reference, None);
+    assert_eq!(record.modem.as_deref(), Some("m1"));
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].raw_pdu.as_deref(), Some(p.raw_pdu.as_str()));
+    assert_eq!(parts[0].sent_at, Some(T0));
+}
+
+async fn genuinely_new_identical_single_sms_is_not_a_duplicate(db: &TestDb) {
+    let s = &db.store;
+    // The officer sends "H" twice, a minute apart: two messages (different SCTS).
+    let first = s
+        .insert_inbound_part(&part("136", None, "H", T0, T0))
+        .await
+        .unwrap();
+    let second = s
+        .insert_inbound_part(&part("136", None, "H", T0 + 60_000, T0 + 60_000))
+        .await
+        .unwrap();
+    assert!(matches!(first, InboundOutcome::Complete(_)));
+    assert!(matches!(second, InboundOutcome::Complete(_)));
+    assert_ne!(first, second);
+}
+
+async fn list_messages_filters_and_pages(db: &TestDb) {
+    let s = &db.store;
+    let batch: Vec<_> = (0..5)
+        .map(|i| {
+            let mut m = msg(if i % 2 == 0 { "even" } else { "odd" }, "t");
+            m.batch_id = Some(if i < 3 { "x" } else { "y" }.into());
+            m
+        })
+        .collect();
+    let ids = s.enqueue_at(&batch, T0).await.unwrap();
+    let list = |filter: MessageFilter| async move {
+        s.list_messages(&filter)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(MessageFilter::default()).await, ids);
+    assert_eq!(
+        list(MessageFilter {
+            peer: Some("even".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[0], ids[2], ids[4]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            batch_id: Some("x".into()),
+            peer: Some("odd".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[1]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            after_id: Some(ids[1]),
+            limit: 2,
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2], ids[3]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            before_id: Some(ids[3]),
+            newest_first: true,
+            limit: 2,
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            direction: Some(Direction::In),
+            ..Default::default()
+        })
+        .await,
+        Vec::<MessageId>::new()
+    );
+    let record = &s.list_messages(&MessageFilter::default()).await.unwrap()[0];
+    let json = serde_json::to_value(record).unwrap();
+    assert_eq!(json["state"], "queued");
+    assert_eq!(json["direction"], "out");
+}
+
+/// Prints the time a 10,000-recipient send takes to commit (one transaction).
+async fn enqueue_of_ten_thousand_recipients_commits_in_one_transaction(db: &TestDb) {
+    let s = &db.store;
+    let batch: Vec<_> = (0..10_000)
+        .map(|i| {
+            let mut m = msg(
+                &format!("1390{i:07}"),
+                "【警讯】明日上午九时全体民警到礼堂开会，请准时参加。",
+            );
+            m.batch_id = Some("all-staff".into());
+            m
+        })
+        .collect();
+    let started = Instant::now();
+    let ids = s.enqueue_at(&batch, T0).await.unwrap();
+    eprintln!(
+        "{:?}: enqueue of 10,000 recipients committed in {:?}",
+        s.backend(),
+        started.elapsed()
+    );
+    assert_eq!(ids.len(), 10_000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // Ids come back in the order given.
+    let (first, _) = get(s, ids[0]).await;
+    let (last, _) = get(s, ids[9_999]).await;
+    assert_eq!(
+        (first.peer.as_str(), last.peer.as_str()),
+        ("13900000000", "13900009999")
+    );
+    assert_eq!(s.queue_depths().await.unwrap().queued, 10_000);
+}
+
+async fn enqueue_is_all_or_nothing(db: &TestDb) {
+    let s = &db.store;
+    let mut bad = msg("2", "x");
+    bad.max_attempts = 0;
+    assert!(matches!(
+        s.enqueue_at(&[msg("1", "x"), bad], T0).await,
+        Err(StoreError::InvalidInput {
+            field: "max_attempts",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.enqueue_at(&[msg(" ", "x")], T0).await,
+        Err(StoreError::InvalidInput { field: "peer", .. })
+    ));
+    // A row refused by the database in the second chunk (row 650; chunks are 500 rows) rolls
+    // back the first chunk too. A trigger plays the refusing database.
+    let trigger = match s.backend() {
+        Backend::Sqlite => {
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON messages WHEN NEW.peer = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.peer = 'boom' THEN RAISE EXCEPTION 'refused by test trigger'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_boom BEFORE INSERT ON messages FOR EACH ROW \
+             EXECUTE FUNCTION refuse_boom();"
+        }
+    };
+    sqlx::raw_sql(trigger).execute(&s.pool).await.unwrap();
+    let mut batch: Vec<_> = (0..700).map(|i| msg(&i.to_string(), "x")).collect();
+    batch[650].peer = "boom".into();
+    let result = s.enqueue_at(&batch, T0).await;
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    assert_eq!(s.queue_depths().await.unwrap().queued, 0);
+    batch[650].peer = "650".into();
+    assert_eq!(s.enqueue_at(&batch, T0).await.unwrap().len(), 700);
+    assert_eq!(s.queue_depths().await.unwrap().queued, 700);
+}
+
+// ---- SQLite-only ------------------------------------------------------------------------
+
+/// Checklist: "accepted" means committed — WAL, synchronous=FULL, busy timeout, foreign keys on
+/// every connection, and the file is created when missing.
+#[tokio::test]
+async fn sqlite_connections_are_durable_and_the_file_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    assert!(!path.exists());
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(path.exists());
+    assert_eq!(store.backend(), Backend::Sqlite);
+    let mut conn = store.pool.acquire().await.unwrap();
+    let text = |sql: &'static str| sqlx::query(sql);
+    let row = text("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<String, _>(0).unwrap().to_lowercase(), "wal");
+    let row = text("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        row.try_get::<i64, _>(0).unwrap(),
+        2,
+        "synchronous must be FULL"
+    );
+    let row = text("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 5000);
+    let row = text("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1);
+    drop(conn);
+    store.close().await;
+}
+
+/// Data survives closing and reopening (and migrations run once).
+#[tokio::test]
+async fn sqlite_store_reopens_with_its_messages() {
+    let db = TestDb::sqlite().await;
+    let id = db.store.enqueue_at(&[msg("1", "kept")], T0).await.unwrap()[0];
+    db.store.close().await;
+    let again = db.connect_again().await;
+    assert_eq!(get(&again, id).await.0.text, "kept");
+    again.close().await;
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_works_for_tests() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let id = store.enqueue_at(&[msg("1", "m")], T0).await.unwrap()[0];
+    assert_eq!(get(&store, id).await.0.state, MessageState::Queued);
+}
+
+/// Checklist: disk full answers an error, never success.
+#[tokio::test]
+async fn sqlite_disk_full_answers_an_error_and_keeps_nothing() {
+    let db = TestDb::sqlite().await;
+    let s = &db.store;
+    let before = s.queue_depths().await.unwrap().queued;
+    // Cap the database at its current size on every connection of the pool.
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        let mut conn = s.pool.acquire().await.unwrap();
+        let pages: i64 = sqlx::query("PRAGMA page_count")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        conns.push(conn);
+    }
+    drop(conns);
+    let batch: Vec<_> = (0..2_000)
+        .map(|i| msg(&i.to_string(), &"x".repeat(200)))
+        .collect();
+    let result = s.enqueue_at(&batch, T0).await;
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    let message = result.unwrap_err().to_string();
+    assert!(message.contains("full"), "{message}");
+    assert_eq!(s.queue_depths().await.unwrap().queued, before);
+}
+
+#[tokio::test]
+async fn unknown_url_schemes_are_refused_with_advice() {
+    let error = Store::connect("mysql://root@localhost/x")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::InvalidUrl { .. }));
+    assert!(error.to_string().contains("sqlite://PATH"), "{error}");
+}
+
+#[tokio::test]
+async fn missing_sqlite_directory_is_a_connect_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
+    let error = Store::connect(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Connect { .. }), "{error}");
+}
+
+#[test]
+fn passwords_are_redacted_from_urls() {
+    assert_eq!(
+        redact_url("postgres://jx:s3cret@db.local:5432/jx?sslmode=require"),
+        "postgres://jx:***@db.local:5432/jx?sslmode=require"
+    );
+    assert_eq!(redact_url("postgres://jx@db/jx"), "postgres://jx@db/jx");
+    assert_eq!(
+        redact_url("sqlite:///var/lib/jx.db"),
+        "sqlite:///var/lib/jx.db"
+    );
+}
+
+#[test]
+fn sqlite_urls_get_create_mode_unless_they_choose() {
+    assert_eq!(
+        sqlite_connect_url("sqlite://a.db").0,
+        "sqlite://a.db?mode=rwc"
+    );
+    assert_eq!(
+        sqlite_connect_url("sqlite://a.db?cache=shared").0,
+        "sqlite://a.db?cache=shared&mode=rwc"
+    );
+    assert_eq!(
+        sqlite_connect_url("sqlite://a.db?mode=ro").0,
+        "sqlite://a.db?mode=ro"
+    );
+    assert_eq!(
+        sqlite_connect_url("sqlite::memory:"),
+        ("sqlite::memory:".to_owned(), true)
+    );
+}
