@@ -381,7 +381,8 @@ impl Engine {
         }
     }
 
-    /// Loses all settings and anything in flight; the SIM and the message references survive.
+    /// A power cycle: settings back to the power-on profile, input, the command in flight and
+    /// pending faults dropped, timers of the old epoch void.
     fn reset(&mut self) {
         self.epoch += 1;
         self.settings = Settings::defaults(&self.config);
@@ -673,12 +674,9 @@ impl Engine {
             | ("&D", _)
             | ("&C", _)
             | ("S", _) => {}
-            ("Z", _) | ("&F", _) => {
-                let epoch = self.epoch;
-                self.reset();
-                // ATZ is not a reboot: pending timers of this epoch stay valid.
-                self.epoch = epoch;
-            }
+            // Back to the power-on profile; unlike a reboot, input already received and the
+            // rest of this command line still count.
+            ("Z", _) | ("&F", _) => self.settings = Settings::defaults(&self.config),
             ("I", _) => {
                 return Outcome::Ok(vec![
                     format!("{MANUFACTURER} {MODEL}"),
@@ -1107,6 +1105,16 @@ mod tests {
         assert_eq!(send(&mut e, b"AT+CMGS=3\r"), "\r\n> ");
         assert_eq!(send(&mut e, b"000102\x1b"), "\r\nOK\r\n", "ESC cancels");
         assert!(e.submitted.is_empty());
+    }
+
+    #[test]
+    fn atz_restores_the_profile_but_keeps_pipelined_commands() {
+        let mut e = engine();
+        send(&mut e, b"ATE0;+CMGF=0\r");
+        assert_eq!(
+            send(&mut e, b"ATZ\rAT+CMGF?\r"),
+            "\r\nOK\r\nAT+CMGF?\r\r\n+CMGF: 1\r\n\r\nOK\r\n"
+        );
     }
 
     #[test]
