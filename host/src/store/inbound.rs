@@ -62,6 +62,18 @@ pub enum InboundOutcome {
     Duplicate,
 }
 
+/// A PDU that could not be decoded, kept as received ([`Store::insert_malformed_inbound`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MalformedPdu {
+    pub id: i64,
+    pub modem: String,
+    /// Hex of the PDU exactly as the modem gave it.
+    pub raw_pdu: String,
+    /// Why it could not be decoded.
+    pub error: String,
+    pub stored_at: i64,
+}
+
 /// An unassembled part, as needed to build a message.
 struct OpenPart {
     id: i64,
@@ -284,6 +296,75 @@ impl Store {
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Keeps a PDU that could not be decoded, exactly as the modem gave it, with the reason, so
+    /// that it can be acknowledged to the modem without being lost. The same PDU from the same
+    /// modem within [`DUPLICATE_WINDOW`] is stored once; the id of the stored row is returned.
+    pub async fn insert_malformed_inbound(
+        &self,
+        modem: &str,
+        raw_pdu: &str,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock_inbound(&mut tx).await?;
+        let existing = sqlx::query(
+            "SELECT id FROM inbound_malformed WHERE modem = $1 AND raw_pdu = $2 \
+             AND stored_at >= $3 LIMIT 1",
+        )
+        .bind(modem)
+        .bind(raw_pdu)
+        .bind(now_ms.saturating_sub(duration_ms(DUPLICATE_WINDOW)))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            tx.rollback().await?;
+            return Ok(row.try_get("id")?);
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO inbound_malformed (modem, raw_pdu, error, stored_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(modem)
+        .bind(raw_pdu)
+        .bind(error)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        tx.commit().await?;
+        tracing::warn!(modem, id, "undecodable PDU stored for inspection");
+        Ok(id)
+    }
+
+    /// Undecodable PDUs, newest first: at most `limit` (capped at 1000), with ids below
+    /// `before_id` when given.
+    pub async fn malformed_inbound(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<MalformedPdu>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, modem, raw_pdu, error, stored_at FROM inbound_malformed \
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MalformedPdu {
+                    id: row.try_get("id")?,
+                    modem: row.try_get("modem")?,
+                    raw_pdu: row.try_get("raw_pdu")?,
+                    error: row.try_get("error")?,
+                    stored_at: row.try_get("stored_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn lock_inbound(

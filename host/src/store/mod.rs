@@ -2,7 +2,11 @@
 //! (the embedded default) or PostgreSQL through sqlx's `Any` driver.
 //!
 //! One query text serves both backends (`$1, $2` placeholders, which sqlx-sqlite binds by
-//! index); the few places where they must differ branch on [`Backend`]. Migrations live in
+//! number; a test checks it). The few places where they must differ branch on [`Backend`]:
+//! write transactions (`BEGIN IMMEDIATE` on SQLite), claiming (`FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL), row and advisory locks that serialise writers on PostgreSQL (SQLite has one
+//! writer anyway), and the placeholders of the bulk INSERT of [`Store::enqueue`] (anonymous `?`
+//! on SQLite, whose `$N` lookup is quadratic in large statements). Migrations live in
 //! `migrations/sqlite` and `migrations/postgres` (same tables, columns and meaning) and run at
 //! [`Store::connect`]. Timestamps are unix milliseconds UTC, always passed in by the caller
 //! (`now_ms`), so that tests are deterministic and one clock decides.
@@ -60,7 +64,7 @@ use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row, Transaction};
 
-pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, NewInboundPart};
+pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use query::{MAX_LIST, MessageFilter, QueueDepths};
 
