@@ -206,12 +206,16 @@ fn default_log_format() -> LogFormat {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: default_database_url() }
+        Self {
+            url: default_database_url(),
+        }
     }
 }
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: default_listen() }
+        Self {
+            listen: default_listen(),
+        }
     }
 }
 impl Default for QueueConfig {
@@ -230,12 +234,17 @@ impl Default for QueueConfig {
 }
 impl Default for SmsConfig {
     fn default() -> Self {
-        Self { default_country_code: default_country_code() }
+        Self {
+            default_country_code: default_country_code(),
+        }
     }
 }
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: default_log_level(), format: default_log_format() }
+        Self {
+            level: default_log_level(),
+            format: default_log_format(),
+        }
     }
 }
 
@@ -264,7 +273,9 @@ impl ModemConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file given with `--config` does not exist.
-    #[error("configuration file {path} does not exist: give an existing file with --config, or none to use the embedded defaults")]
+    #[error(
+        "configuration file {path} does not exist: give an existing file with --config, or none to use the embedded defaults"
+    )]
     Missing {
         /// The path that was asked for.
         path: PathBuf,
@@ -317,7 +328,11 @@ impl Config {
     /// present, else the embedded defaults; then environment overrides; then validation.
     pub fn load(explicit: Option<&Path>) -> Result<(Self, Source), ConfigError> {
         let file = match explicit {
-            Some(p) if !p.exists() => return Err(ConfigError::Missing { path: p.to_path_buf() }),
+            Some(p) if !p.exists() => {
+                return Err(ConfigError::Missing {
+                    path: p.to_path_buf(),
+                });
+            }
             Some(p) => Some(p.to_path_buf()),
             None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
         };
@@ -325,7 +340,12 @@ impl Config {
             Some(path) => Figment::new().merge(Toml::file_exact(path)),
             None => Figment::from(Serialized::defaults(Self::embedded())),
         };
-        let config = Self::from_figment(figment.merge(Env::prefixed("JINGXUN_").split("__")))?;
+        // Only `JINGXUN_<SECTION>__<KEY>` variables are configuration; other `JINGXUN_*`
+        // variables (test settings, for instance) are not ours to reject.
+        let env = Env::prefixed("JINGXUN_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__");
+        let config = Self::from_figment(figment.merge(env))?;
         Ok((config, file.map_or(Source::Embedded, Source::File)))
     }
 
@@ -335,7 +355,9 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Self = figment.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        let config: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -343,10 +365,16 @@ impl Config {
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: String, reason: &str| {
-            Err(ConfigError::Invalid { key, reason: reason.to_string() })
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_string(),
+            })
         };
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return invalid(
                 "database.url".into(),
                 "must start with sqlite:// (e.g. sqlite://jingxun.db) or postgres:// (e.g. postgres://user@127.0.0.1:5432/jingxun)",
@@ -357,29 +385,53 @@ impl Config {
             let key = |field: &str| format!("modem[{i}].{field}");
             let name_ok = !modem.name.is_empty()
                 && modem.name.len() <= 32
-                && modem.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                && modem
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !name_ok {
-                return invalid(key("name"), "must be 1-32 characters of letters, digits, '-' or '_'");
+                return invalid(
+                    key("name"),
+                    "must be 1-32 characters of letters, digits, '-' or '_'",
+                );
             }
             if !names.insert(modem.name.as_str()) {
-                return invalid(key("name"), &format!("`{}` is used by another modem; names must be unique", modem.name));
+                return invalid(
+                    key("name"),
+                    &format!(
+                        "`{}` is used by another modem; names must be unique",
+                        modem.name
+                    ),
+                );
             }
             if modem.port.trim().is_empty() {
-                return invalid(key("port"), "must be a serial device such as /dev/ttyUSB0, or `sim`");
+                return invalid(
+                    key("port"),
+                    "must be a serial device such as /dev/ttyUSB0, or `sim`",
+                );
             }
             if !VALID_BAUDS.contains(&modem.baud) {
                 return invalid(key("baud"), &format!("must be one of {VALID_BAUDS:?}"));
             }
             if let Some(number) = &modem.service_number {
-                if number.is_empty() || number.len() > 20 || !number.chars().all(|c| c.is_ascii_digit()) {
+                if number.is_empty()
+                    || number.len() > 20
+                    || !number.chars().all(|c| c.is_ascii_digit())
+                {
                     return invalid(key("service_number"), "must be 1-20 digits");
                 }
             }
             if modem.max_parts_per_minute == Some(0) {
-                return invalid(key("max_parts_per_minute"), "must be at least 1; leave it out for no limit");
+                return invalid(
+                    key("max_parts_per_minute"),
+                    "must be at least 1; leave it out for no limit",
+                );
             }
             if modem.command_timeout_ms < 100 || modem.send_timeout_ms < 1_000 {
-                return invalid(key("command_timeout_ms"), "must be at least 100 (and send_timeout_ms at least 1000)");
+                return invalid(
+                    key("command_timeout_ms"),
+                    "must be at least 100 (and send_timeout_ms at least 1000)",
+                );
             }
             if modem.health_interval_seconds == 0 {
                 return invalid(key("health_interval_seconds"), "must be at least 1");
@@ -387,7 +439,10 @@ impl Config {
         }
         let q = &self.queue;
         if q.poll_interval_ms == 0 || q.poll_interval_ms > 60_000 {
-            return invalid("queue.poll_interval_ms".into(), "must be between 1 and 60000");
+            return invalid(
+                "queue.poll_interval_ms".into(),
+                "must be between 1 and 60000",
+            );
         }
         if q.lease_seconds < 1 {
             return invalid("queue.lease_seconds".into(), "must be at least 1");
@@ -396,14 +451,23 @@ impl Config {
             return invalid("queue.max_attempts".into(), "must be at least 1");
         }
         if q.retry_base_seconds > q.retry_max_seconds {
-            return invalid("queue.retry_base_seconds".into(), "must not exceed queue.retry_max_seconds");
+            return invalid(
+                "queue.retry_base_seconds".into(),
+                "must not exceed queue.retry_max_seconds",
+            );
         }
         let cc = &self.sms.default_country_code;
         if cc.is_empty() || cc.len() > 3 || !cc.chars().all(|c| c.is_ascii_digit()) {
-            return invalid("sms.default_country_code".into(), "must be 1-3 digits, e.g. 86");
+            return invalid(
+                "sms.default_country_code".into(),
+                "must be 1-3 digits, e.g. 86",
+            );
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            return invalid("log.level".into(), &format!("is not a valid filter ({e}); try `info`"));
+            return invalid(
+                "log.level".into(),
+                &format!("is not a valid filter ({e}); try `info`"),
+            );
         }
         Ok(())
     }
@@ -431,13 +495,16 @@ mod tests {
 
     #[test]
     fn a_bad_baud_names_the_modem_key() {
-        let err = Config::from_toml("[[modem]]\nname = \"m1\"\nport = \"/dev/ttyUSB0\"\nbaud = 1234\n").unwrap_err();
+        let err =
+            Config::from_toml("[[modem]]\nname = \"m1\"\nport = \"/dev/ttyUSB0\"\nbaud = 1234\n")
+                .unwrap_err();
         assert!(err.to_string().contains("modem[0].baud"), "{err}");
     }
 
     #[test]
     fn duplicate_modem_names_are_rejected() {
-        let text = "[[modem]]\nname = \"m1\"\nport = \"sim\"\n[[modem]]\nname = \"m1\"\nport = \"sim\"\n";
+        let text =
+            "[[modem]]\nname = \"m1\"\nport = \"sim\"\n[[modem]]\nname = \"m1\"\nport = \"sim\"\n";
         let err = Config::from_toml(text).unwrap_err();
         assert!(err.to_string().contains("modem[1].name"), "{err}");
     }

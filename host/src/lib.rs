@@ -6,8 +6,18 @@
 //! - [`modem`]: the AT protocol, the serial modem driver and the modem simulator.
 //! - [`phone`]: recipient lists and phone number normalisation.
 //! - [`store`]: the durable message store (SQLite or PostgreSQL through sqlx).
+//! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
+//! - [`http`]: the HTTP listener (health now; API and web admin later).
+//! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
+//! - [`bench`]: `jingxun bench`, the measured figures.
+//! - [`clock`]: wall-clock milliseconds as stored.
 
+pub mod bench;
+pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod dispatch;
+pub mod http;
 pub mod modem;
 pub mod phone;
 pub mod sms;

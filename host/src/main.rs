@@ -1,1 +1,334 @@
-fn main() {}
+//! The `jingxun` command line: the daemon and its administration commands. Errors end here as
+//! `anyhow` reports; everything below is the `jingxun` library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use jingxun::config::{Config, LogFormat};
+use jingxun::phone::parse_recipients;
+use jingxun::store::{
+    Direction as StoreDirection, MessageFilter, MessageRecord, MessageState, NewOutbound, Store,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "jingxun",
+    version,
+    about = "Jingxun (警讯) police SMS platform"
+)]
+struct Cli {
+    /// Configuration file [default: ./jingxun.toml if present, else the embedded defaults]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: modems, queue, HTTP. SIGTERM or Ctrl-C drains and stops.
+    Serve,
+    /// Queue an SMS to one or more recipients (works while `serve` runs in another process).
+    Send {
+        /// Recipients, separated by commas (Chinese commas, semicolons and newlines work too).
+        #[arg(long, value_name = "NUMBERS")]
+        to: String,
+        /// The text; long texts are sent as several concatenated parts.
+        #[arg(long)]
+        text: String,
+        /// Send from this service number (a modem configured with it).
+        #[arg(long)]
+        service_number: Option<String>,
+        /// Higher goes first.
+        #[arg(long, default_value_t = 0)]
+        priority: i32,
+        /// Queue the valid recipients even if some are not phone numbers.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// List messages, newest first.
+    Messages {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only inbound or outbound messages.
+        #[arg(long, value_enum)]
+        direction: Option<Direction>,
+        /// Only messages in this state (queued, sending, sent, delivered, failed, expired, received, partial).
+        #[arg(long)]
+        state: Option<String>,
+        /// Instead: the undecodable PDUs modems delivered, kept raw with the reason.
+        #[arg(long, conflicts_with_all = ["direction", "state", "peer"])]
+        malformed: bool,
+        /// Only messages to or from this number.
+        #[arg(long)]
+        peer: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Run a simulated GSM modem on a pseudo-terminal linked at PATH, driven from standard input.
+    ModemSim {
+        /// Where to create the symbolic link to the pseudo-terminal (point a [[modem]] port at it).
+        #[arg(long, value_name = "PATH")]
+        link: PathBuf,
+        /// Emulate a line of this speed.
+        #[arg(long)]
+        baud: Option<u32>,
+        /// Send a delivery report this many milliseconds after each message that asks for one.
+        #[arg(long, value_name = "MS")]
+        report_after_ms: Option<u64>,
+    },
+    /// Measure codec speed, enqueue time and modem line use, and print the figures.
+    Bench {
+        /// Recipients of the one-send enqueue measurement.
+        #[arg(long, default_value_t = 10_000)]
+        recipients: usize,
+        /// Messages pushed through the simulated modem in each line measurement.
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+    },
+    /// Check the configuration, or print the documented defaults.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration and print it as the daemon would use it.
+    Check,
+    /// Print an example file documenting every key and its default.
+    Example,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Direction {
+    In,
+    Out,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config {
+        action: ConfigAction::Example,
+    } = cli.command
+    {
+        print!("{}", include_str!("../../jingxun.example.toml"));
+        return Ok(());
+    }
+    let (config, source) = Config::load(cli.config.as_deref())?;
+    init_logging(&config);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => {
+                tracing::info!(config = %source, "starting");
+                jingxun::daemon::serve(config).await?;
+            }
+            Command::Send { to, text, service_number, priority, skip_invalid } => {
+                send(&config, &to, &text, service_number, priority, skip_invalid).await?;
+            }
+            Command::Messages { malformed: true, json, limit, .. } => {
+                list_malformed(&config, limit, json).await?;
+            }
+            Command::Messages { json, direction, state, peer, limit, .. } => {
+                let state = state
+                    .map(|s| s.parse::<MessageState>())
+                    .transpose()
+                    .map_err(|_| anyhow::anyhow!("unknown --state; use one of queued, sending, sent, delivered, failed, expired, received, partial"))?;
+                let filter = MessageFilter {
+                    direction: direction.map(|d| match d {
+                        Direction::In => StoreDirection::In,
+                        Direction::Out => StoreDirection::Out,
+                    }),
+                    state,
+                    newest_first: true,
+                    peer: peer.map(|p| {
+                        jingxun::phone::PhoneNumber::parse(&p, &config.sms.default_country_code)
+                            .map(|n| n.to_string())
+                            .unwrap_or(p)
+                    }),
+                    limit,
+                    ..MessageFilter::default()
+                };
+                list_messages(&config, &filter, json).await?;
+            }
+            Command::ModemSim { link, baud, report_after_ms } => {
+                let sim = jingxun::modem::sim::SimConfig {
+                    baud,
+                    status_report_delay: report_after_ms.map(std::time::Duration::from_millis),
+                    ..Default::default()
+                };
+                jingxun::modem::sim::run_console(sim, link).await?;
+            }
+            Command::Bench { recipients, messages } => {
+                let options = jingxun::bench::BenchOptions { recipients, messages };
+                jingxun::bench::run(&options, &mut std::io::stdout()).await?;
+            }
+            Command::Config { action: ConfigAction::Check } => {
+                println!("# configuration from {source}: valid");
+                print!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);
+            }
+            Command::Config { action: ConfigAction::Example } => unreachable!("handled before loading"),
+        }
+        Ok(())
+    })
+}
+
+async fn send(
+    config: &Config,
+    to: &str,
+    text: &str,
+    service_number: Option<String>,
+    priority: i32,
+    skip_invalid: bool,
+) -> anyhow::Result<()> {
+    if text.is_empty() {
+        bail!("the text is empty; give --text \"...\"");
+    }
+    let plan = jingxun::sms::plan(text);
+    if plan.parts > 255 {
+        bail!(
+            "the text needs {} SMS parts; at most 255 can be joined, so shorten it",
+            plan.parts
+        );
+    }
+    let recipients = parse_recipients(to, &config.sms.default_country_code);
+    for (entry, reason) in &recipients.invalid {
+        eprintln!("not a phone number: {entry:?}: {reason}");
+    }
+    if recipients.valid.is_empty() {
+        bail!("no valid recipient in --to; separate numbers with commas");
+    }
+    if !recipients.invalid.is_empty() && !skip_invalid {
+        bail!(
+            "{} recipient(s) are not phone numbers (listed above); fix them or add --skip-invalid",
+            recipients.invalid.len()
+        );
+    }
+    let store = Store::connect(&config.database.url).await?;
+    let batch_id = format!("cli-{}", jingxun::clock::now_ms());
+    let batch: Vec<NewOutbound> = recipients
+        .valid
+        .iter()
+        .map(|number| NewOutbound {
+            peer: number.to_string(),
+            text: text.to_string(),
+            service_number: service_number.clone(),
+            priority,
+            status_report: config.queue.status_report,
+            valid_until_ms: None,
+            send_at_ms: None,
+            max_attempts: config.queue.max_attempts,
+            batch_id: Some(batch_id.clone()),
+        })
+        .collect();
+    let ids = store.enqueue(&batch).await?;
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "queued {} message(s) of {} {:?} part(s) each, batch {batch_id}{}",
+        ids.len(),
+        plan.parts,
+        plan.encoding,
+        if recipients.duplicates > 0 {
+            format!(" ({} repeated number(s) sent once)", recipients.duplicates)
+        } else {
+            String::new()
+        }
+    )?;
+    Ok(())
+}
+
+async fn list_messages(config: &Config, filter: &MessageFilter, json: bool) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url).await?;
+    let messages = store.list_messages(filter).await?;
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    for m in &messages {
+        if json {
+            writeln!(out, "{}", message_json(m)?)?;
+        } else {
+            writeln!(
+                out,
+                "{:>8}  {:<3}  {:<16}  {:<9}  {}",
+                m.id,
+                m.direction,
+                m.peer,
+                m.state,
+                m.text
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+                    .replace('\n', " ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+async fn list_malformed(config: &Config, limit: u32, json: bool) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url).await?;
+    let pdus = store.malformed_inbound(limit, None).await?;
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    for pdu in &pdus {
+        if json {
+            let mut value = serde_json::to_value(pdu)?;
+            value["stored_at"] = serde_json::Value::String(jingxun::clock::rfc3339(pdu.stored_at));
+            writeln!(out, "{value}")?;
+        } else {
+            writeln!(
+                out,
+                "{:>8}  {:<8}  {}  ({})",
+                pdu.id, pdu.modem, pdu.raw_pdu, pdu.error
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A message as one JSON line: the stored record, with `parts` and times in RFC 3339 UTC.
+fn message_json(message: &MessageRecord) -> anyhow::Result<String> {
+    let mut value = serde_json::to_value(message)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("parts".into(), serde_json::json!(message.parts_total));
+        for (key, field) in object.iter_mut() {
+            if key.ends_with("_at") || key.ends_with("_until") {
+                if let Some(ms) = field.as_i64() {
+                    *field = serde_json::Value::String(jingxun::clock::rfc3339(ms));
+                }
+            }
+        }
+    }
+    Ok(serde_json::to_string(&value)?)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -44,11 +44,11 @@ impl PhoneNumber {
             return Err(PhoneError::Empty);
         }
         let international = if plus {
-            Some(digits)
+            Some(digits.clone())
         } else if let Some(rest) = digits.strip_prefix("00") {
             Some(rest.to_string())
         } else if digits.starts_with(country_code) && digits.len() >= country_code.len() + 10 {
-            Some(digits)
+            Some(digits.clone())
         } else if digits.len() >= 10 {
             let national = digits.strip_prefix('0').unwrap_or(&digits);
             Some(format!("{country_code}{national}"))
@@ -140,7 +140,14 @@ mod tests {
 
     #[test]
     fn the_same_mobile_written_four_ways_is_one_phone() {
-        for typed in ["+8613800000001", "008613800000001", "8613800000001", "13800000001", "138 0000 0001", "１３８００００００01"] {
+        for typed in [
+            "+8613800000001",
+            "008613800000001",
+            "8613800000001",
+            "13800000001",
+            "138 0000 0001",
+            "１３８００００００01",
+        ] {
             assert_eq!(canon(typed), "+8613800000001", "{typed}");
         }
     }
@@ -148,7 +155,11 @@ mod tests {
     #[test]
     fn short_service_numbers_stay_as_typed() {
         assert_eq!(canon("95110"), "95110");
-        assert!(!PhoneNumber::parse("95110", "86").unwrap().is_international());
+        assert!(
+            !PhoneNumber::parse("95110", "86")
+                .unwrap()
+                .is_international()
+        );
     }
 
     #[test]
@@ -158,17 +169,32 @@ mod tests {
 
     #[test]
     fn letters_and_absurd_lengths_are_refused_with_the_reason() {
-        assert!(matches!(PhoneNumber::parse("13800abc001", "86"), Err(PhoneError::InvalidCharacter(_))));
-        assert!(matches!(PhoneNumber::parse("12", "86"), Err(PhoneError::BadLength(_))));
-        assert!(matches!(PhoneNumber::parse("+1234567890123456", "86"), Err(PhoneError::BadLength(_))));
+        assert!(matches!(
+            PhoneNumber::parse("13800abc001", "86"),
+            Err(PhoneError::InvalidCharacter(_))
+        ));
+        assert!(matches!(
+            PhoneNumber::parse("12", "86"),
+            Err(PhoneError::BadLength(_))
+        ));
+        assert!(matches!(
+            PhoneNumber::parse("+1234567890123456", "86"),
+            Err(PhoneError::BadLength(_))
+        ));
         assert_eq!(PhoneNumber::parse(" ", "86"), Err(PhoneError::Empty));
     }
 
     #[test]
     fn recipient_lists_accept_chinese_commas_newlines_and_drop_repeats() {
-        let r = parse_recipients("13800000001，13900000002, 13800000001\n+8613700000003；abc", "86");
+        let r = parse_recipients(
+            "13800000001，13900000002, 13800000001\n+8613700000003；abc",
+            "86",
+        );
         let valid: Vec<_> = r.valid.iter().map(|p| p.as_str()).collect();
-        assert_eq!(valid, ["+8613800000001", "+8613900000002", "+8613700000003"]);
+        assert_eq!(
+            valid,
+            ["+8613800000001", "+8613900000002", "+8613700000003"]
+        );
         assert_eq!(r.duplicates, 1);
         assert_eq!(r.invalid.len(), 1);
         assert_eq!(r.invalid[0].0, "abc");

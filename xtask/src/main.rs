@@ -1,1 +1,110 @@
-fn main() {}
+//! The project's build and test driver: `cargo xtask run` starts the platform on its embedded
+//! defaults, `cargo xtask test` runs every test. Each builds whatever it needs first and says
+//! what it is doing. Plain `std` only, so that it compiles in seconds on a fresh machine.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test)."
+            );
+            Err("unknown command".into())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn say(message: &str) {
+    eprintln!("==> {message}");
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn status(mut command: Command, what: &str) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+/// Builds the daemon and runs `jingxun serve` in the current folder.
+fn run(extra: &[String]) -> Result<(), String> {
+    say("building jingxun (the first build takes a few minutes on 2 cores)");
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--package",
+        "jingxun",
+        "--bin",
+        "jingxun",
+    ]);
+    status(build, "cargo build")?;
+    let binary = root().join("target/release/jingxun");
+    say(
+        "starting jingxun serve: SQLite store ./jingxun.db, one simulated modem, http://127.0.0.1:8080/healthz (Ctrl-C stops)",
+    );
+    let mut serve = Command::new(binary);
+    if extra.is_empty() {
+        serve.arg("serve");
+    } else {
+        serve.args(extra);
+    }
+    status(serve, "jingxun")
+}
+
+/// Builds everything and runs every test, with nextest when it is installed.
+fn test(extra: &[String]) -> Result<(), String> {
+    match env::var("JINGXUN_TEST_POSTGRES_URL") {
+        Ok(url) => say(&format!("PostgreSQL tests enabled against {url}")),
+        Err(_) => say(
+            "JINGXUN_TEST_POSTGRES_URL is not set: store and end-to-end tests run on SQLite only",
+        ),
+    }
+    say("building the daemon and the tests");
+    let mut build = cargo();
+    build.args(["build", "--workspace", "--tests", "--bins"]);
+    status(build, "cargo build")?;
+    let nextest = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut run = cargo();
+    if nextest {
+        say("running the tests with cargo nextest");
+        run.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        say("running the tests with cargo test (install cargo-nextest for a faster, clearer run)");
+        run.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    run.args(extra);
+    status(run, "the test suite")
+}

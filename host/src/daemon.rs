@@ -1,0 +1,198 @@
+//! `jingxun serve`: starts the store, the modems (serial or built-in simulated), the dispatcher
+//! and the HTTP listener, and on SIGTERM or SIGINT drains: no new work is claimed, the messages
+//! already handed to modems are sent and settled, then everything stops.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::dispatch::{self, DispatchSettings, Wake};
+use crate::http::{self, AppState};
+use crate::modem::driver::{self, DriverSettings};
+use crate::modem::sim::{SimConfig, SimHandle, SimModem};
+use crate::store::Store;
+
+/// How long a drain may take before the daemon stops anyway (leases then recover the rest).
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store could not be opened.
+    #[error("cannot open the message store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// A built-in simulated modem could not start.
+    #[error("cannot start the simulated modem `{name}`: {source}")]
+    Simulator {
+        /// The modem's configured name.
+        name: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The HTTP listener could not bind.
+    #[error(
+        "cannot listen on {address} (http.listen): {source}; is another jingxun running? choose another port"
+    )]
+    Listen {
+        /// The configured address.
+        address: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> Result<(), DaemonError> {
+    let store = Store::connect(&config.database.url).await?;
+    let shutdown = CancellationToken::new();
+    let settings = DriverSettings {
+        default_country_code: config.sms.default_country_code.clone(),
+    };
+
+    let mut simulators: Vec<SimHandle> = Vec::new();
+    let mut modems = Vec::new();
+    let mut modem_tasks = Vec::new();
+    for modem in &config.modems {
+        let device = if modem.is_simulated() {
+            let sim_config = SimConfig {
+                status_report_delay: Some(Duration::from_millis(300)),
+                ..SimConfig::default()
+            };
+            let sim = SimModem::start(sim_config, None).await.map_err(|source| {
+                DaemonError::Simulator {
+                    name: modem.name.clone(),
+                    source,
+                }
+            })?;
+            let path = sim.path().display().to_string();
+            simulators.push(sim);
+            path
+        } else {
+            modem.port.clone()
+        };
+        tracing::info!(modem = %modem.name, %device, baud = modem.baud, simulated = modem.is_simulated(), "starting modem");
+        let (handle, task) = driver::spawn(
+            modem.clone(),
+            device,
+            settings.clone(),
+            store.clone(),
+            shutdown.clone(),
+        );
+        modems.push(handle);
+        modem_tasks.push(task);
+    }
+    if modems.is_empty() {
+        tracing::warn!("no [[modem]] configured: outbound messages stay queued until one is");
+    }
+
+    let owner = lease_owner();
+    let dispatch_settings = DispatchSettings {
+        owner: owner.clone(),
+        queue: config.queue.clone(),
+    };
+    let dispatcher = tokio::spawn(dispatch::run(
+        store.clone(),
+        modems.clone(),
+        dispatch_settings,
+        Wake::default(),
+        shutdown.clone(),
+    ));
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            address: config.http.listen,
+            source,
+        })?;
+    let app = http::router(AppState {
+        store: store.clone(),
+        modems: modems.clone(),
+    });
+    let http_shutdown = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(http_shutdown.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    tracing::info!(listen = %config.http.listen, database = %redact_url(&config.database.url), modems = modems.len(), %owner, "jingxun is running");
+
+    wait_for_signal().await;
+    tracing::info!("stopping: sending what the modems hold, claiming nothing new");
+    shutdown.cancel();
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        let _ = dispatcher.await;
+        for task in modem_tasks {
+            let _ = task.await;
+        }
+        let _ = server.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(limit = ?DRAIN_LIMIT, "drain took too long; unsent messages return to the queue when their lease ends");
+    }
+    for sim in simulators {
+        sim.shutdown().await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A name for this process's leases: host, process id and start time, unique per run.
+fn lease_owner() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}/{}/{}", std::process::id(), crate::clock::now_ms())
+}
+
+/// The database URL without a password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match tokio::signal::unix::signal(
+        tokio::signal::unix::SignalKind::terminate(),
+    ) {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_never_reach_the_log() {
+        assert_eq!(
+            redact_url("postgres://jx:secret@db:5432/jx"),
+            "postgres://jx:***@db:5432/jx"
+        );
+        assert_eq!(redact_url("postgres://jx@db/jx"), "postgres://jx@db/jx");
+        assert_eq!(redact_url("sqlite://jingxun.db"), "sqlite://jingxun.db");
+    }
+}

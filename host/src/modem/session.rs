@@ -1,0 +1,218 @@
+//! One conversation with a modem over an open port: writes AT commands and reads their answers,
+//! setting aside the unsolicited lines (`+CMTI`, `+CDS`, ...) that arrive in the middle of an
+//! answer so the driver can handle them afterwards, and noticing when the modem reboots.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, timeout_at};
+use tokio_util::codec::Framed;
+
+use super::at::{self, AtCodec, AtCommand, Final, Line, Urc};
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// No final result code within the time allowed.
+    #[error("no answer to {command} within {after:?}")]
+    Timeout {
+        /// The command, without secrets (AT commands carry none).
+        command: String,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The port closed or failed: the modem was unplugged or the device vanished.
+    #[error("the serial port closed or failed: {0}")]
+    PortLost(String),
+    /// The modem announced a restart (`RDY` and similar); its settings are lost.
+    #[error("the modem restarted while {command} was in progress")]
+    Rebooted {
+        /// The command that was cut short.
+        command: String,
+    },
+    /// `+CMS ERROR: <n>` (3GPP TS 27.005): a message service failure.
+    #[error("{command} failed: +CMS ERROR {code} ({})", at::cms_error_text(*code))]
+    Cms {
+        /// The command that failed.
+        command: String,
+        /// The error code.
+        code: u16,
+    },
+    /// `+CME ERROR: <n>` (3GPP TS 27.007): an equipment failure.
+    #[error("{command} failed: +CME ERROR {code} ({})", at::cme_error_text(*code))]
+    Cme {
+        /// The command that failed.
+        command: String,
+        /// The error code.
+        code: u16,
+    },
+    /// A plain `ERROR` (or `NO CARRIER`).
+    #[error("{command} failed: the modem answered ERROR")]
+    Failed {
+        /// The command that failed.
+        command: String,
+    },
+}
+
+impl CommandError {
+    /// Whether the link to the modem itself is broken (reopen or re-initialise), as opposed to
+    /// one command failing.
+    pub fn is_link_failure(&self) -> bool {
+        matches!(self, Self::PortLost(_) | Self::Rebooted { .. })
+    }
+}
+
+/// A command-and-answer channel to one modem. One codec frames both directions, so that the
+/// decoder knows which command is being answered (`+CREG: 0,1` after `AT+CREG?` is an answer,
+/// not an unsolicited line).
+pub struct Session<T> {
+    port: Framed<T, AtCodec>,
+    unsolicited: VecDeque<Urc>,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
+    /// Wraps an open port.
+    pub fn new(port: T) -> Self {
+        Self {
+            port: Framed::new(port, AtCodec::default()),
+            unsolicited: VecDeque::new(),
+        }
+    }
+
+    /// Sends `command` (without the trailing CR) and returns the information lines of its answer.
+    pub async fn command(
+        &mut self,
+        command: &str,
+        limit: Duration,
+    ) -> Result<Vec<String>, CommandError> {
+        self.write(AtCommand::Line(command.to_string())).await?;
+        self.read_answer(command, limit).await
+    }
+
+    /// Sends one SMS-SUBMIT PDU with `AT+CMGS` and returns the message reference the modem gave it.
+    pub async fn send_pdu(
+        &mut self,
+        tpdu_len: usize,
+        pdu_hex: &str,
+        prompt_limit: Duration,
+        send_limit: Duration,
+    ) -> Result<u8, CommandError> {
+        let command = format!("AT+CMGS={tpdu_len}");
+        self.write(AtCommand::Line(command.clone())).await?;
+        let deadline = Instant::now() + prompt_limit;
+        loop {
+            match self.next_line(&command, deadline, prompt_limit).await {
+                Ok(Line::Prompt) => break,
+                Ok(Line::Final(f)) => return Err(final_error(&command, f)),
+                Ok(_) => continue,
+                Err(e @ CommandError::Timeout { .. }) => {
+                    // Leave the PDU-entry state in case the prompt was lost rather than never sent.
+                    let _ = self.write(AtCommand::Cancel).await;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.write(AtCommand::Pdu(pdu_hex.to_string())).await?;
+        let lines = self.read_answer(&command, send_limit).await?;
+        lines
+            .iter()
+            .find_map(|l| {
+                l.strip_prefix("+CMGS:")
+                    .and_then(|v| v.trim().split(',').next()?.trim().parse::<u8>().ok())
+            })
+            .ok_or_else(|| CommandError::Failed {
+                command: format!("{command} (answer without +CMGS: <mr>)"),
+            })
+    }
+
+    /// The next unsolicited line set aside during a command, if any.
+    pub fn take_unsolicited(&mut self) -> Option<Urc> {
+        self.unsolicited.pop_front()
+    }
+
+    /// Waits for the next line when no command is in progress: returns unsolicited lines (set-aside
+    /// ones first); stray answers and garbage are skipped.
+    pub async fn next_unsolicited(&mut self) -> Result<Urc, CommandError> {
+        if let Some(urc) = self.unsolicited.pop_front() {
+            return Ok(urc);
+        }
+        loop {
+            match self.port.next().await {
+                Some(Ok(Line::Urc(urc))) => return Ok(urc),
+                Some(Ok(other)) => tracing::trace!(?other, "ignoring a line outside any command"),
+                Some(Err(e)) => return Err(CommandError::PortLost(e.to_string())),
+                None => return Err(CommandError::PortLost("end of stream".into())),
+            }
+        }
+    }
+
+    async fn write(&mut self, command: AtCommand) -> Result<(), CommandError> {
+        self.port.send(command).await.map_err(|e| match e {
+            at::AtError::Io(io) => CommandError::PortLost(io.to_string()),
+            other => CommandError::Failed {
+                command: other.to_string(),
+            },
+        })
+    }
+
+    async fn read_answer(
+        &mut self,
+        command: &str,
+        limit: Duration,
+    ) -> Result<Vec<String>, CommandError> {
+        let deadline = Instant::now() + limit;
+        let mut info = Vec::new();
+        loop {
+            match self.next_line(command, deadline, limit).await? {
+                Line::Final(Final::Ok) => return Ok(info),
+                Line::Final(other) => return Err(final_error(command, other)),
+                Line::Info(text) => info.push(text),
+                Line::Prompt | Line::Echo(_) | Line::Urc(_) => {}
+            }
+        }
+    }
+
+    /// The next line of a command's answer; unsolicited lines are set aside, a reboot notice ends
+    /// the command.
+    async fn next_line(
+        &mut self,
+        command: &str,
+        deadline: Instant,
+        limit: Duration,
+    ) -> Result<Line, CommandError> {
+        loop {
+            let line = match timeout_at(deadline, self.port.next()).await {
+                Err(_) => {
+                    return Err(CommandError::Timeout {
+                        command: command.to_string(),
+                        after: limit,
+                    });
+                }
+                Ok(None) => return Err(CommandError::PortLost("end of stream".into())),
+                Ok(Some(Err(e))) => return Err(CommandError::PortLost(e.to_string())),
+                Ok(Some(Ok(line))) => line,
+            };
+            match line {
+                Line::Urc(Urc::Ready) => {
+                    return Err(CommandError::Rebooted {
+                        command: command.to_string(),
+                    });
+                }
+                Line::Urc(urc) => self.unsolicited.push_back(urc),
+                other => return Ok(other),
+            }
+        }
+    }
+}
+
+fn final_error(command: &str, code: Final) -> CommandError {
+    let command = command.to_string();
+    match code {
+        Final::CmsError(code) => CommandError::Cms { command, code },
+        Final::CmeError(code) => CommandError::Cme { command, code },
+        _ => CommandError::Failed { command },
+    }
+}

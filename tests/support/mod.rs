@@ -1,0 +1,347 @@
+//! The end-to-end harness: starts the real `jingxun` binary (built by cargo for these tests)
+//! with a configuration in a temporary folder, against simulated modems on pseudo-terminals
+//! and a real database: a SQLite file, or a fresh PostgreSQL database when
+//! `JINGXUN_TEST_POSTGRES_URL` is set.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::Connection;
+
+/// The binary under test.
+pub const JINGXUN: &str = env!("CARGO_BIN_EXE_jingxun");
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A SQLite file in the test's folder.
+    Sqlite,
+    /// A PostgreSQL server; each test gets a fresh database on it.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when the environment names a test server, else `None` (the test is skipped
+    /// with a note, so a machine without PostgreSQL still passes).
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("JINGXUN_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!(
+                    "JINGXUN_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run of this test"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A database for one test, removed afterwards.
+pub struct Database {
+    /// The URL the daemon is given.
+    pub url: String,
+    admin: Option<(String, String)>,
+}
+
+impl Database {
+    /// Creates a fresh database: a file in `dir`, or `CREATE DATABASE` on the PostgreSQL server.
+    pub async fn create(backend: &Backend, dir: &Path) -> Database {
+        match backend {
+            Backend::Sqlite => Database {
+                url: format!("sqlite://{}", dir.join("jingxun.db").display()),
+                admin: None,
+            },
+            Backend::Postgres(admin_url) => {
+                let name = format!("jx_e2e_{}_{}", std::process::id(), rand_suffix());
+                let mut conn = sqlx::PgConnection::connect(admin_url)
+                    .await
+                    .expect("connect to the PostgreSQL test server");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create a test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                Database {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin_url.clone(), name)),
+                }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files go with the temporary folder).
+    pub async fn drop_database(self) {
+        if let Some((admin_url, name)) = self.admin {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish() % 1_000_000_000
+}
+
+/// One `[[modem]]` of the daemon under test.
+pub struct ModemSpec {
+    /// The modem's name.
+    pub name: String,
+    /// The device path (a simulator's link).
+    pub port: PathBuf,
+    /// Extra TOML lines inside the modem's table.
+    pub extra: String,
+}
+
+/// A running (or stopped) daemon with its folder and configuration.
+pub struct Daemon {
+    /// The test's folder (configuration, SQLite file, logs).
+    pub dir: tempfile::TempDir,
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The HTTP address.
+    pub http: String,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Daemon {
+    /// Writes a configuration for `database` and `modems` (plus `extra` TOML) and starts `jingxun serve`.
+    pub fn start(
+        dir: tempfile::TempDir,
+        database_url: &str,
+        modems: &[ModemSpec],
+        extra: &str,
+    ) -> Daemon {
+        let port = free_port();
+        let mut toml = format!(
+            "[database]\nurl = \"{database_url}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[log]\nlevel = \"jingxun=debug,info\"\n{extra}\n"
+        );
+        if !extra.contains("[queue]") {
+            toml.push_str("[queue]\npoll_interval_ms = 50\nlease_seconds = 3\nretry_base_seconds = 1\nretry_max_seconds = 2\n");
+        }
+        for m in modems {
+            toml.push_str(&format!(
+                "[[modem]]\nname = \"{}\"\nport = \"{}\"\ncommand_timeout_ms = 1000\nhealth_interval_seconds = 1\n{}\n",
+                m.name,
+                m.port.display(),
+                m.extra
+            ));
+        }
+        let config = dir.path().join("jingxun.toml");
+        std::fs::write(&config, toml).expect("write the test configuration");
+        let mut daemon = Daemon {
+            dir,
+            config,
+            http: format!("127.0.0.1:{port}"),
+            child: None,
+            starts: 0,
+        };
+        daemon.restart();
+        daemon
+    }
+
+    /// Starts the daemon again (after [`Daemon::kill9`] or [`Daemon::terminate`]).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the daemon is already running");
+        self.starts += 1;
+        let log = std::fs::File::create(self.dir.path().join(format!("serve-{}.log", self.starts)))
+            .expect("log file");
+        let child = Command::new(JINGXUN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start jingxun serve");
+        self.child = Some(child);
+    }
+
+    /// Runs a `jingxun` subcommand with this daemon's configuration.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(JINGXUN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run jingxun")
+    }
+
+    /// Queues a message with `jingxun send` and checks that it was accepted.
+    pub fn send(&self, to: &str, text: &str) {
+        let out = self.cli(&["send", "--to", to, "--text", text]);
+        assert!(
+            out.status.success(),
+            "jingxun send failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `jingxun messages --json`, parsed.
+    pub fn messages(&self, direction: &str) -> Vec<Value> {
+        let out = self.cli(&[
+            "messages",
+            "--json",
+            "--direction",
+            direction,
+            "--limit",
+            "1000",
+        ]);
+        assert!(
+            out.status.success(),
+            "jingxun messages failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
+            .collect()
+    }
+
+    /// Polls `jingxun messages` until `done` holds for the messages of `direction`, or panics
+    /// with the last listing and the daemon's log after `limit`.
+    pub async fn wait_for_messages(
+        &self,
+        direction: &str,
+        limit: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let messages = self.messages(direction);
+            if done(&messages) {
+                return messages;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "condition not reached within {limit:?}; {direction} messages: {}\n--- daemon log ---\n{}",
+                    serde_json::to_string_pretty(&messages).unwrap_or_default(),
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET /healthz` as JSON, once the daemon answers.
+    pub async fn health(&self) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(body) = http_get(&self.http, "/healthz") {
+                if let Ok(v) = serde_json::from_str(&body) {
+                    return v;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no /healthz answer; log:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until every modem reports `ready`.
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let health = self.health().await;
+            let modems = health["modems"].as_array().cloned().unwrap_or_default();
+            if !modems.is_empty() && modems.iter().all(|m| m["state"] == "ready") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "modems not ready: {health}\nlog:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills the daemon with SIGKILL: no drain, no clean-up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the daemon to exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The end of the daemon's log(s), for failure messages.
+    pub fn log_tail(&self) -> String {
+        let mut text = String::new();
+        for n in 1..=self.starts {
+            let log = std::fs::read_to_string(self.dir.path().join(format!("serve-{n}.log")))
+                .unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let from = lines.len().saturating_sub(60);
+            text.push_str(&format!(
+                "--- serve run {n} ---\n{}\n",
+                lines[from..].join("\n")
+            ));
+        }
+        text
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A minimal HTTP/1.0 GET (the daemon's health endpoint needs nothing more).
+pub fn http_get(address: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
