@@ -133,7 +133,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let (config, source) = Config::load(cli.config.as_deref())?;
-    init_logging(&config);
+    // The daemon logs at the configured level; one-shot commands only say what went wrong.
+    let level = if matches!(cli.command, Command::Serve) {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
+    init_logging(&config, level);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
@@ -244,10 +250,10 @@ async fn send(
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "queued {} message(s) of {} {:?} part(s) each, batch {batch_id}{}",
+        "queued {} message(s) of {} {} part(s) each, batch {batch_id}{}",
         ids.len(),
         plan.parts,
-        plan.encoding,
+        plan.encoding.as_str(),
         if recipients.duplicates > 0 {
             format!(" ({} repeated number(s) sent once)", recipients.duplicates)
         } else {
@@ -321,9 +327,9 @@ fn message_json(message: &MessageRecord) -> anyhow::Result<String> {
     Ok(serde_json::to_string(&value)?)
 }
 
-fn init_logging(config: &Config) {
+fn init_logging(config: &Config, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -342,7 +342,7 @@ impl Driver {
                         part.seq,
                         part.total,
                     );
-                    let encoding = encoding_name(part.encoding);
+                    let encoding = part.encoding.as_str();
                     records.spawn(async move {
                         store
                             .record_part_sent(id, seq, total, &modem, reference, encoding, now_ms())
@@ -493,7 +493,7 @@ impl Driver {
                         .map(|c| (c.reference, c.total, c.seq)),
                     raw_pdu: pdu_hex.trim().to_ascii_uppercase(),
                     text: deliver.text.clone(),
-                    encoding: encoding_name(deliver.encoding).to_string(),
+                    encoding: deliver.encoding.as_str().to_string(),
                     sent_at_ms: deliver.timestamp.timestamp_millis(),
                     now_ms: now,
                 };
@@ -655,14 +655,5 @@ fn classify_send_error(error: &CommandError) -> SendFailure {
             SendFailure::Permanent(error.to_string())
         }
         _ => SendFailure::Temporary(error.to_string()),
-    }
-}
-
-/// The store's name for an encoding.
-pub fn encoding_name(encoding: sms::Encoding) -> &'static str {
-    match encoding {
-        sms::Encoding::Gsm7 => "gsm7",
-        sms::Encoding::Ucs2 => "ucs2",
-        sms::Encoding::Data8 => "data8",
     }
 }
