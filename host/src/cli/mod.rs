@@ -1,0 +1,5 @@
+//! The subcommands of the `jingxun` binary, one module per group. `main.rs` parses the command
+//! line and calls into these; each works on the store named by the configuration, so it works
+//! while `jingxun serve` runs in another process.
+
+pub mod messages;
