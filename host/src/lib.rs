@@ -20,5 +20,6 @@ pub mod dispatch;
 pub mod http;
 pub mod modem;
 pub mod phone;
+pub mod router;
 pub mod sms;
 pub mod store;

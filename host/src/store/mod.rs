@@ -51,6 +51,7 @@
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
 mod inbound;
+mod inbox;
 mod outbound;
 mod query;
 #[cfg(test)]
@@ -65,6 +66,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row, Transaction};
 
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
+pub use inbox::InboxMessage;
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use query::{MAX_LIST, MessageFilter, QueueDepths};
 

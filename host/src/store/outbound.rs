@@ -144,6 +144,22 @@ impl Store {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        let mut tx = self.begin_write().await?;
+        let ids = self.insert_outbound(&mut tx, batch, now_ms).await?;
+        tx.commit().await?;
+        tracing::debug!(count = ids.len(), "enqueued outbound messages");
+        Ok(ids)
+    }
+
+    /// Inserts `batch` as queued outbound messages inside `tx` and
+    /// returns their ids in the order given; shared by [`Store::enqueue_at`] and the inbound
+    /// router, which queues replies in the same transaction that marks a message handled.
+    pub(super) async fn insert_outbound(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        batch: &[NewOutbound],
+        now_ms: i64,
+    ) -> Result<Vec<MessageId>, StoreError> {
         for message in batch {
             if message.peer.trim().is_empty() {
                 return Err(StoreError::InvalidInput {
@@ -160,7 +176,6 @@ impl Store {
         }
         let first_reference: u16 = rand::random();
         let mut ids = Vec::with_capacity(batch.len());
-        let mut tx = self.begin_write().await?;
         for (chunk_index, chunk) in batch.chunks(ENQUEUE_CHUNK).enumerate() {
             let mut sql = String::from(
                 "INSERT INTO messages (direction, state, attempts, created_at, updated_at, peer, \
@@ -204,7 +219,7 @@ impl Store {
                     .bind(i64::from(reference))
                     .bind(message.batch_id.as_deref());
             }
-            let rows = query.fetch_all(&mut *tx).await?;
+            let rows = query.fetch_all(&mut **tx).await?;
             let mut chunk_ids = rows
                 .iter()
                 .map(|r| r.try_get::<i64, _>("id"))
@@ -215,8 +230,6 @@ impl Store {
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
-        tx.commit().await?;
-        tracing::debug!(count = ids.len(), "enqueued outbound messages");
         Ok(ids)
     }
 

@@ -1,0 +1,3 @@
+//! The SMS command router: reads commands from inbound messages and answers them.
+
+pub mod command;

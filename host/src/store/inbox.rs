@@ -1,0 +1,198 @@
+//! The inbox of the command router: inbound messages not yet routed, handed out under a lease,
+//! and completed together with the replies they caused in one transaction (at-most-once
+//! replies, at-least-once routing: a router that dies mid-way leaves the message to be routed
+//! again when its lease ends).
+
+use std::time::Duration;
+
+use super::{Backend, MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
+
+/// An inbound message handed to the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxMessage {
+    /// The stored message.
+    pub id: MessageId,
+    /// The sender, normalised.
+    pub sender: String,
+    /// Which of our numbers received it.
+    pub service_number: Option<String>,
+    /// The modem it came through.
+    pub modem: Option<String>,
+    /// The text.
+    pub text: String,
+    /// `received` or `partial`.
+    pub state: String,
+    /// When it was received (the earliest part's service-centre time stamp, else stored time).
+    pub received_at: i64,
+}
+
+impl Store {
+    /// Takes up to `limit` inbound messages that no router has finished, oldest first, and
+    /// leases them until `now + lease`.
+    pub async fn claim_inbox(
+        &self,
+        limit: u32,
+        lease: Duration,
+        now_ms: i64,
+    ) -> Result<Vec<InboxMessage>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lock_clause = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let select = format!(
+            "SELECT id FROM messages WHERE direction = 'in' AND routed_at IS NULL \
+             AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2{lock_clause}"
+        );
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&select)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE messages SET route_lease_until = $1 WHERE id IN ({}) \
+             RETURNING id, peer, service_number, modem, text, state, sent_at, created_at",
+            placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(now_ms.saturating_add(duration_ms(lease)));
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let mut messages = rows
+            .iter()
+            .map(|row| {
+                use sqlx::Row;
+                let sent_at: Option<i64> = row.try_get("sent_at")?;
+                Ok(InboxMessage {
+                    id: row.try_get("id")?,
+                    sender: row.try_get("peer")?,
+                    service_number: row.try_get("service_number")?,
+                    modem: row.try_get("modem")?,
+                    text: row.try_get("text")?,
+                    state: row.try_get("state")?,
+                    received_at: sent_at.map_or_else(|| row.try_get("created_at"), Ok)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        messages.sort_by_key(|m| m.id);
+        Ok(messages)
+    }
+
+    /// Marks `id` routed and queues `replies` in one transaction; returns the reply ids. A
+    /// message routed already (by a router whose lease had run out) is left alone and nothing is
+    /// queued, so a command is never answered twice.
+    pub async fn complete_inbox(
+        &self,
+        id: MessageId,
+        replies: &[NewOutbound],
+        now_ms: i64,
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE messages SET routed_at = $1, route_lease_until = NULL WHERE id = $2 AND routed_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let ids = if replies.is_empty() {
+            Vec::new()
+        } else {
+            self.insert_outbound(&mut tx, replies, now_ms).await?
+        };
+        tx.commit().await?;
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{InboundOutcome, NewInboundPart};
+
+    async fn store_with_command(text: &str) -> (Store, MessageId) {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let part = NewInboundPart {
+            modem: "m1".into(),
+            sender: "+8613800000001".into(),
+            service_number: Some("10690110".into()),
+            concat: None,
+            raw_pdu: "00".into(),
+            text: text.into(),
+            encoding: "ucs2".into(),
+            sent_at_ms: 1_000,
+            now_ms: 2_000,
+        };
+        let InboundOutcome::Complete(id) = store.insert_inbound_part(&part).await.unwrap() else {
+            panic!("single part")
+        };
+        (store, id)
+    }
+
+    #[tokio::test]
+    async fn a_leased_message_is_not_handed_out_twice_until_its_lease_ends() {
+        let (store, id) = store_with_command("CP 京A12345").await;
+        let lease = Duration::from_secs(10);
+        let first = store.claim_inbox(10, lease, 3_000).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0].id, first[0].text.as_str(), first[0].received_at),
+            (id, "CP 京A12345", 1_000)
+        );
+        assert!(
+            store
+                .claim_inbox(10, lease, 4_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The router died: after the lease the message comes back.
+        assert_eq!(store.claim_inbox(10, lease, 13_001).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn completing_queues_the_reply_once_and_retires_the_message() {
+        let (store, id) = store_with_command("H").await;
+        store
+            .claim_inbox(10, Duration::from_secs(10), 3_000)
+            .await
+            .unwrap();
+        let reply = NewOutbound::new("+8613800000001", "帮助");
+        assert_eq!(
+            store
+                .complete_inbox(id, &[reply.clone()], 3_500)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // A second router finishing the same message (its lease had run out) queues nothing.
+        assert!(
+            store
+                .complete_inbox(id, &[reply], 3_600)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .claim_inbox(10, Duration::from_secs(10), 60_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.queue_depths().await.unwrap().queued, 1);
+    }
+}
