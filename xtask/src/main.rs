@@ -1,6 +1,10 @@
 //! The project's build and test driver: `cargo xtask run` starts the platform on its embedded
-//! defaults, `cargo xtask test` runs every test. Each builds whatever it needs first and says
-//! what it is doing. Plain `std` only, so that it compiles in seconds on a fresh machine.
+//! defaults, `cargo xtask test` runs every test, `cargo xtask plugins` builds the WebAssembly
+//! plugins. Each builds whatever it needs first and says what it is doing. Plain `std` plus
+//! `wit-component` (which turns a plugin's core module into a component in-process, so that no
+//! extra tool has to be installed).
+
+mod plugins;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -11,9 +15,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("plugins") => plugins::build(&root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test)."
+                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target)."
             );
             Err("unknown command".into())
         }
@@ -57,6 +62,7 @@ fn status(mut command: Command, what: &str) -> Result<(), String> {
 
 /// Builds the daemon and runs `jingxun serve` in the current folder.
 fn run(extra: &[String]) -> Result<(), String> {
+    plugins::build(&root(), &[])?;
     say("building jingxun (the first build takes a few minutes on 2 cores)");
     let mut build = cargo();
     build.args([
@@ -89,6 +95,7 @@ fn test(extra: &[String]) -> Result<(), String> {
             "JINGXUN_TEST_POSTGRES_URL is not set: store and end-to-end tests run on SQLite only",
         ),
     }
+    plugins::build(&root(), &[])?;
     say("building the daemon and the tests");
     let mut build = cargo();
     build.args(["build", "--workspace", "--tests", "--bins"]);
