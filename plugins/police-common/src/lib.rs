@@ -33,6 +33,9 @@ pub mod testing;
 /// request's arguments and the host's datasource. Failures other than bad arguments are logged
 /// through the host's `log` import (their text never holds personal data: it comes from the host's
 /// query error, not from the officer's arguments).
+// `crate::jingxun::...` below is meant to name the *calling* plugin crate, where
+// `wit_bindgen::generate!` put the bindings; `$crate` would name this crate.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! export_police_plugin {
     (manifest: $manifest:expr, handle: $handle:path $(,)?) => {
