@@ -12,10 +12,12 @@
 //! - [`bench`]: `jingxun bench`, the measured figures.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
+pub mod audit;
 pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod directory;
 pub mod dispatch;
 pub mod http;
 pub mod modem;

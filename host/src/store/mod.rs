@@ -50,6 +50,8 @@
 //! `options=-csearch_path%3D<schema>`: [`Store::connect`] accepts any URL that sqlx accepts, so
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
+pub(crate) mod audit;
+mod directory;
 mod inbound;
 mod inbox;
 mod outbound;

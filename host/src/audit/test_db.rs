@@ -1,0 +1,153 @@
+//! Test databases for the audit and directory tests, isolated the way `store/tests.rs` does it:
+//! a SQLite file in a temporary directory always, and a PostgreSQL schema of its own (dropped
+//! afterwards) when `JINGXUN_TEST_POSTGRES_URL` is set.
+
+use crate::store::{Backend, Store};
+
+pub(crate) const POSTGRES_ENV: &str = "JINGXUN_TEST_POSTGRES_URL";
+
+/// A store for one test, and the URL to reach the same database behind its back.
+pub(crate) struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    _schema: Option<PgSchema>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/jingxun.db", dir.path().display());
+        let store = Store::connect(&url).await.expect("open SQLite store");
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            _schema: None,
+        }
+    }
+
+    /// `None` when PostgreSQL tests are not configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        let schema = PgSchema::create(&base).await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{}", schema.name);
+        let store = Store::connect(&url).await.expect("open PostgreSQL store");
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+            _schema: Some(schema),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// A second, independent store on the same database (as another process would have).
+    pub async fn connect_again(&self) -> Store {
+        Store::connect(&self.url).await.expect("reconnect")
+    }
+
+    /// Runs raw SQL on the database, bypassing the library (what a hostile administrator with
+    /// a database client could do).
+    pub async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let pool = sqlx::AnyPool::connect(&self.url).await?;
+        let result = sqlx::raw_sql(sql).execute(&pool).await;
+        pool.close().await;
+        result.map(|r| r.rows_affected())
+    }
+
+    /// One integer from raw SQL.
+    pub async fn raw_count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        let pool = sqlx::AnyPool::connect(&self.url).await.expect("connect");
+        let row = sqlx::query(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("count query");
+        pool.close().await;
+        row.try_get(0).expect("an integer")
+    }
+}
+
+struct PgSchema {
+    base_url: String,
+    name: String,
+}
+
+impl PgSchema {
+    async fn create(base_url: &str) -> PgSchema {
+        sqlx::any::install_default_drivers();
+        let name = format!("jx_test_{:016x}", rand::random::<u64>());
+        let pool = sqlx::AnyPool::connect(base_url)
+            .await
+            .expect("connect to JINGXUN_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test schema");
+        pool.close().await;
+        PgSchema {
+            base_url: base_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let url = self.base_url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        // Drop cannot be async: run the statement on a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let pool = sqlx::AnyPool::connect(&url).await.ok()?;
+                let result = sqlx::query(&sql).execute(&pool).await;
+                pool.close().await;
+                result.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Runs each named `async fn(&TestDb)` once per backend: `sqlite::<name>` and
+/// `postgres::<name>` (the latter returns at once when PostgreSQL is not configured).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::audit::test_db::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::audit::test_db::TestDb::postgres().await else {
+                        eprintln!(
+                            "{} is not set: PostgreSQL test skipped",
+                            $crate::audit::test_db::POSTGRES_ENV
+                        );
+                        return;
+                    };
+                    super::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;

@@ -1,0 +1,367 @@
+//! Tests of the audit log on both backends ("Audit" in shared/docs/security-checklist.md:
+//! append-only, hash chain that a check can verify, reads of the log audited).
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::test_db::{TestDb, on_both_backends};
+use super::*;
+use crate::store::Backend;
+
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600_000;
+
+fn query_entry(n: i64, phone: &str, object: &str, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at_ms: T0 + n,
+        component: "router".into(),
+        event: "query".into(),
+        actor: Some("li.wei".into()),
+        phone: Some(phone.into()),
+        object: Some(object.into()),
+        outcome: outcome.into(),
+        details: json!({ "plugin": "cp", "version": "1.0.0", "latency_ms": 3 }),
+        source: Some("modem0".into()),
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+async fn append_n(log: &AuditLog, n: i64) {
+    for i in 1..=n {
+        log.append(query_entry(i, "+8613800000001", "CP 京A12345", "answered"))
+            .await
+            .expect("append");
+    }
+}
+
+/// Checklist "Audit": a hash chain that a check can verify.
+async fn appended_rows_form_a_chain_that_verifies(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    assert_eq!(
+        log.verify().await.unwrap(),
+        ChainCheck {
+            rows: 0,
+            first_broken: None,
+            head_hash: None
+        }
+    );
+    append_n(&log, 5).await;
+    let check = log.verify().await.unwrap();
+    assert_eq!(check.rows, 5);
+    assert!(check.is_intact(), "{check:?}");
+    let rows = log
+        .list(
+            &AuditFilter {
+                oldest_first: true,
+                ..AuditFilter::default()
+            },
+            "auditor",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(rows[0].prev_hash, GENESIS_HASH);
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    assert_eq!(check.head_hash.as_deref(), Some(rows[4].hash.as_str()));
+    assert_eq!(rows[2].details["plugin"], "cp");
+    assert_eq!(rows[2].request_id.as_deref(), Some("req-3"));
+}
+
+/// Checklist "Audit": append-only for everyone — the database itself refuses UPDATE and DELETE.
+async fn update_and_delete_are_refused_by_the_database(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 3).await;
+    let update = db
+        .raw("UPDATE audit_log SET outcome = 'not_found' WHERE id = 2")
+        .await;
+    assert!(update.is_err(), "UPDATE must fail: {update:?}");
+    let err = update.unwrap_err().to_string();
+    assert!(err.contains("append-only"), "{err}");
+    let delete = db.raw("DELETE FROM audit_log WHERE id = 3").await;
+    assert!(delete.is_err(), "DELETE must fail: {delete:?}");
+    let delete_all = db.raw("DELETE FROM audit_log").await;
+    assert!(delete_all.is_err(), "DELETE must fail: {delete_all:?}");
+    if db.backend() == Backend::Postgres {
+        let truncate = db.raw("TRUNCATE audit_log").await;
+        assert!(truncate.is_err(), "TRUNCATE must fail: {truncate:?}");
+    }
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 3);
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM audit_log WHERE outcome = 'answered'")
+            .await,
+        3
+    );
+    assert!(log.verify().await.unwrap().is_intact());
+}
+
+/// Turns the append-only triggers off, as an attacker with full database rights could.
+async fn drop_protection(db: &TestDb) {
+    match db.backend() {
+        Backend::Sqlite => {
+            db.raw("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
+                .await
+                .expect("drop triggers");
+        }
+        Backend::Postgres => {
+            db.raw("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+                .await
+                .expect("disable trigger");
+        }
+    }
+}
+
+/// Checklist "Audit": a row changed behind the library's back is found by the check.
+async fn a_row_tampered_with_by_raw_sql_is_detected(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 5).await;
+    drop_protection(db).await;
+    let changed = db
+        .raw("UPDATE audit_log SET outcome = 'not_found' WHERE id = 3")
+        .await
+        .expect("tamper");
+    assert_eq!(changed, 1);
+    let check = log.verify().await.unwrap();
+    assert_eq!(check.rows, 5);
+    assert_eq!(check.first_broken, Some(3));
+}
+
+/// Checklist "Audit": a row removed from the middle is found too (its successor's link breaks).
+async fn a_row_deleted_by_raw_sql_is_detected(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 5).await;
+    drop_protection(db).await;
+    db.raw("DELETE FROM audit_log WHERE id = 2")
+        .await
+        .expect("tamper");
+    let check = log.verify().await.unwrap();
+    assert_eq!(check.rows, 4);
+    assert_eq!(check.first_broken, Some(3));
+}
+
+/// Concurrent writers in two "processes" (independent pools) extend one chain: no fork, no
+/// duplicate id, no gap.
+async fn concurrent_appends_keep_one_chain(db: &TestDb) {
+    let other = db.connect_again().await;
+    let mut tasks = Vec::new();
+    for worker in 0..6_i64 {
+        let store = if worker % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let log = AuditLog::new(store);
+            let mut ids = Vec::new();
+            for i in 0..20 {
+                let id = log
+                    .append(query_entry(
+                        worker * 100 + i,
+                        "+8613800000001",
+                        "SFZ 1",
+                        "not_found",
+                    ))
+                    .await
+                    .expect("append");
+                ids.push(id);
+            }
+            ids
+        }));
+    }
+    let mut all = HashSet::new();
+    for task in tasks {
+        for id in task.await.unwrap() {
+            assert!(all.insert(id), "id {id} given twice");
+        }
+    }
+    assert_eq!(all, (1..=120).collect::<HashSet<i64>>());
+    let check = AuditLog::new(db.store.clone()).verify().await.unwrap();
+    assert_eq!(check.rows, 120);
+    assert!(check.is_intact(), "{check:?}");
+    other.close().await;
+}
+
+/// Checklist "Audit": every read of the audit log is itself recorded, with who read.
+async fn listing_writes_an_audit_read_row(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone()).with_source("cli");
+    append_n(&log, 2).await;
+    let filter = AuditFilter {
+        keyword: Some("cp".into()),
+        ..AuditFilter::default()
+    };
+    let rows = log.list(&filter, "cli:auditor").await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r.event == "query"),
+        "the read row is not part of its own result"
+    );
+    let reads = log
+        .list(
+            &AuditFilter {
+                event: Some("audit.read".into()),
+                ..AuditFilter::default()
+            },
+            "cli:auditor",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reads.len(), 1, "the first read is recorded: {reads:?}");
+    let read = &reads[0];
+    assert_eq!(read.actor.as_deref(), Some("cli:auditor"));
+    assert_eq!(read.source.as_deref(), Some("cli"));
+    assert_eq!(read.outcome, "ok");
+    assert_eq!(read.details["filter"]["keyword"], "CP");
+    assert_eq!(read.details["rows"], 2);
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM audit_log WHERE event = 'audit.read'")
+            .await,
+        2
+    );
+    assert!(log.verify().await.unwrap().is_intact());
+}
+
+async fn filters_select_by_phone_keyword_time_and_order(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    log.append(query_entry(1, "+8613800000001", "CP 京A12345", "answered"))
+        .await
+        .unwrap();
+    log.append(query_entry(2, "+8613800000002", "CP 京Z99999", "not_found"))
+        .await
+        .unwrap();
+    log.append(query_entry(3, "+8613800000001", "CPX 1", "refused"))
+        .await
+        .unwrap();
+    log.append(query_entry(4, "+8613800000001", "ZT 张三", "answered"))
+        .await
+        .unwrap();
+    log.append(query_entry(5, "+8613800000001", "CP", "error"))
+        .await
+        .unwrap();
+    let ids = |rows: Vec<AuditRecord>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let by_phone = AuditFilter {
+        phone: Some("+8613800000001".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(ids(log.list(&by_phone, "a").await.unwrap()), [5, 4, 3, 1]);
+    let cp = AuditFilter {
+        keyword: Some("CP".into()),
+        oldest_first: true,
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        ids(log.list(&cp, "a").await.unwrap()),
+        [1, 2, 5],
+        "CPX is another keyword"
+    );
+    let since = AuditFilter {
+        since_ms: Some(T0 + 4),
+        until_ms: Some(T0 + 5),
+        ..AuditFilter::default()
+    };
+    assert_eq!(ids(log.list(&since, "a").await.unwrap()), [4]);
+    let limited = AuditFilter {
+        event: Some("query".into()),
+        limit: 2,
+        ..AuditFilter::default()
+    };
+    assert_eq!(ids(log.list(&limited, "a").await.unwrap()), [5, 4]);
+}
+
+/// Checklist: codes, passwords, session ids never appear in audit rows.
+async fn secrets_named_in_details_are_redacted_before_storage(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    let entry = AuditEntry::new("web", "signin", "failed")
+        .with_actor("wang")
+        .with_details(json!({
+            "password": "hunter22",
+            "nested": { "Session_ID": "abc", "sms_code": "123456", "kept": "yes" },
+            "list": [{ "api_key": "k" }],
+            "csrf_token": "t"
+        }));
+    log.append(entry).await.unwrap();
+    let rows = log
+        .list(
+            &AuditFilter {
+                event: Some("signin".into()),
+                ..AuditFilter::default()
+            },
+            "a",
+        )
+        .await
+        .unwrap();
+    let text = rows[0].details.to_string();
+    for secret in ["hunter22", "\"abc\"", "123456", "\"k\"", "\"t\""] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert_eq!(rows[0].details["nested"]["kept"], "yes");
+    assert_eq!(rows[0].details["password"], "[redacted]");
+}
+
+async fn an_invalid_entry_writes_nothing(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    let mut bad = query_entry(1, "+8613800000001", "CP 1", "Answered!");
+    assert!(matches!(
+        log.append(bad.clone()).await,
+        Err(AuditError::InvalidEntry {
+            field: "outcome",
+            ..
+        })
+    ));
+    bad.outcome = "answered".into();
+    bad.object = Some("x".repeat(MAX_TEXT_CHARS + 1));
+    assert!(matches!(
+        log.append(bad).await,
+        Err(AuditError::InvalidEntry {
+            field: "object",
+            ..
+        })
+    ));
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 0);
+}
+
+on_both_backends!(
+    appended_rows_form_a_chain_that_verifies,
+    update_and_delete_are_refused_by_the_database,
+    a_row_tampered_with_by_raw_sql_is_detected,
+    a_row_deleted_by_raw_sql_is_detected,
+    concurrent_appends_keep_one_chain,
+    listing_writes_an_audit_read_row,
+    filters_select_by_phone_keyword_time_and_order,
+    secrets_named_in_details_are_redacted_before_storage,
+    an_invalid_entry_writes_nothing,
+);
+
+#[test]
+fn null_details_are_stored_as_an_empty_object() {
+    let entry = AuditEntry::new("cli", "phone.add", "ok").with_details(serde_json::Value::Null);
+    assert_eq!(entry.prepare().unwrap().details, "{}");
+}
+
+#[test]
+fn filters_refuse_a_zero_or_huge_limit_and_wildcard_keywords() {
+    for filter in [
+        AuditFilter {
+            limit: 0,
+            ..AuditFilter::default()
+        },
+        AuditFilter {
+            limit: MAX_LIST + 1,
+            ..AuditFilter::default()
+        },
+        AuditFilter {
+            keyword: Some("C%".into()),
+            ..AuditFilter::default()
+        },
+        AuditFilter {
+            keyword: Some("C_".into()),
+            ..AuditFilter::default()
+        },
+    ] {
+        assert!(filter.normalised().is_err(), "{filter:?}");
+    }
+}

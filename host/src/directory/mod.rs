@@ -1,0 +1,562 @@
+//! The directory: users, roles, the businesses (command keywords) granted to them, the registry
+//! of officer phones and the administrator's help text (R2, R6, R15, R21).
+//!
+//! The router asks [`Directory::identify`] before every police command: one call returns the
+//! phone's registration, its user, the user's roles and every business the user may use (the
+//! union of the user's own grants and those of the user's roles), in two queries.
+//! [`PhoneIdentity::may_use`] then decides.
+//!
+//! Every change made through [`Directory`] writes an audit row (component `directory`) in the
+//! same database transaction as the change: if the row cannot be written the change is not made
+//! and the call fails. Each changing method therefore takes an `actor`: who asks for the change
+//! (a user login, `cli:<os user>`, an API client), recorded in the row. The row's `source` is
+//! set once per handle with [`Directory::with_source`] (`cli`, `web`).
+//!
+//! Events written: `user.add`, `user.enable`, `user.disable`, `user.role.add`,
+//! `user.role.remove`, `user.grant`, `user.revoke`, `role.grant`, `role.revoke`, `phone.add`,
+//! `phone.enable`, `phone.disable`, `phone.remove`, `help_text.set`. Grants and role changes
+//! that change nothing (already there) succeed and say `"changed": false` in the details.
+//!
+//! Stored forms: logins and role names in lower case, keywords in upper case, phone numbers
+//! in the canonical form of [`PhoneNumber`] (so `13800000001` and `+8613800000001` are one
+//! phone). The built-in roles are `admin`, `operator`, `registrar`, `auditor` and `officer`;
+//! `officer` holds CP, JZ, SFZ and ZT. There are no default users.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{AuditEntry, AuditError};
+use crate::phone::{PhoneError, PhoneNumber};
+use crate::store::{Store, StoreError};
+
+/// The roles every database starts with.
+pub const BUILTIN_ROLES: &[&str] = &["admin", "operator", "registrar", "auditor", "officer"];
+
+/// The help text until an administrator sets one.
+pub const DEFAULT_HELP_TEXT: &str =
+    "警讯短信查询：发送“命令 内容”，如 CP 京A12345。发送 H 查看帮助。";
+
+/// Longest help text accepted, in characters (it is sent by SMS, followed by the commands).
+pub const MAX_HELP_TEXT_CHARS: usize = 1000;
+
+/// Longest user or owner name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Component name of the audit rows the directory writes.
+const COMPONENT: &str = "directory";
+
+/// Who a business is granted to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "name")]
+pub enum GrantTarget {
+    /// One user, by login.
+    User(String),
+    /// Every member of a role, by name.
+    Role(String),
+}
+
+impl fmt::Display for GrantTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrantTarget::User(login) => write!(f, "user `{login}`"),
+            GrantTarget::Role(role) => write!(f, "role `{role}`"),
+        }
+    }
+}
+
+/// Everything the router needs to know about the sender of a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhoneIdentity {
+    /// The registered number, canonical.
+    #[serde(serialize_with = "serialize_phone")]
+    pub phone: PhoneNumber,
+    /// Whether the registration is active (a disabled phone gets nothing).
+    pub phone_active: bool,
+    /// Whose phone it is, as registered.
+    pub owner_name: String,
+    /// The user the phone belongs to, if it is bound to one.
+    pub user: Option<UserIdentity>,
+}
+
+/// A user as the router sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserIdentity {
+    pub login: String,
+    pub name: String,
+    pub active: bool,
+    /// Role names, sorted.
+    pub roles: Vec<String>,
+    /// Every business the user may use: own grants and those of the roles, upper case.
+    pub businesses: BTreeSet<String>,
+}
+
+fn serialize_phone<S: serde::Serializer>(phone: &PhoneNumber, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(phone.as_str())
+}
+
+impl PhoneIdentity {
+    /// Whether this sender may use `keyword` (any case): the phone is registered and active, it
+    /// belongs to an active user, and that user holds the business through a role or directly.
+    pub fn may_use(&self, keyword: &str) -> bool {
+        let keyword = keyword.trim().to_uppercase();
+        self.phone_active
+            && self
+                .user
+                .as_ref()
+                .is_some_and(|u| u.active && u.businesses.contains(&keyword))
+    }
+}
+
+/// A registered phone, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhoneRecord {
+    /// Canonical number.
+    pub number: String,
+    pub owner_name: String,
+    /// Login of the user it belongs to.
+    pub user: Option<String>,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When it was last disabled; `None` while active.
+    pub disabled_at: Option<i64>,
+}
+
+/// A user, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRecord {
+    pub login: String,
+    pub name: String,
+    pub active: bool,
+    /// Role names, sorted.
+    pub roles: Vec<String>,
+    /// Businesses granted to the user directly.
+    pub grants: BTreeSet<String>,
+    /// Every business the user may use (own grants and the roles'), upper case.
+    pub businesses: BTreeSet<String>,
+    /// Registered phones bound to the user.
+    pub phones: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A role, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRecord {
+    pub name: String,
+    pub description: String,
+    /// Seeded by the schema.
+    pub builtin: bool,
+    /// Businesses granted to the role.
+    pub businesses: BTreeSet<String>,
+    /// Logins of its members.
+    pub members: Vec<String>,
+}
+
+/// What went wrong in the directory. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// A typed number is not a phone number.
+    #[error(
+        "`{input}` is not a phone number: {source}; give a number like 13800000001 or \
+         +8613800000001"
+    )]
+    InvalidPhone {
+        input: String,
+        #[source]
+        source: PhoneError,
+    },
+    /// A login or role name is malformed.
+    #[error(
+        "invalid {what} `{value}`: use 1 to 64 letters, digits, '.', '_', '-' or '@', starting \
+         with a letter or digit"
+    )]
+    InvalidName { what: &'static str, value: String },
+    /// A person's name is empty, too long or holds control characters.
+    #[error("invalid {what}: {reason}")]
+    InvalidText { what: &'static str, reason: String },
+    /// A business keyword is malformed.
+    #[error("invalid business `{0}`: use 1 to 16 letters or digits, like CP")]
+    InvalidKeyword(String),
+    /// The actor is missing.
+    #[error("the actor (who makes the change) is empty; pass a login or `cli:<user>`")]
+    MissingActor,
+    /// No such user.
+    #[error("no user `{0}`: create it with `jingxun user add --login {0} --name NAME --role ROLE`")]
+    UnknownUser(String),
+    /// No such role.
+    #[error("no role `{role}`; the roles are: {known}")]
+    UnknownRole { role: String, known: String },
+    /// No such registered phone.
+    #[error(
+        "no registered phone {0}: see the registry with `jingxun phone list`, or register it \
+         with `jingxun phone add --number {0} --name NAME`"
+    )]
+    UnknownPhone(String),
+    /// The login is taken.
+    #[error("user `{0}` already exists: see it with `jingxun user list`")]
+    UserExists(String),
+    /// The phone is registered already.
+    #[error(
+        "phone {number} is already registered (owner: {owner}); change it with `jingxun phone \
+         enable/disable`, or remove it first with `jingxun phone remove --number {number}`"
+    )]
+    PhoneExists { number: String, owner: String },
+    /// A revoke of something that was not granted to that target.
+    #[error("{target} has no grant of `{keyword}` of its own{}", via_roles_hint(.via_roles))]
+    NotGranted {
+        target: GrantTarget,
+        keyword: String,
+        /// Roles of the user that hold the business (the user still has it through them).
+        via_roles: Vec<String>,
+    },
+    /// A role taken away from a user who does not have it.
+    #[error("user `{login}` is not in role `{role}`: see `jingxun user list`")]
+    NotInRole { login: String, role: String },
+    /// The help text cannot be used.
+    #[error("invalid help text: {0}")]
+    InvalidHelpText(String),
+    /// The audit row could not be written, so the change was not made.
+    #[error("the change was not made because its audit row could not be written: {0}")]
+    Audit(#[from] AuditError),
+    /// The database failed; the change was not made.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn via_roles_hint(roles: &[String]) -> String {
+    if roles.is_empty() {
+        "; nothing to revoke (see `jingxun user list`)".to_owned()
+    } else {
+        format!(
+            "; the user has it through role(s) {}: revoke it from the role, or take the role \
+             away with `jingxun user role --remove`",
+            roles.join(", ")
+        )
+    }
+}
+
+impl From<sqlx::Error> for DirectoryError {
+    fn from(e: sqlx::Error) -> Self {
+        DirectoryError::Store(StoreError::Database(e))
+    }
+}
+
+/// The directory on the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Directory {
+    store: Store,
+    country_code: String,
+    source: Option<String>,
+}
+
+impl Directory {
+    /// The directory kept in `store`; national numbers are read with `default_country_code`
+    /// (digits, e.g. `86`, as in `sms.default_country_code`).
+    pub fn new(store: Store, default_country_code: &str) -> Self {
+        Directory {
+            store,
+            country_code: default_country_code.to_owned(),
+            source: None,
+        }
+    }
+
+    /// Sets the `source` of the audit rows this handle writes (`cli`, `web`...).
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Reads a typed number into canonical form.
+    pub fn parse_phone(&self, input: &str) -> Result<PhoneNumber, DirectoryError> {
+        PhoneNumber::parse(input, &self.country_code).map_err(|source| {
+            DirectoryError::InvalidPhone {
+                input: input.trim().to_owned(),
+                source,
+            }
+        })
+    }
+
+    /// Who is behind a phone, with everything the router needs, in two queries; `None` when the
+    /// phone is not registered.
+    pub async fn identify(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<PhoneIdentity>, DirectoryError> {
+        self.store.directory_identify(phone).await
+    }
+
+    /// Creates an active user with the given roles (which must exist).
+    pub async fn add_user(
+        &self,
+        login: &str,
+        name: &str,
+        roles: &[&str],
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let login = check_login("login", login)?;
+        let name = check_text("name", name, MAX_NAME_CHARS)?;
+        let mut role_names = roles
+            .iter()
+            .map(|r| check_login("role", r))
+            .collect::<Result<Vec<_>, _>>()?;
+        role_names.sort();
+        role_names.dedup();
+        let entry = self
+            .entry("user.add", actor)?
+            .with_object(login.clone())
+            .with_details(json!({ "name": name, "roles": role_names }));
+        self.store
+            .directory_add_user(&login, &name, &role_names, entry)
+            .await
+    }
+
+    /// Enables or disables a user. A disabled user's phones get no data.
+    pub async fn set_user_active(
+        &self,
+        login: &str,
+        active: bool,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let login = check_login("login", login)?;
+        let event = if active {
+            "user.enable"
+        } else {
+            "user.disable"
+        };
+        let entry = self.entry(event, actor)?.with_object(login.clone());
+        self.store
+            .directory_set_user_active(&login, active, entry)
+            .await
+    }
+
+    /// Puts a user in a role (`member` true) or takes the role away.
+    pub async fn set_user_role(
+        &self,
+        login: &str,
+        role: &str,
+        member: bool,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let login = check_login("login", login)?;
+        let role = check_login("role", role)?;
+        let event = if member {
+            "user.role.add"
+        } else {
+            "user.role.remove"
+        };
+        let entry = self
+            .entry(event, actor)?
+            .with_object(login.clone())
+            .with_details(json!({ "role": role }));
+        self.store
+            .directory_set_user_role(&login, &role, member, entry)
+            .await
+    }
+
+    /// Grants a business (command keyword, any case) to a user or a role. Granting what is
+    /// already granted succeeds and changes nothing.
+    pub async fn grant(
+        &self,
+        target: GrantTarget,
+        keyword: &str,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        self.change_grant(target, keyword, true, actor).await
+    }
+
+    /// Takes a business away from a user or a role. Fails with [`DirectoryError::NotGranted`]
+    /// when that target holds no such grant of its own (for a user, the error names the roles
+    /// that still give it).
+    pub async fn revoke(
+        &self,
+        target: GrantTarget,
+        keyword: &str,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        self.change_grant(target, keyword, false, actor).await
+    }
+
+    async fn change_grant(
+        &self,
+        target: GrantTarget,
+        keyword: &str,
+        granted: bool,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let keyword = check_keyword(keyword)?;
+        let (target, kind) = match target {
+            GrantTarget::User(login) => (GrantTarget::User(check_login("login", &login)?), "user"),
+            GrantTarget::Role(role) => (GrantTarget::Role(check_login("role", &role)?), "role"),
+        };
+        let (GrantTarget::User(object) | GrantTarget::Role(object)) = &target;
+        let event = format!("{kind}.{}", if granted { "grant" } else { "revoke" });
+        let entry = self
+            .entry(&event, actor)?
+            .with_object(object.clone())
+            .with_details(json!({ "keyword": keyword }));
+        self.store
+            .directory_set_grant(&target, &keyword, granted, entry)
+            .await
+    }
+
+    /// Registers a phone (active) for `name`, optionally bound to a user; returns the canonical
+    /// number. A number already registered in any form is refused.
+    pub async fn add_phone(
+        &self,
+        number: &str,
+        name: &str,
+        user: Option<&str>,
+        actor: &str,
+    ) -> Result<PhoneNumber, DirectoryError> {
+        let phone = self.parse_phone(number)?;
+        let name = check_text("owner name", name, MAX_NAME_CHARS)?;
+        let user = user.map(|u| check_login("login", u)).transpose()?;
+        let entry = self
+            .entry("phone.add", actor)?
+            .with_phone(phone.as_str())
+            .with_object(phone.as_str())
+            .with_details(json!({ "owner_name": name, "user": user }));
+        self.store
+            .directory_add_phone(&phone, &name, user.as_deref(), entry)
+            .await?;
+        Ok(phone)
+    }
+
+    /// Enables or disables a registered phone. A disabled phone gets no data.
+    pub async fn set_phone_active(
+        &self,
+        number: &str,
+        active: bool,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let phone = self.parse_phone(number)?;
+        let event = if active {
+            "phone.enable"
+        } else {
+            "phone.disable"
+        };
+        let entry = self
+            .entry(event, actor)?
+            .with_phone(phone.as_str())
+            .with_object(phone.as_str());
+        self.store
+            .directory_set_phone_active(&phone, active, entry)
+            .await
+    }
+
+    /// Removes a phone from the registry (its audit rows stay).
+    pub async fn remove_phone(&self, number: &str, actor: &str) -> Result<(), DirectoryError> {
+        let phone = self.parse_phone(number)?;
+        let entry = self
+            .entry("phone.remove", actor)?
+            .with_phone(phone.as_str())
+            .with_object(phone.as_str());
+        self.store.directory_remove_phone(&phone, entry).await
+    }
+
+    /// Every registered phone, by number.
+    pub async fn phones(&self) -> Result<Vec<PhoneRecord>, DirectoryError> {
+        self.store.directory_phones().await
+    }
+
+    /// Every user, by login, with roles, grants and phones.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, DirectoryError> {
+        self.store.directory_users().await
+    }
+
+    /// Every role, by name, with its businesses and members.
+    pub async fn roles(&self) -> Result<Vec<RoleRecord>, DirectoryError> {
+        self.store.directory_roles().await
+    }
+
+    /// The administrator's help text, or [`DEFAULT_HELP_TEXT`] if none was ever set.
+    pub async fn help_text(&self) -> Result<String, DirectoryError> {
+        Ok(self
+            .store
+            .directory_help_text()
+            .await?
+            .unwrap_or_else(|| DEFAULT_HELP_TEXT.to_owned()))
+    }
+
+    /// Replaces the help text; `by` is the actor recorded with it and in the audit row.
+    pub async fn set_help_text(&self, text: &str, by: &str) -> Result<(), DirectoryError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(DirectoryError::InvalidHelpText(
+                "it is empty; give the text officers receive when they send H".into(),
+            ));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_HELP_TEXT_CHARS {
+            return Err(DirectoryError::InvalidHelpText(format!(
+                "it has {chars} characters, more than {MAX_HELP_TEXT_CHARS}; shorten it"
+            )));
+        }
+        let entry = self
+            .entry("help_text.set", by)?
+            .with_object("help_text")
+            .with_details(json!({ "chars": chars }));
+        self.store
+            .directory_set_help_text(text, by.trim(), entry)
+            .await
+    }
+
+    fn entry(&self, event: &str, actor: &str) -> Result<AuditEntry, DirectoryError> {
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return Err(DirectoryError::MissingActor);
+        }
+        Ok(AuditEntry::new(COMPONENT, event, "ok")
+            .with_actor(actor)
+            .with_source(self.source.as_deref()))
+    }
+}
+
+/// Logins and role names: lower case ASCII letters, digits, `.`, `_`, `-`, `@`.
+fn check_login(what: &'static str, value: &str) -> Result<String, DirectoryError> {
+    let v = value.trim().to_ascii_lowercase();
+    let ok = (1..=64).contains(&v.len())
+        && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if ok {
+        Ok(v)
+    } else {
+        Err(DirectoryError::InvalidName {
+            what,
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// Business keywords: letters or digits (full-width letters folded by the router before),
+/// stored upper case.
+fn check_keyword(value: &str) -> Result<String, DirectoryError> {
+    let k = value.trim().to_uppercase();
+    if (1..=16).contains(&k.chars().count()) && k.chars().all(char::is_alphanumeric) {
+        Ok(k)
+    } else {
+        Err(DirectoryError::InvalidKeyword(value.to_owned()))
+    }
+}
+
+fn check_text(what: &'static str, value: &str, max: usize) -> Result<String, DirectoryError> {
+    let v = value.trim();
+    let reason = if v.is_empty() {
+        "it is empty".to_owned()
+    } else if v.chars().count() > max {
+        format!("it is longer than {max} characters")
+    } else if v.chars().any(char::is_control) {
+        "it contains control characters (line breaks, tabs)".to_owned()
+    } else {
+        return Ok(v.to_owned());
+    };
+    Err(DirectoryError::InvalidText { what, reason })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! Storage of the audit log (`audit_log`): appending under the chain lock, listing, and paging
+//! for verification. The rules (what a row holds, how it is hashed) live in [`crate::audit`];
+//! this file only moves rows. There is deliberately no update or delete.
+
+use sqlx::any::AnyRow;
+use sqlx::{Row, Transaction};
+
+use super::{Backend, Store};
+use crate::audit::{AuditError, AuditFilter, AuditId, GENESIS_HASH, PreparedEntry, RawAuditRow};
+
+/// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
+const AUDIT_LOCK_KEY: i64 = 0x4a58_4155_4449_5400;
+
+const AUDIT_COLUMNS: &str = "id, at, component, event, actor, phone, object, outcome, details, \
+     source, request_id, prev_hash, hash";
+
+impl Store {
+    /// Appends one row in a transaction of its own and commits it.
+    pub(crate) async fn audit_append(&self, entry: &PreparedEntry) -> Result<AuditId, AuditError> {
+        let mut tx = self.begin_write().await?;
+        let id = append_audit(self.backend, &mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Rows matching a checked filter.
+    pub(crate) async fn audit_list(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<Vec<RawAuditRow>, AuditError> {
+        enum Bind {
+            Text(String),
+            Int(i64),
+        }
+        let mut conditions: Vec<String> = Vec::new();
+        let mut binds: Vec<Bind> = Vec::new();
+        let param = |binds: &mut Vec<Bind>, value: Bind| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if let Some(phone) = &filter.phone {
+            let p = param(&mut binds, Bind::Text(phone.clone()));
+            conditions.push(format!("phone = {p}"));
+        }
+        if let Some(keyword) = &filter.keyword {
+            // The keyword is letters and digits only (checked), so it holds no LIKE wildcard.
+            let exact = param(&mut binds, Bind::Text(keyword.clone()));
+            let prefix = param(&mut binds, Bind::Text(format!("{keyword} %")));
+            conditions.push(format!("(object = {exact} OR object LIKE {prefix})"));
+        }
+        if let Some(event) = &filter.event {
+            let p = param(&mut binds, Bind::Text(event.clone()));
+            conditions.push(format!("event = {p}"));
+        }
+        if let Some(actor) = &filter.actor {
+            let p = param(&mut binds, Bind::Text(actor.clone()));
+            conditions.push(format!("actor = {p}"));
+        }
+        if let Some(since) = filter.since_ms {
+            let p = param(&mut binds, Bind::Int(since));
+            conditions.push(format!("at >= {p}"));
+        }
+        if let Some(until) = filter.until_ms {
+            let p = param(&mut binds, Bind::Int(until));
+            conditions.push(format!("at < {p}"));
+        }
+        let limit = param(&mut binds, Bind::Int(i64::from(filter.limit)));
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let order = if filter.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log {where_clause} ORDER BY id {order} LIMIT {limit}"
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Text(t) => query.bind(t),
+                Bind::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(raw_row).collect()
+    }
+
+    /// Up to `limit` rows with ids above `after_id`, in id order.
+    pub(crate) async fn audit_page(
+        &self,
+        after_id: AuditId,
+        limit: u32,
+    ) -> Result<Vec<RawAuditRow>, AuditError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(raw_row).collect()
+    }
+}
+
+/// Appends `entry` inside `tx` (which must be a write transaction: `BEGIN IMMEDIATE` on
+/// SQLite), after taking the chain lock on PostgreSQL. Other store modules call this to write a
+/// change and its audit row in one transaction.
+pub(crate) async fn append_audit(
+    backend: Backend,
+    tx: &mut Transaction<'static, sqlx::Any>,
+    entry: &PreparedEntry,
+) -> Result<AuditId, AuditError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK_KEY)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let head = sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (prev_id, prev_hash) = match head {
+        Some(row) => (
+            row.try_get::<i64, _>("id")?,
+            row.try_get::<String, _>("hash")?,
+        ),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let id = prev_id + 1;
+    let hash = entry.canonical(id).hash(&prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, component, event, actor, phone, object, outcome, \
+         details, source, request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id)
+    .bind(entry.at)
+    .bind(&entry.component)
+    .bind(&entry.event)
+    .bind(&entry.actor)
+    .bind(&entry.phone)
+    .bind(&entry.object)
+    .bind(&entry.outcome)
+    .bind(&entry.details)
+    .bind(&entry.source)
+    .bind(&entry.request_id)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
+    Ok(RawAuditRow {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        component: row.try_get("component")?,
+        event: row.try_get("event")?,
+        actor: row.try_get("actor")?,
+        phone: row.try_get("phone")?,
+        object: row.try_get("object")?,
+        outcome: row.try_get("outcome")?,
+        details: row.try_get("details")?,
+        source: row.try_get("source")?,
+        request_id: row.try_get("request_id")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
