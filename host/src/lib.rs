@@ -9,6 +9,7 @@
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
 //! - [`http`]: the HTTP listener (health now; API and web admin later).
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
+//! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
 //! - [`bench`]: `jingxun bench`, the measured figures.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod demo_data;
 pub mod directory;
 pub mod dispatch;
 pub mod http;

@@ -90,6 +90,18 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         messages: usize,
     },
+    /// Write the synthetic `police` datasource (SQLite) for demonstrations and tests.
+    DemoData {
+        /// The SQLite file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Generate from this seed (the same seed gives the same file).
+        #[arg(long, default_value_t = jingxun::demo_data::DEFAULT_SEED)]
+        seed: u64,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check the configuration, or print the documented defaults.
     Config {
         #[command(subcommand)]
@@ -185,6 +197,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let options = jingxun::bench::BenchOptions { recipients, messages };
                 jingxun::bench::run(&options, &mut std::io::stdout()).await?;
             }
+            Command::DemoData { out, seed, force } => cli::demo_data::run(&out, seed, force).await?,
             Command::Config { action: ConfigAction::Check } => {
                 println!("# configuration from {source}: valid");
                 print!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);

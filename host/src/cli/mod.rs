@@ -2,4 +2,5 @@
 //! line and calls into these; each works on the store named by the configuration, so it works
 //! while `jingxun serve` runs in another process.
 
+pub mod demo_data;
 pub mod messages;
