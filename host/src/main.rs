@@ -90,6 +90,23 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         messages: usize,
     },
+    /// The registry of officer phones (R6).
+    Phone {
+        #[command(subcommand)]
+        action: cli::phone::PhoneAction,
+    },
+    /// Users, roles and the businesses granted to them (R2).
+    User {
+        #[command(subcommand)]
+        action: cli::user::UserAction,
+    },
+    /// The help text sent in answer to `H` (R15).
+    HelpText {
+        #[command(subcommand)]
+        action: cli::help_text::HelpTextAction,
+    },
+    /// List the audit log (itself recorded), or `audit verify` its hash chain.
+    Audit(cli::audit::AuditArgs),
     /// Write the synthetic `police` datasource (SQLite) for demonstrations and tests.
     DemoData {
         /// The SQLite file to create.
@@ -197,6 +214,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let options = jingxun::bench::BenchOptions { recipients, messages };
                 jingxun::bench::run(&options, &mut std::io::stdout()).await?;
             }
+            Command::Phone { action } => cli::phone::run(&config, action).await?,
+            Command::User { action } => cli::user::run(&config, action).await?,
+            Command::HelpText { action } => cli::help_text::run(&config, action).await?,
+            Command::Audit(args) => cli::audit::run(&config, args).await?,
             Command::DemoData { out, seed, force } => cli::demo_data::run(&out, seed, force).await?,
             Command::Config { action: ConfigAction::Check } => {
                 println!("# configuration from {source}: valid");

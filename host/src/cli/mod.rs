@@ -2,5 +2,9 @@
 //! line and calls into these; each works on the store named by the configuration, so it works
 //! while `jingxun serve` runs in another process.
 
+pub mod audit;
 pub mod demo_data;
+pub mod help_text;
 pub mod messages;
+pub mod phone;
+pub mod user;

@@ -161,14 +161,10 @@ pub struct RoleRecord {
 pub enum DirectoryError {
     /// A typed number is not a phone number.
     #[error(
-        "`{input}` is not a phone number: {source}; give a number like 13800000001 or \
+        "`{input}` is not a phone number: {reason}; give a number like 13800000001 or \
          +8613800000001"
     )]
-    InvalidPhone {
-        input: String,
-        #[source]
-        source: PhoneError,
-    },
+    InvalidPhone { input: String, reason: PhoneError },
     /// A login or role name is malformed.
     #[error(
         "invalid {what} `{value}`: use 1 to 64 letters, digits, '.', '_', '-' or '@', starting \
@@ -272,10 +268,10 @@ impl Directory {
 
     /// Reads a typed number into canonical form.
     pub fn parse_phone(&self, input: &str) -> Result<PhoneNumber, DirectoryError> {
-        PhoneNumber::parse(input, &self.country_code).map_err(|source| {
+        PhoneNumber::parse(input, &self.country_code).map_err(|reason| {
             DirectoryError::InvalidPhone {
                 input: input.trim().to_owned(),
-                source,
+                reason,
             }
         })
     }
