@@ -44,6 +44,9 @@ pub struct Config {
     /// Diagnostics.
     #[serde(default)]
     pub log: LogConfig,
+    /// The WebAssembly query plugins.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
 }
 
 /// `[database]`
@@ -153,6 +156,43 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `[plugins]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Where compiled plugins are cached; default: `plugin-cache` beside the SQLite database
+    /// file (`./plugin-cache` with PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// CPU time one plugin call may use (time in host calls such as queries not counted).
+    #[serde(default = "default_plugin_cpu_limit_ms")]
+    pub cpu_limit_ms: u64,
+    /// Memory one plugin call may use.
+    #[serde(default = "default_plugin_memory_limit_mb")]
+    pub memory_limit_mb: u64,
+    /// Plugins (`*.wasm`) installed into a fresh database at first start; default: `../plugins`
+    /// from the running executable (`target/plugins` for `target/release/jingxun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundled_dir: Option<PathBuf>,
+}
+
+fn default_plugin_cpu_limit_ms() -> u64 {
+    200
+}
+fn default_plugin_memory_limit_mb() -> u64 {
+    32
+}
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            cpu_limit_ms: default_plugin_cpu_limit_ms(),
+            memory_limit_mb: default_plugin_memory_limit_mb(),
+            bundled_dir: None,
+        }
+    }
 }
 
 fn default_database_url() -> String {
@@ -321,6 +361,7 @@ impl Config {
             queue: QueueConfig::default(),
             sms: SmsConfig::default(),
             log: LogConfig::default(),
+            plugins: PluginsConfig::default(),
         }
     }
 
@@ -463,6 +504,18 @@ impl Config {
                 "must be 1-3 digits, e.g. 86",
             );
         }
+        if !(10..=60_000).contains(&self.plugins.cpu_limit_ms) {
+            return invalid(
+                "plugins.cpu_limit_ms".into(),
+                "must be between 10 and 60000 (milliseconds of CPU per plugin call)",
+            );
+        }
+        if !(1..=4096).contains(&self.plugins.memory_limit_mb) {
+            return invalid(
+                "plugins.memory_limit_mb".into(),
+                "must be between 1 and 4096 (MiB per plugin call)",
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid(
                 "log.level".into(),
@@ -484,6 +537,19 @@ mod tests {
         assert_eq!(config.modems.len(), 1);
         assert_eq!(config.database, DatabaseConfig::default());
         assert_eq!(config.queue, QueueConfig::default());
+        assert_eq!(config.plugins, PluginsConfig::default());
+    }
+
+    #[test]
+    fn plugin_limits_default_and_are_validated_by_key() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.plugins, PluginsConfig::default());
+        assert_eq!(config.plugins.cpu_limit_ms, 200);
+        assert_eq!(config.plugins.memory_limit_mb, 32);
+        let err = Config::from_toml("[plugins]\ncpu_limit_ms = 0\n").unwrap_err();
+        assert!(err.to_string().contains("plugins.cpu_limit_ms"), "{err}");
+        let err = Config::from_toml("[plugins]\nmemory_limit_mb = 100000\n").unwrap_err();
+        assert!(err.to_string().contains("plugins.memory_limit_mb"), "{err}");
     }
 
     #[test]

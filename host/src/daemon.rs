@@ -11,6 +11,7 @@ use crate::dispatch::{self, DispatchSettings, Wake};
 use crate::http::{self, AppState};
 use crate::modem::driver::{self, DriverSettings};
 use crate::modem::sim::{SimConfig, SimHandle, SimModem};
+use crate::plugins::{PluginHost, PluginSettings};
 use crate::store::Store;
 
 /// How long a drain may take before the daemon stops anyway (leases then recover the rest).
@@ -22,6 +23,9 @@ pub enum DaemonError {
     /// The store could not be opened.
     #[error("cannot open the message store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The plugin host could not start.
+    #[error("cannot start the plugin host: {0}")]
+    Plugins(#[from] crate::plugins::PluginError),
     /// A built-in simulated modem could not start.
     #[error("cannot start the simulated modem `{name}`: {source}")]
     Simulator {
@@ -45,6 +49,15 @@ pub enum DaemonError {
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> Result<(), DaemonError> {
     let store = Store::connect(&config.database.url).await?;
+    // The query plugins (issue 3): loaded before any message is read; the router answers
+    // commands through this handle.
+    let plugins = PluginHost::start(store.clone(), PluginSettings::from_config(&config)).await?;
+    let commands: Vec<String> = plugins
+        .commands()
+        .iter()
+        .map(|c| format!("{} ({}@{})", c.keyword, c.plugin, c.version))
+        .collect();
+    tracing::info!(?commands, "plugin commands ready");
     let shutdown = CancellationToken::new();
     let settings = DriverSettings {
         default_country_code: config.sms.default_country_code.clone(),

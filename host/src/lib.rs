@@ -9,6 +9,7 @@
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
 //! - [`http`]: the HTTP listener (health now; API and web admin later).
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
+//! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
 //! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
 //! - [`bench`]: `jingxun bench`, the measured figures.
 //! - [`clock`]: wall-clock milliseconds as stored.
@@ -24,6 +25,7 @@ pub mod dispatch;
 pub mod http;
 pub mod modem;
 pub mod phone;
+pub mod plugins;
 pub mod router;
 pub mod sms;
 pub mod store;

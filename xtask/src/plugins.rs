@@ -184,11 +184,9 @@ fn package_name(cargo_toml: &str) -> Option<String> {
             in_package = line == "[package]";
             continue;
         }
-        if in_package {
-            if let Some(rest) = line.strip_prefix("name") {
-                let value = rest.trim_start().strip_prefix('=')?.trim();
-                return Some(value.trim_matches('"').to_string());
-            }
+        if in_package && let Some(rest) = line.strip_prefix("name") {
+            let value = rest.trim_start().strip_prefix('=')?.trim();
+            return Some(value.trim_matches('"').to_string());
         }
     }
     None
@@ -199,17 +197,38 @@ fn is_stale(root: &Path, plugin: &PluginCrate) -> bool {
     let Some(built) = modified(&plugin.output) else {
         return true;
     };
-    let inputs = [
+    let mut inputs = vec![
         plugin.dir.join("Cargo.toml"),
         plugin.dir.join("build.rs"),
         plugin.dir.join("src"),
         root.join("wit"),
         root.join("Cargo.toml"),
     ];
+    // Sources outside the crate directory (a shared library crate, an `include!`d file) are
+    // listed in the dep-info file of the last build, whichever route made it.
+    let lib = plugin.name.replace('-', "_");
+    for target_dir in ["target", "target/wasm-debian"] {
+        let dep_info = root
+            .join(target_dir)
+            .join(TARGET)
+            .join(PROFILE)
+            .join(format!("{lib}.d"));
+        if let Ok(text) = fs::read_to_string(&dep_info) {
+            inputs.extend(dep_info_sources(&text));
+        }
+    }
     inputs
         .iter()
         .filter_map(|p| newest(p))
         .any(|input| input > built)
+}
+
+/// The source files a cargo dep-info file (`output: source source ...`) lists.
+fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .filter_map(|line| line.split_once(": "))
+        .flat_map(|(_, sources)| sources.split_whitespace().map(PathBuf::from))
+        .collect()
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -340,6 +359,13 @@ fn encode(module: &Path, output: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::package_name;
+
+    #[test]
+    fn dep_info_lists_every_source() {
+        let text = "/t/x.wasm: /w/a/src/lib.rs /w/b/src/plugin.rs\n\n/t/x.d: /w/a/src/lib.rs\n";
+        let sources = super::dep_info_sources(text);
+        assert!(sources.contains(&std::path::PathBuf::from("/w/b/src/plugin.rs")));
+    }
 
     #[test]
     fn reads_the_package_name_and_not_a_dependency_name() {

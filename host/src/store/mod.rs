@@ -55,6 +55,7 @@ mod directory;
 mod inbound;
 mod inbox;
 mod outbound;
+mod plugins;
 mod query;
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,9 @@ use sqlx::{AnyPool, Executor, Row, Transaction};
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub use inbox::InboxMessage;
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
+pub use plugins::{
+    DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginVersionRecord,
+};
 pub use query::{MAX_LIST, MessageFilter, QueueDepths};
 
 /// Database id of a message (`messages.id`).

@@ -1,0 +1,451 @@
+//! The `datasource.query` capability: the statement guard and read-only execution.
+//!
+//! Three independent locks keep a plugin's query read-only (R5):
+//! 1. [`check_statement`]: one statement, starting with `SELECT` or `WITH`, with no `;` and none
+//!    of the words that write or reach outside (`INSERT`, `PRAGMA`, `ATTACH`...) outside string
+//!    literals, quoted identifiers and comments. Hand-written rather than a SQL parser crate:
+//!    the rule is lexical, a parser for two dialects would be far larger, and the real guarantee
+//!    is the next two locks.
+//! 2. The connection: SQLite datasources are opened with `mode=ro` and `PRAGMA query_only`.
+//! 3. The transaction: every query runs inside `BEGIN READ ONLY` on PostgreSQL (with a
+//!    `statement_timeout`), a deferred transaction on SQLite, and is rolled back afterwards.
+//!
+//! Parameters are bound (`$1`, `$2`...), never spliced. At most [`MAX_ROWS`] rows are returned;
+//! more is [`QueryError::TooManyRows`]. Each query is bounded by [`QUERY_TIMEOUT`].
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow, AnyTypeInfoKind};
+use sqlx::{AnyPool, Column, Executor, Row, ValueRef};
+
+use super::bindings::jingxun::plugin::datasource::{QueryError, Rows};
+use super::bindings::jingxun::plugin::types::Value;
+
+/// Most rows one query returns.
+pub const MAX_ROWS: u32 = 500;
+/// Longest a query may take, connecting included.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest SQL text accepted.
+const MAX_SQL_LEN: usize = 16 * 1024;
+
+/// Words that never appear (outside literals) in a statement a plugin may run.
+const FORBIDDEN: &[&str] = &[
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "UPSERT",
+    "MERGE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "TRUNCATE",
+    "PRAGMA",
+    "ATTACH",
+    "DETACH",
+    "VACUUM",
+    "REINDEX",
+    "ANALYZE",
+    "GRANT",
+    "REVOKE",
+    "COPY",
+    "CALL",
+    "DO",
+    "EXECUTE",
+    "PREPARE",
+    "LOCK",
+    "LISTEN",
+    "NOTIFY",
+    "SET",
+    "RESET",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "LOAD_EXTENSION",
+    "INTO",
+];
+
+/// Checks that `sql` is one read-only `SELECT`/`WITH` statement. The error says why not.
+pub fn check_statement(sql: &str) -> Result<(), String> {
+    if sql.len() > MAX_SQL_LEN {
+        return Err(format!("the statement is longer than {MAX_SQL_LEN} bytes"));
+    }
+    let words = words_outside_literals(sql)?;
+    match words.first().map(String::as_str) {
+        Some("SELECT") | Some("WITH") => {}
+        Some(other) => {
+            return Err(format!(
+                "only SELECT or WITH ... SELECT statements may run, not {other}"
+            ));
+        }
+        None => return Err("the statement is empty".into()),
+    }
+    if let Some(word) = words.iter().find(|w| FORBIDDEN.contains(&w.as_str())) {
+        return Err(format!("{word} is not allowed in a read-only query"));
+    }
+    Ok(())
+}
+
+/// The upper-cased words of `sql` outside string literals, quoted identifiers and comments;
+/// an error for `;` or an unterminated literal.
+fn words_outside_literals(sql: &str) -> Result<Vec<String>, String> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '`' => {
+                // A literal or quoted identifier; a doubled quote inside escapes it.
+                let mut j = i + 1;
+                loop {
+                    match chars.get(j) {
+                        None => return Err("a quoted text is not closed".into()),
+                        Some(&q) if q == c => {
+                            if chars.get(j + 1) == Some(&c) {
+                                j += 2;
+                            } else {
+                                break;
+                            }
+                        }
+                        Some(_) => j += 1,
+                    }
+                }
+                i = j + 1;
+            }
+            '[' => {
+                let end = chars[i..].iter().position(|&x| x == ']');
+                i += end.ok_or("a [quoted identifier] is not closed")? + 1;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                let rest: String = chars[i + 2..].iter().collect();
+                let end = rest.find("*/").ok_or("a /* comment */ is not closed")?;
+                i += 2 + rest[..end].chars().count() + 2;
+            }
+            ';' => return Err("only one statement may run: remove the `;`".into()),
+            c if c.is_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                words.push(chars[start..i].iter().collect::<String>().to_uppercase());
+            }
+            '$' => {
+                // A `$1` placeholder, or a PostgreSQL dollar-quoted string, which is refused
+                // because it could hide anything.
+                if chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+                    i += 1;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                } else {
+                    return Err("dollar-quoted strings are not allowed; use parameters".into());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(words)
+}
+
+/// The datasources' connection pools, opened read-only on first use and kept.
+#[derive(Default)]
+pub struct Pools {
+    pools: Mutex<HashMap<String, (String, AnyPool)>>,
+}
+
+impl Pools {
+    /// The pool of the datasource `name` at `url` (a new one if the URL changed).
+    fn pool(&self, name: &str, url: &str) -> Result<AnyPool, QueryError> {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((known, pool)) = pools.get(name)
+            && known == url
+        {
+            return Ok(pool.clone());
+        }
+        let pool = open_read_only(url)
+            .map_err(|e| QueryError::Unavailable(format!("datasource {name}: {e}")))?;
+        pools.insert(name.to_owned(), (url.to_owned(), pool.clone()));
+        Ok(pool)
+    }
+}
+
+/// A lazily connecting pool that cannot write.
+fn open_read_only(url: &str) -> Result<AnyPool, String> {
+    sqlx::any::install_default_drivers();
+    let sqlite = url.starts_with("sqlite:");
+    let url = if sqlite {
+        sqlite_read_only(url)
+    } else {
+        url.to_owned()
+    };
+    let options = AnyConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
+    let mut pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(QUERY_TIMEOUT);
+    if sqlite {
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA query_only = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 2000").await?;
+                Ok(())
+            })
+        });
+    }
+    Ok(pool.connect_lazy_with(options))
+}
+
+/// The SQLite URL with `mode=ro`, whatever mode it asked for.
+fn sqlite_read_only(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    params.push("mode=ro");
+    format!("{base}?{}", params.join("&"))
+}
+
+/// Runs a checked statement on the datasource. `url` comes from the `datasources` table.
+pub async fn run_query(
+    pools: &Pools,
+    name: &str,
+    url: &str,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Rows, QueryError> {
+    check_statement(sql).map_err(QueryError::InvalidQuery)?;
+    let pool = pools.pool(name, url)?;
+    let postgres = !url.starts_with("sqlite:");
+    match tokio::time::timeout(QUERY_TIMEOUT, execute(&pool, postgres, sql, params)).await {
+        Ok(result) => result,
+        Err(_) => Err(QueryError::Unavailable(format!(
+            "the query on {name} took longer than {} s",
+            QUERY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Runs `sql` without the statement check: the connection and transaction locks only. Tests
+/// use it to show that those hold on their own.
+pub(crate) async fn execute(
+    pool: &AnyPool,
+    postgres: bool,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Rows, QueryError> {
+    let mut tx = if postgres {
+        let mut tx = pool
+            .begin_with("BEGIN READ ONLY")
+            .await
+            .map_err(unavailable)?;
+        let timeout = format!(
+            "SET LOCAL statement_timeout = {}",
+            QUERY_TIMEOUT.as_millis()
+        );
+        (&mut *tx)
+            .execute(timeout.as_str())
+            .await
+            .map_err(unavailable)?;
+        tx
+    } else {
+        pool.begin().await.map_err(unavailable)?
+    };
+    let mut query = sqlx::query(sql);
+    for value in params {
+        query = match value {
+            Value::Null => query.bind(None::<String>),
+            Value::Integer(i) => query.bind(i),
+            Value::Real(r) => query.bind(r),
+            Value::Text(t) => query.bind(t),
+            Value::Blob(b) => query.bind(b),
+        };
+    }
+    let mut rows = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    {
+        let mut stream = query.fetch(&mut *tx);
+        while let Some(row) = stream.try_next().await.map_err(query_error)? {
+            if rows.len() >= MAX_ROWS as usize {
+                return Err(QueryError::TooManyRows(MAX_ROWS));
+            }
+            if columns.is_none() {
+                columns = Some(row.columns().iter().map(|c| c.name().to_owned()).collect());
+            }
+            rows.push(row_values(&row).map_err(query_error)?);
+        }
+    }
+    let columns = match columns {
+        Some(c) => c,
+        // No rows: ask the statement for its column names.
+        None => (&mut *tx)
+            .describe(sql)
+            .await
+            .map(|d| d.columns().iter().map(|c| c.name().to_owned()).collect())
+            .unwrap_or_default(),
+    };
+    tx.rollback().await.map_err(unavailable)?;
+    Ok(Rows { columns, rows })
+}
+
+/// The row's values, by the type each value has (SQLite types per value, not per column).
+fn row_values(row: &AnyRow) -> Result<Vec<Value>, sqlx::Error> {
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i)?;
+            if raw.is_null() {
+                return Ok(Value::Null);
+            }
+            Ok(match raw.type_info().kind() {
+                AnyTypeInfoKind::Null => Value::Null,
+                AnyTypeInfoKind::Bool => Value::Integer(i64::from(row.try_get::<bool, _>(i)?)),
+                AnyTypeInfoKind::SmallInt | AnyTypeInfoKind::Integer | AnyTypeInfoKind::BigInt => {
+                    Value::Integer(row.try_get::<i64, _>(i)?)
+                }
+                AnyTypeInfoKind::Real => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
+                AnyTypeInfoKind::Double => Value::Real(row.try_get::<f64, _>(i)?),
+                AnyTypeInfoKind::Text => Value::Text(row.try_get::<String, _>(i)?),
+                AnyTypeInfoKind::Blob => Value::Blob(row.try_get::<Vec<u8>, _>(i)?),
+            })
+        })
+        .collect()
+}
+
+fn unavailable(e: sqlx::Error) -> QueryError {
+    QueryError::Unavailable(e.to_string())
+}
+
+/// Errors the database raised about the statement itself (syntax, a write refused by the
+/// read-only connection, wrong parameters) are the plugin's; the rest are the datasource's.
+fn query_error(e: sqlx::Error) -> QueryError {
+    match e {
+        sqlx::Error::Database(db) => QueryError::InvalidQuery(db.message().to_owned()),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::Encode(_) => {
+            QueryError::InvalidQuery(e.to_string())
+        }
+        other => QueryError::Unavailable(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_selects_and_ctes_pass() {
+        check_statement("SELECT owner, model FROM vehicles WHERE plate = $1").unwrap();
+        check_statement("  with x as (select 1) select * from x").unwrap();
+        check_statement("SELECT 'DELETE; DROP' AS note, \"update\" FROM t -- ; insert\n").unwrap();
+        check_statement("SELECT /* ; DELETE */ 1").unwrap();
+    }
+
+    #[test]
+    fn writes_and_escapes_are_refused_with_the_reason() {
+        for (sql, why) in [
+            ("DELETE FROM items", "only SELECT"),
+            ("SELECT 1; DELETE FROM items", "one statement"),
+            ("PRAGMA table_info(x)", "only SELECT"),
+            (
+                "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+                "INSERT",
+            ),
+            ("SELECT * INTO copy FROM t", "INTO"),
+            ("SELECT load_extension('x')", "LOAD_EXTENSION"),
+            ("SELECT 'unterminated", "not closed"),
+            ("SELECT $$ DELETE $$", "dollar"),
+            ("", "empty"),
+        ] {
+            let err = check_statement(sql).unwrap_err();
+            assert!(err.contains(why), "{sql}: {err}");
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_are_forced_read_only() {
+        assert_eq!(sqlite_read_only("sqlite://a.db"), "sqlite://a.db?mode=ro");
+        assert_eq!(
+            sqlite_read_only("sqlite://a.db?mode=rwc&cache=shared"),
+            "sqlite://a.db?cache=shared&mode=ro"
+        );
+    }
+
+    async fn scratch_db() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("ds.db").display());
+        sqlx::any::install_default_drivers();
+        let pool = AnyPool::connect(&format!("{url}?mode=rwc")).await.unwrap();
+        pool.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, weight REAL)")
+            .await
+            .unwrap();
+        for i in 0..600 {
+            sqlx::query("INSERT INTO items (id, name, weight) VALUES ($1, $2, $3)")
+                .bind(i as i64)
+                .bind(format!("item{i}"))
+                .bind(i as f64 / 2.0)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        (dir, url)
+    }
+
+    /// R5: even a statement that slipped past the text check cannot write.
+    #[tokio::test]
+    async fn the_connection_itself_is_read_only() {
+        let (_dir, url) = scratch_db().await;
+        let pool = open_read_only(&url).unwrap();
+        let err = execute(&pool, false, "DELETE FROM items", vec![])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, QueryError::InvalidQuery(_)), "{err:?}");
+        let rows = execute(&pool, false, "SELECT count(*) AS n FROM items", vec![])
+            .await
+            .unwrap();
+        assert!(matches!(rows.rows[0][0], Value::Integer(600)));
+    }
+
+    #[tokio::test]
+    async fn binds_parameters_caps_rows_and_names_columns() {
+        let (_dir, url) = scratch_db().await;
+        let pools = Pools::default();
+        let rows = run_query(
+            &pools,
+            "ds",
+            &url,
+            "SELECT id, name, weight FROM items WHERE name = $1",
+            vec![Value::Text("item7".into())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.columns, ["id", "name", "weight"]);
+        assert!(
+            matches!(&rows.rows[0][..], [Value::Integer(7), Value::Text(n), Value::Real(w)] if n == "item7" && *w == 3.5)
+        );
+        let none = run_query(
+            &pools,
+            "ds",
+            &url,
+            "SELECT id, name FROM items WHERE id < 0",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert!(none.rows.is_empty());
+        assert_eq!(none.columns, ["id", "name"]);
+        let err = run_query(&pools, "ds", &url, "SELECT * FROM items", vec![])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, QueryError::TooManyRows(MAX_ROWS)), "{err:?}");
+    }
+}

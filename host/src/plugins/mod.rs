@@ -1,0 +1,969 @@
+//! The plugin platform (issue 3, R5, R8): sandboxed WebAssembly query plugins that answer SMS
+//! commands, on wasmtime's component model, against the contract in `wit/plugin.wit`
+//! (`jingxun:plugin@1.0.0`, world `query-plugin`).
+//!
+//! - Compile once: components are compiled by cranelift once and the artefact is cached on disk
+//!   (`[plugins] cache_dir`), keyed by the component's SHA-256 and the engine's version and
+//!   configuration, so a restart only maps the artefacts in.
+//! - Per plugin an `InstancePre` (imports resolved once); per request a fresh `Store` and
+//!   instance, so no state leaks between requests.
+//! - Limits per request: CPU time by epoch interruption (`[plugins] cpu_limit_ms`, time in host
+//!   calls not counted), linear memory (`[plugins] memory_limit_mb`). A trap, timeout or
+//!   out-of-memory is an [`InvocationError`]; the daemon and the other plugins go on.
+//! - Capabilities are checked on every host call against the plugin's grants
+//!   ([`capabilities`]); SQL is read-only three ways ([`datasource`]).
+//! - The registry lives in the store ([`crate::store::PluginRecord`]): install, upgrade (the
+//!   previous version is kept), enable, disable, rollback, grants and configuration take effect
+//!   without a restart. The daemon re-reads it when the store's generation counter moves
+//!   (polled every [`POLL_INTERVAL`]) or at once through [`PluginHost::refresh`].
+//!
+//! Privileged changes ([`PluginHost::install`], [`PluginHost::set_enabled`],
+//! [`PluginHost::rollback`], and the store's `plugin_grant`, `plugin_revoke`,
+//! `plugin_config_set`, `datasource_add`) each return what they changed, so that callers can
+//! write the audit row.
+
+mod capabilities;
+pub(crate) mod datasource;
+mod runtime;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store, StoreError};
+use capabilities::{PluginContext, Services};
+use runtime::Runtime;
+pub use runtime::sha256_hex;
+
+/// The bindings generated from `wit/plugin.wit`.
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "query-plugin" });
+}
+
+use bindings::QueryPluginPre;
+use bindings::jingxun::plugin::types as wit;
+
+/// How often a running daemon checks the store for changes made by other processes.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Keywords the platform answers itself (`H`: help); no plugin may claim them.
+pub const RESERVED_KEYWORDS: &[&str] = &["H"];
+
+/// Settings of the plugin host (from `[plugins]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct PluginSettings {
+    /// Where compiled artefacts are cached.
+    pub cache_dir: PathBuf,
+    /// CPU time one request may use.
+    pub cpu_limit: Duration,
+    /// Linear memory one request may use.
+    pub memory_limit_bytes: usize,
+    /// Components installed into a fresh database at first start (`*.wasm`, not recursive).
+    pub bundled_dir: Option<PathBuf>,
+}
+
+impl PluginSettings {
+    /// The settings `[plugins]` asks for, with the defaults resolved: the cache next to the
+    /// SQLite database file (`./plugin-cache` for PostgreSQL), the bundled plugins in
+    /// `../plugins` from the running executable (`target/plugins` for `target/*/jingxun`).
+    pub fn from_config(config: &crate::config::Config) -> PluginSettings {
+        let p = &config.plugins;
+        let cache_dir = p.cache_dir.clone().unwrap_or_else(|| {
+            database_dir(&config.database.url)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("plugin-cache")
+        });
+        let bundled_dir = p.bundled_dir.clone().or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|d| d.join("../plugins")))
+        });
+        PluginSettings {
+            cache_dir,
+            cpu_limit: Duration::from_millis(p.cpu_limit_ms),
+            memory_limit_bytes: usize::try_from(p.memory_limit_mb)
+                .unwrap_or(usize::MAX / (1 << 20))
+                .saturating_mul(1 << 20),
+            bundled_dir,
+        }
+    }
+}
+
+/// The directory of a `sqlite://FILE` database; None for memory and PostgreSQL.
+fn database_dir(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    let dir = Path::new(path).parent()?;
+    Some(if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir.to_path_buf()
+    })
+}
+
+/// One command an enabled plugin answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandInfo {
+    /// Upper-case ASCII letters (`CP`).
+    pub keyword: String,
+    /// Usage, e.g. `CP <车牌号>`.
+    pub syntax: String,
+    /// One line for `H`.
+    pub help: String,
+    /// Returns police data: registered, granted phones only, and audited.
+    pub police_data: bool,
+    /// The plugin that answers it.
+    pub plugin: String,
+    /// That plugin's version.
+    pub version: String,
+}
+
+/// A plugin's manifest as the host keeps it (stored as JSON with every version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub commands: Vec<ManifestCommand>,
+    pub datasources: Vec<String>,
+    pub http_hosts: Vec<String>,
+    /// (key, what it means).
+    pub config_keys: Vec<(String, String)>,
+}
+
+/// One command in a [`Manifest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestCommand {
+    pub keyword: String,
+    pub syntax: String,
+    pub help: String,
+    pub police_data: bool,
+}
+
+impl From<wit::Manifest> for Manifest {
+    fn from(m: wit::Manifest) -> Self {
+        Manifest {
+            name: m.name,
+            version: m.version,
+            description: m.description,
+            commands: m
+                .commands
+                .into_iter()
+                .map(|c| ManifestCommand {
+                    keyword: c.keyword,
+                    syntax: c.syntax,
+                    help: c.help,
+                    police_data: c.police_data,
+                })
+                .collect(),
+            datasources: m.datasources,
+            http_hosts: m.http_hosts,
+            config_keys: m.config_keys,
+        }
+    }
+}
+
+impl Manifest {
+    /// Checks what the host relies on: a lower-case name, a version, at least one command,
+    /// keywords of 1-8 upper-case ASCII letters, none reserved, none twice.
+    pub fn validate(&self) -> Result<(), PluginError> {
+        let bad = |reason: String| Err(PluginError::InvalidManifest(reason));
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 32
+            && self.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !name_ok {
+            return bad(format!(
+                "name `{}` must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter",
+                self.name
+            ));
+        }
+        if self.version.trim().is_empty() || self.version.len() > 32 {
+            return bad(format!(
+                "version `{}` must be 1-32 characters",
+                self.version
+            ));
+        }
+        if self.commands.is_empty() {
+            return bad("it declares no command".into());
+        }
+        let mut seen = BTreeSet::new();
+        for c in &self.commands {
+            if !valid_keyword(&c.keyword) {
+                return bad(format!(
+                    "keyword `{}` must be 1-8 upper-case ASCII letters",
+                    c.keyword
+                ));
+            }
+            if RESERVED_KEYWORDS.contains(&c.keyword.as_str()) {
+                return bad(format!(
+                    "keyword `{}` is reserved for the platform",
+                    c.keyword
+                ));
+            }
+            if !seen.insert(c.keyword.as_str()) {
+                return bad(format!("keyword `{}` is declared twice", c.keyword));
+            }
+        }
+        for d in &self.datasources {
+            if !valid_datasource_name(d) {
+                return bad(format!(
+                    "datasource name `{d}` must be 1-32 lower-case letters, digits, '-' or '_'"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn keywords(&self) -> Vec<String> {
+        self.commands.iter().map(|c| c.keyword.clone()).collect()
+    }
+}
+
+/// Whether `keyword` is 1-8 upper-case ASCII letters.
+pub fn valid_keyword(keyword: &str) -> bool {
+    (1..=8).contains(&keyword.len()) && keyword.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Whether `name` can name a datasource: 1-32 lower-case letters, digits, '-' or '_'.
+pub fn valid_datasource_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// An installed plugin, as [`PluginHost::install`], [`PluginHost::rollback`] and
+/// [`PluginHost::plugins`] report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledPlugin {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub enabled: bool,
+    /// Installed from the bundled directory.
+    pub bundled: bool,
+    /// Hex SHA-256 of the component that runs.
+    pub sha256: String,
+    /// The keywords it answers.
+    pub keywords: Vec<String>,
+    /// What its manifest asks for.
+    pub requested_datasources: Vec<String>,
+    pub requested_http_hosts: Vec<String>,
+    /// The version a rollback returns to.
+    pub previous_version: Option<String>,
+}
+
+impl InstalledPlugin {
+    fn from_record(record: &PluginRecord) -> Result<InstalledPlugin, PluginError> {
+        let manifest = parse_manifest(&record.current.manifest_json)?;
+        Ok(InstalledPlugin {
+            name: record.name.clone(),
+            version: record.current.version.clone(),
+            description: manifest.description,
+            enabled: record.enabled,
+            bundled: record.bundled,
+            sha256: record.current.sha256.clone(),
+            keywords: record.current.keywords.clone(),
+            requested_datasources: manifest.datasources,
+            requested_http_hosts: manifest.http_hosts,
+            previous_version: record.previous.as_ref().map(|p| p.version.clone()),
+        })
+    }
+}
+
+fn parse_manifest(json: &str) -> Result<Manifest, PluginError> {
+    serde_json::from_str(json).map_err(|e| {
+        PluginError::Store(StoreError::Corrupt {
+            column: "plugin_versions.manifest",
+            value: e.to_string(),
+        })
+    })
+}
+
+/// The sender's user, as the registry knows them (mirrors the WIT `user`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PluginUser {
+    pub login: String,
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+/// One command to answer (mirrors the WIT `request`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PluginRequest {
+    /// Unique id, for logs and the audit trail.
+    pub id: String,
+    /// The sender, normalised (`+8613800000001`).
+    pub sender: String,
+    pub user: Option<PluginUser>,
+    /// Upper-case keyword (`CP`).
+    pub keyword: String,
+    /// Normalised arguments.
+    pub arguments: Vec<String>,
+    /// The text as received.
+    pub text: String,
+    /// Unix milliseconds UTC.
+    pub received_at: i64,
+}
+
+/// How a query went (mirrors the WIT `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Data was found and returned.
+    Answered,
+    /// Nothing matched; the text says so (R8).
+    NotFound,
+}
+
+/// A plugin's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginReply {
+    /// The SMS text to send back.
+    pub text: String,
+    pub outcome: Outcome,
+    /// The plugin that answered, and its version (for the audit row).
+    pub plugin: String,
+    pub version: String,
+}
+
+/// Why a request got no answer from its plugin. The router replies politely and audits the
+/// reason; only [`InvocationError::BadArguments`] carries text meant for the officer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvocationError {
+    /// No enabled plugin answers this keyword.
+    #[error("no enabled plugin answers `{0}`; text H for the list of commands")]
+    UnknownKeyword(String),
+    /// The plugin says the arguments are wrong; the text (usage) is for the officer.
+    #[error("plugin {plugin}: bad arguments: {usage}")]
+    BadArguments { plugin: String, usage: String },
+    /// The plugin says a datasource or remote system did not answer.
+    #[error("plugin {plugin}: unavailable: {reason}; retry later")]
+    Unavailable { plugin: String, reason: String },
+    /// The plugin reported an internal error.
+    #[error("plugin {plugin}: internal error: {reason}")]
+    Internal { plugin: String, reason: String },
+    /// The plugin trapped (panic, unreachable, stack overflow...).
+    #[error(
+        "plugin {plugin} crashed: {message}; it is still enabled: check its logs or disable it"
+    )]
+    Trap { plugin: String, message: String },
+    /// The plugin ran past its CPU limit and was stopped.
+    #[error(
+        "plugin {plugin} ran longer than {limit_ms} ms and was stopped ([plugins] cpu_limit_ms)"
+    )]
+    Timeout { plugin: String, limit_ms: u64 },
+    /// The plugin wanted more memory than it may have and was stopped.
+    #[error(
+        "plugin {plugin} needed more than {limit_bytes} bytes of memory and was stopped ([plugins] memory_limit_mb)"
+    )]
+    OutOfMemory { plugin: String, limit_bytes: usize },
+    /// The call could not be run at all (the host is shutting down).
+    #[error("plugin {plugin} could not be run: {reason}")]
+    Host { plugin: String, reason: String },
+}
+
+impl InvocationError {
+    /// The plugin concerned, when there is one.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            InvocationError::UnknownKeyword(_) => None,
+            InvocationError::BadArguments { plugin, .. }
+            | InvocationError::Unavailable { plugin, .. }
+            | InvocationError::Internal { plugin, .. }
+            | InvocationError::Trap { plugin, .. }
+            | InvocationError::Timeout { plugin, .. }
+            | InvocationError::OutOfMemory { plugin, .. }
+            | InvocationError::Host { plugin, .. } => Some(plugin),
+        }
+    }
+}
+
+/// Why a registry operation failed. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The bytes are not a usable component.
+    #[error(
+        "not a usable Jingxun plugin component: {0}; build it with `cargo xtask plugins` against wit/plugin.wit"
+    )]
+    InvalidComponent(String),
+    /// The manifest breaks a rule.
+    #[error("the plugin's manifest is invalid: {0}")]
+    InvalidManifest(String),
+    /// Calling `manifest` failed.
+    #[error("the plugin's manifest function failed: {0}")]
+    Manifest(#[source] InvocationError),
+    /// Another enabled plugin owns a keyword.
+    #[error(
+        "keyword {keyword} is already answered by the enabled plugin `{owner}`; disable that plugin first or rename the command"
+    )]
+    KeywordTaken { keyword: String, owner: String },
+    /// No such plugin.
+    #[error("no plugin named `{0}` is installed; `jingxun plugin list` shows them")]
+    UnknownPlugin(String),
+    /// Rollback without a previous version.
+    #[error("plugin `{0}` has no previous version to roll back to")]
+    NoPreviousVersion(String),
+    /// No such datasource.
+    #[error(
+        "no datasource named `{0}`; add it first with `jingxun datasource add --name {0} --url ...`"
+    )]
+    UnknownDatasource(String),
+    /// A datasource of that name exists.
+    #[error("a datasource named `{0}` already exists")]
+    DatasourceExists(String),
+    /// A value given by the administrator is malformed.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: &'static str, reason: String },
+    /// The compile cache directory cannot be used.
+    #[error(
+        "cannot use the plugin cache directory {path}: {source}; set [plugins] cache_dir to a writable directory"
+    )]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The WebAssembly engine could not start.
+    #[error("the WebAssembly engine failed: {0}")]
+    Engine(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A loaded, enabled plugin.
+struct Loaded {
+    version_id: i64,
+    sha256: String,
+    manifest: Manifest,
+    pre: QueryPluginPre<capabilities::HostState>,
+    context: Arc<PluginContext>,
+}
+
+/// What the host serves right now.
+#[derive(Default)]
+struct Snapshot {
+    generation: i64,
+    /// By plugin name.
+    plugins: HashMap<String, Arc<Loaded>>,
+    /// By keyword.
+    keywords: HashMap<String, Arc<Loaded>>,
+}
+
+struct Inner {
+    store: Store,
+    runtime: Runtime,
+    services: Arc<Services>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// One refresh at a time.
+    refreshing: tokio::sync::Mutex<()>,
+    settings: PluginSettings,
+    /// False for [`PluginHost::admin`]: nothing is loaded to serve requests.
+    serving: bool,
+}
+
+/// The plugin host: cheap to clone, shared by the router, the CLI and the web admin.
+#[derive(Clone)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+/// Compile-cache counters (see [`PluginHost::cache_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Components compiled by cranelift since start.
+    pub compiled: u64,
+    /// Components loaded from the on-disk cache since start.
+    pub cache_hits: u64,
+}
+
+impl PluginHost {
+    /// Starts the host: builds the engine, installs the bundled plugins into a fresh database
+    /// (once; each granted the datasources it asks for that exist), loads the enabled plugins
+    /// and starts watching the store for changes. Must run inside a tokio runtime.
+    pub async fn start(store: Store, settings: PluginSettings) -> Result<PluginHost, PluginError> {
+        let host = PluginHost::new(store, settings, true)?;
+        host.install_bundled().await?;
+        host.refresh().await?;
+        let weak = Arc::downgrade(&host.inner);
+        tokio::spawn(watch(weak));
+        Ok(host)
+    }
+
+    /// A host for administration commands (the CLI) while a daemon may run elsewhere: it
+    /// validates and registers plugins ([`PluginHost::install`], [`PluginHost::set_enabled`],
+    /// [`PluginHost::rollback`], all compiled into the shared cache) but loads nothing to serve
+    /// requests, installs no bundled plugins and watches nothing. Running daemons pick its
+    /// changes up through the store.
+    pub async fn admin(store: Store, settings: PluginSettings) -> Result<PluginHost, PluginError> {
+        PluginHost::new(store, settings, false)
+    }
+
+    fn new(
+        store: Store,
+        settings: PluginSettings,
+        serving: bool,
+    ) -> Result<PluginHost, PluginError> {
+        let runtime = Runtime::new(
+            settings.cache_dir.clone(),
+            settings.cpu_limit,
+            settings.memory_limit_bytes,
+        )?;
+        let host = PluginHost {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                services: Arc::new(Services::new(tokio::runtime::Handle::current())),
+                snapshot: RwLock::new(Arc::new(Snapshot {
+                    generation: -1,
+                    ..Snapshot::default()
+                })),
+                refreshing: tokio::sync::Mutex::new(()),
+                settings,
+                serving,
+            }),
+        };
+        Ok(host)
+    }
+
+    /// The enabled commands, by keyword.
+    pub fn commands(&self) -> Vec<CommandInfo> {
+        let snapshot = self.snapshot();
+        let mut out: Vec<CommandInfo> = snapshot
+            .keywords
+            .iter()
+            .filter_map(|(k, p)| command_info(p, k))
+            .collect();
+        out.sort_by(|a, b| a.keyword.cmp(&b.keyword));
+        out
+    }
+
+    /// The enabled command `keyword` (upper case), if any.
+    pub fn command(&self, keyword: &str) -> Option<CommandInfo> {
+        let snapshot = self.snapshot();
+        snapshot
+            .keywords
+            .get(keyword)
+            .and_then(|p| command_info(p, keyword))
+    }
+
+    /// The store this host works on.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Every installed plugin, enabled or not, by name.
+    pub async fn plugins(&self) -> Result<Vec<InstalledPlugin>, PluginError> {
+        self.inner
+            .store
+            .plugins()
+            .await?
+            .iter()
+            .map(InstalledPlugin::from_record)
+            .collect()
+    }
+
+    /// Compile-cache counters since start.
+    pub fn cache_stats(&self) -> CacheStats {
+        let c = &self.inner.runtime.counters;
+        CacheStats {
+            compiled: c.compiled.load(Ordering::Relaxed),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Answers one request with the plugin that owns its keyword, in a fresh sandbox on a
+    /// blocking thread. Errors are logged here; the caller replies and audits.
+    pub async fn handle(&self, request: PluginRequest) -> Result<PluginReply, InvocationError> {
+        let Some(plugin) = self.snapshot().keywords.get(&request.keyword).cloned() else {
+            return Err(InvocationError::UnknownKeyword(request.keyword));
+        };
+        let inner = self.inner.clone();
+        let name = plugin.manifest.name.clone();
+        let version = plugin.manifest.version.clone();
+        let request_id = request.id.clone();
+        let keyword = request.keyword.clone();
+        let wit_request = to_wit(request);
+        let call = tokio::task::spawn_blocking(move || {
+            inner.runtime.handle(
+                &plugin.pre,
+                &inner.services,
+                plugin.context.clone(),
+                request_id,
+                &wit_request,
+            )
+        })
+        .await;
+        let result = match call {
+            Ok(Ok(Ok(reply))) => Ok(PluginReply {
+                text: reply.text,
+                outcome: match reply.outcome {
+                    wit::Outcome::Answered => Outcome::Answered,
+                    wit::Outcome::NotFound => Outcome::NotFound,
+                },
+                plugin: name.clone(),
+                version: version.clone(),
+            }),
+            Ok(Ok(Err(e))) => Err(match e {
+                wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
+                    plugin: name.clone(),
+                    usage,
+                },
+                wit::PluginError::Unavailable(reason) => InvocationError::Unavailable {
+                    plugin: name.clone(),
+                    reason,
+                },
+                wit::PluginError::Internal(reason) => InvocationError::Internal {
+                    plugin: name.clone(),
+                    reason,
+                },
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(join) => Err(InvocationError::Host {
+                plugin: name.clone(),
+                reason: join.to_string(),
+            }),
+        };
+        if let Err(e) = &result {
+            match e {
+                InvocationError::BadArguments { .. } => {
+                    tracing::debug!(plugin = %name, %version, %keyword, error = %e, "plugin refused the arguments")
+                }
+                _ => {
+                    tracing::warn!(plugin = %name, %version, %keyword, error = %e, "plugin call failed")
+                }
+            }
+        }
+        result
+    }
+
+    /// Installs a component, or upgrades the installed plugin of the same name (its current
+    /// version is kept for [`PluginHost::rollback`]). Validates the component, reads its
+    /// manifest, refuses keywords owned by another enabled plugin. Takes effect at once.
+    pub async fn install(&self, wasm: &[u8]) -> Result<InstalledPlugin, PluginError> {
+        self.install_as(wasm, false).await
+    }
+
+    async fn install_as(&self, wasm: &[u8], bundled: bool) -> Result<InstalledPlugin, PluginError> {
+        let inner = self.inner.clone();
+        let bytes = wasm.to_vec();
+        let (manifest, sha256, bytes) = tokio::task::spawn_blocking(move || {
+            let pre = inner.runtime.prepare(&bytes)?;
+            let context = Arc::new(PluginContext {
+                name: "(installing)".into(),
+                ..PluginContext::default()
+            });
+            let manifest = inner
+                .runtime
+                .manifest(&pre, &inner.services, context)
+                .map_err(PluginError::Manifest)?;
+            Ok::<_, PluginError>((Manifest::from(manifest), sha256_hex(&bytes), bytes))
+        })
+        .await
+        .map_err(|e| PluginError::Engine(format!("the install task failed: {e}")))??;
+        manifest.validate()?;
+        let manifest_json = serde_json::to_string(&manifest)
+            .map_err(|e| PluginError::InvalidManifest(e.to_string()))?;
+        let record = self
+            .inner
+            .store
+            .plugin_install_version(
+                &NewPluginVersion {
+                    name: &manifest.name,
+                    version: &manifest.version,
+                    sha256: &sha256,
+                    keywords: &manifest.keywords(),
+                    datasources: &manifest.datasources,
+                    manifest_json: &manifest_json,
+                    component: &bytes,
+                    bundled,
+                },
+                crate::clock::now_ms(),
+            )
+            .await?;
+        tracing::info!(plugin = %record.name, version = %record.current.version, keywords = ?record.current.keywords, "plugin installed");
+        self.refresh().await?;
+        InstalledPlugin::from_record(&record)
+    }
+
+    /// Enables or disables a plugin; takes effect at once.
+    pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), PluginError> {
+        self.inner
+            .store
+            .plugin_set_enabled(name, enabled, crate::clock::now_ms())
+            .await?;
+        tracing::info!(plugin = %name, enabled, "plugin enabled state changed");
+        self.refresh().await
+    }
+
+    /// Makes the previous version current again; takes effect at once.
+    pub async fn rollback(&self, name: &str) -> Result<InstalledPlugin, PluginError> {
+        let record = self
+            .inner
+            .store
+            .plugin_rollback(name, crate::clock::now_ms())
+            .await?;
+        tracing::info!(plugin = %name, version = %record.current.version, "plugin rolled back");
+        self.refresh().await?;
+        InstalledPlugin::from_record(&record)
+    }
+
+    /// Re-reads the registry from the store now (the daemon also does so when the store's
+    /// generation moves). Plugins whose version did not change keep their compiled code.
+    pub async fn refresh(&self) -> Result<(), PluginError> {
+        if !self.inner.serving {
+            return Ok(());
+        }
+        let _one_at_a_time = self.inner.refreshing.lock().await;
+        let store = &self.inner.store;
+        let generation = store.plugins_generation().await?;
+        let records = store.plugins().await?;
+        let grants = store.plugin_grants().await?;
+        let config = store.plugin_config().await?;
+        let datasources: HashMap<String, String> = store
+            .datasources()
+            .await?
+            .into_iter()
+            .map(|d| (d.name, d.url))
+            .collect();
+        let old = self.snapshot();
+        let mut next = Snapshot {
+            generation,
+            ..Snapshot::default()
+        };
+        for record in records.into_iter().filter(|r| r.enabled) {
+            let manifest = match parse_manifest(&record.current.manifest_json) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(plugin = %record.name, error = %e, "plugin skipped");
+                    continue;
+                }
+            };
+            let mut context = PluginContext {
+                name: record.name.clone(),
+                version: record.current.version.clone(),
+                config: config
+                    .get(&record.name)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                ..PluginContext::default()
+            };
+            for g in grants.iter().filter(|g| g.plugin == record.name) {
+                match g.kind {
+                    GrantKind::Datasource => {
+                        if let Some(url) = datasources.get(&g.target) {
+                            context.datasources.insert(g.target.clone(), url.clone());
+                        }
+                    }
+                    GrantKind::HttpHost => {
+                        context.http_hosts.insert(g.target.to_ascii_lowercase());
+                    }
+                }
+            }
+            let pre = match old.plugins.get(&record.name) {
+                Some(loaded) if loaded.version_id == record.current.id => loaded.pre.clone(),
+                _ => match self.compile_stored(record.current.id).await {
+                    Ok(pre) => pre,
+                    Err(e) => {
+                        tracing::error!(plugin = %record.name, version = %record.current.version, error = %e, "plugin cannot be loaded; it stays unavailable");
+                        continue;
+                    }
+                },
+            };
+            let loaded = Arc::new(Loaded {
+                version_id: record.current.id,
+                sha256: record.current.sha256.clone(),
+                manifest,
+                pre,
+                context: Arc::new(context),
+            });
+            for keyword in &record.current.keywords {
+                next.keywords.insert(keyword.clone(), loaded.clone());
+            }
+            next.plugins.insert(record.name.clone(), loaded);
+        }
+        let changed = old.generation != next.generation;
+        *self
+            .inner
+            .snapshot
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        if changed {
+            let snapshot = self.snapshot();
+            let mut loaded: Vec<String> = snapshot
+                .plugins
+                .values()
+                .map(|p| {
+                    format!(
+                        "{}@{} ({})",
+                        p.manifest.name,
+                        p.manifest.version,
+                        &p.sha256[..12]
+                    )
+                })
+                .collect();
+            loaded.sort();
+            tracing::info!(generation, plugins = ?loaded, "plugins loaded");
+        }
+        Ok(())
+    }
+
+    async fn compile_stored(
+        &self,
+        version_id: i64,
+    ) -> Result<QueryPluginPre<capabilities::HostState>, PluginError> {
+        let bytes = self.inner.store.plugin_component(version_id).await?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.runtime.prepare(&bytes))
+            .await
+            .map_err(|e| PluginError::Engine(format!("the compile task failed: {e}")))?
+    }
+
+    /// Installs the bundled components into a fresh database, once.
+    async fn install_bundled(&self) -> Result<(), PluginError> {
+        let store = &self.inner.store;
+        if store.plugins_bundled_installed().await? {
+            return Ok(());
+        }
+        let Some(dir) = self.inner.settings.bundled_dir.clone() else {
+            return Ok(());
+        };
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wasm"))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "no bundled plugins to install (run `cargo xtask plugins`, or set [plugins] bundled_dir)");
+                return Ok(());
+            }
+        };
+        files.sort();
+        let datasources: BTreeSet<String> = store
+            .datasources()
+            .await?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        let mut installed = 0;
+        for file in files {
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), error = %e, "cannot read a bundled plugin");
+                    continue;
+                }
+            };
+            match self.install_as(&bytes, true).await {
+                Ok(plugin) => {
+                    installed += 1;
+                    for d in plugin
+                        .requested_datasources
+                        .iter()
+                        .filter(|d| datasources.contains(*d))
+                    {
+                        store
+                            .plugin_grant(
+                                &plugin.name,
+                                GrantKind::Datasource,
+                                d,
+                                crate::clock::now_ms(),
+                            )
+                            .await?;
+                    }
+                    tracing::info!(plugin = %plugin.name, version = %plugin.version, file = %file.display(), "bundled plugin installed");
+                }
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), error = %e, "bundled plugin not installed")
+                }
+            }
+        }
+        if installed > 0 {
+            store.plugins_mark_bundled_installed().await?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn command_info(plugin: &Loaded, keyword: &str) -> Option<CommandInfo> {
+    plugin
+        .manifest
+        .commands
+        .iter()
+        .find(|c| c.keyword == keyword)
+        .map(|c| CommandInfo {
+            keyword: c.keyword.clone(),
+            syntax: c.syntax.clone(),
+            help: c.help.clone(),
+            police_data: c.police_data,
+            plugin: plugin.manifest.name.clone(),
+            version: plugin.manifest.version.clone(),
+        })
+}
+
+fn to_wit(r: PluginRequest) -> wit::Request {
+    wit::Request {
+        id: r.id,
+        sender: r.sender,
+        user: r.user.map(|u| wit::User {
+            login: u.login,
+            name: u.name,
+            roles: u.roles,
+        }),
+        keyword: r.keyword,
+        arguments: r.arguments,
+        text: r.text,
+        received_at: r.received_at,
+    }
+}
+
+/// Re-reads the registry whenever the store's generation moves; ends with the host.
+async fn watch(inner: Weak<Inner>) {
+    let mut tick = tokio::time::interval(POLL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let host = PluginHost { inner };
+        let known = host.snapshot().generation;
+        match host.inner.store.plugins_generation().await {
+            Ok(now) if now != known => {
+                if let Err(e) = host.refresh().await {
+                    tracing::warn!(error = %e, "cannot reload the plugins; retrying");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot check the plugin registry; retrying"),
+        }
+    }
+}

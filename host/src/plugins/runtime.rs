@@ -1,0 +1,338 @@
+//! The wasmtime side: one engine, the compiled-artefact cache, the epoch ticker, and one
+//! sandboxed invocation (fresh store, limits, instantiate from the `InstancePre`, call).
+//!
+//! wasmtime runs synchronously here, on tokio's blocking pool ([`tokio::task::spawn_blocking`]
+//! in [`super::PluginHost::handle`]), so a spinning plugin occupies a blocking thread until its
+//! deadline and never a tokio worker. Host capabilities that need async I/O (database, HTTP)
+//! block that same thread on the runtime's handle.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, UpdateDeadline};
+
+use super::bindings::{QueryPlugin, QueryPluginPre};
+use super::capabilities::{HostState, PluginContext, Services};
+use super::{InvocationError, PluginError};
+
+/// How often the engine's epoch advances: the resolution of the CPU deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The wasmtime version, part of the cache key (a new wasmtime never reads old artefacts).
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Compile and cache counters, for tests and the benchmark.
+#[derive(Debug, Default)]
+pub struct CacheCounters {
+    /// Components compiled by cranelift.
+    pub compiled: AtomicU64,
+    /// Components loaded from the on-disk cache.
+    pub cache_hits: AtomicU64,
+}
+
+/// The engine, the linker with the host capabilities, and the on-disk cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: PathBuf,
+    /// Hex digest of everything about the engine that makes an artefact (in)compatible.
+    engine_key: String,
+    pub counters: CacheCounters,
+    cpu_limit: Duration,
+    memory_limit: usize,
+}
+
+impl Runtime {
+    /// Builds the engine and starts its epoch ticker (a thread that stops with the engine).
+    pub fn new(
+        cache_dir: PathBuf,
+        cpu_limit: Duration,
+        memory_limit: usize,
+    ) -> Result<Runtime, PluginError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        QueryPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{WASMTIME_VERSION}-{:016x}", hasher.finish());
+        fs::create_dir_all(&cache_dir).map_err(|source| PluginError::Cache {
+            path: cache_dir.clone(),
+            source,
+        })?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| PluginError::Engine(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir,
+            engine_key,
+            counters: CacheCounters::default(),
+            cpu_limit,
+            memory_limit,
+        })
+    }
+
+    /// Compiles a component, or loads it from the cache when these exact bytes were compiled
+    /// by this exact engine before; checks that it is a `query-plugin`. CPU-heavy on a miss:
+    /// call it on a blocking thread.
+    pub fn prepare(&self, bytes: &[u8]) -> Result<QueryPluginPre<HostState>, PluginError> {
+        let digest = sha256_hex(bytes);
+        let path = self
+            .cache_dir
+            .join(format!("{digest}-{}.cwasm", self.engine_key));
+        let component = match self.load_cached(&path) {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, bytes)
+                    .map_err(|e| PluginError::InvalidComponent(format!("{e:#}")))?;
+                self.counters.compiled.fetch_add(1, Ordering::Relaxed);
+                self.store_cached(&path, &component);
+                component
+            }
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| PluginError::InvalidComponent(format!("{e:#}")))?;
+        QueryPluginPre::new(pre).map_err(|e| {
+            PluginError::InvalidComponent(format!(
+                "it is not a jingxun:plugin/query-plugin component: {e:#}"
+            ))
+        })
+    }
+
+    fn load_cached(&self, path: &Path) -> Option<Component> {
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: the cache directory holds only artefacts this process's `Component::serialize`
+        // wrote (named by the SHA-256 of the component and the engine's compatibility hash), and
+        // is as trusted as the database next to it. wasmtime still checks the header and refuses
+        // artefacts of another version or configuration; then we recompile.
+        match unsafe { Component::deserialize_file(&self.engine, path) } {
+            Ok(component) => {
+                self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(path = %path.display(), "plugin loaded from the compile cache");
+                Some(component)
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "unusable compile cache entry; recompiling");
+                None
+            }
+        }
+    }
+
+    fn store_cached(&self, path: &Path, component: &Component) {
+        let written = component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let partial = path.with_extension(format!("partial{}", std::process::id()));
+                fs::write(&partial, bytes)
+                    .and_then(|()| fs::rename(&partial, path))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            // A cache that cannot be written costs start-up time, nothing else.
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the plugin compile cache");
+        }
+    }
+
+    /// A fresh store for one call: memory limiter, CPU deadline (guest time only: time spent
+    /// in host calls is not counted).
+    fn store(&self, state: HostState) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let limit = self.cpu_limit;
+        store.set_epoch_deadline(ticks(limit));
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
+            let used = state.guest_time();
+            if used >= limit {
+                state.timed_out = true;
+                Err(wasmtime::format_err!(
+                    "the plugin ran longer than its CPU limit of {} ms",
+                    limit.as_millis()
+                ))
+            } else {
+                Ok(UpdateDeadline::Continue(ticks(limit - used)))
+            }
+        });
+        store
+    }
+
+    /// Calls `manifest` in a fresh sandbox (no grants).
+    pub fn manifest(
+        &self,
+        pre: &QueryPluginPre<HostState>,
+        services: &Arc<Services>,
+        context: Arc<PluginContext>,
+    ) -> Result<super::bindings::jingxun::plugin::types::Manifest, InvocationError> {
+        let name = context.name.clone();
+        let mut store = self.store(HostState::new(
+            context,
+            services.clone(),
+            "install".into(),
+            self.memory_limit,
+        ));
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.call_manifest(&mut store));
+        result.map_err(|e| self.classify(&name, &store, e))
+    }
+
+    /// Calls `handle` in a fresh sandbox.
+    pub fn handle(
+        &self,
+        pre: &QueryPluginPre<HostState>,
+        services: &Arc<Services>,
+        context: Arc<PluginContext>,
+        request_id: String,
+        request: &super::bindings::jingxun::plugin::types::Request,
+    ) -> Result<
+        Result<
+            super::bindings::jingxun::plugin::types::Reply,
+            super::bindings::jingxun::plugin::types::PluginError,
+        >,
+        InvocationError,
+    > {
+        let name = context.name.clone();
+        let mut store = self.store(HostState::new(
+            context,
+            services.clone(),
+            request_id,
+            self.memory_limit,
+        ));
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.call_handle(&mut store, request));
+        result.map_err(|e| self.classify(&name, &store, e))
+    }
+
+    /// Turns a wasmtime error into what happened, from what the store saw.
+    fn classify(
+        &self,
+        plugin: &str,
+        store: &Store<HostState>,
+        e: wasmtime::Error,
+    ) -> InvocationError {
+        let state = store.data();
+        if state.timed_out {
+            InvocationError::Timeout {
+                plugin: plugin.to_owned(),
+                limit_ms: self.cpu_limit.as_millis() as u64,
+            }
+        } else if state.limiter.refused {
+            InvocationError::OutOfMemory {
+                plugin: plugin.to_owned(),
+                limit_bytes: self.memory_limit,
+            }
+        } else {
+            InvocationError::Trap {
+                plugin: plugin.to_owned(),
+                message: format!("{e:#}"),
+            }
+        }
+    }
+}
+
+/// Epoch ticks covering `d` (at least one).
+fn ticks(d: Duration) -> u64 {
+    (d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).max(1)
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Bounds a plugin's linear memory (and tables) and remembers whether it was refused, so that a
+/// trap that follows is reported as out-of-memory.
+pub struct MemoryLimiter {
+    limit: usize,
+    /// Set when a growth past the limit was refused.
+    pub refused: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `limit` bytes of linear memory.
+    pub fn new(limit: usize) -> Self {
+        MemoryLimiter {
+            limit,
+            refused: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; 100k entries is far beyond any real plugin.
+        if desired > 100_000 {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        // A component built by wit-component has a handful of core instances.
+        32
+    }
+}
+
+/// Elapsed-time bookkeeping shared by [`HostState`]: when the call started and how long it
+/// spent in host calls.
+#[derive(Debug)]
+pub struct CallClock {
+    pub started: Instant,
+    pub in_host: Duration,
+}
+
+impl CallClock {
+    /// Starts now.
+    pub fn start() -> Self {
+        CallClock {
+            started: Instant::now(),
+            in_host: Duration::ZERO,
+        }
+    }
+}

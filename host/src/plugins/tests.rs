@@ -1,0 +1,420 @@
+//! Tests of the plugin host against the test components that `cargo xtask plugins` builds from
+//! `tests/fixtures/plugins/` into `target/plugins/fixtures/` (R5: sandboxed, read-only,
+//! granted-only queries; issue 3 items 2 and 3).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::Executor;
+
+use super::*;
+
+/// A fixture component's bytes; fails with what to run when it was not built.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins/fixtures")
+        .join(format!("fixture-{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run `cargo xtask plugins` first",
+            path.display()
+        )
+    })
+}
+
+struct Env {
+    store: Store,
+    host: PluginHost,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn settings(dir: &Path) -> PluginSettings {
+        PluginSettings {
+            cache_dir: dir.join("cache"),
+            cpu_limit: Duration::from_millis(200),
+            memory_limit_bytes: 32 << 20,
+            bundled_dir: Some(dir.join("bundled")),
+        }
+    }
+
+    /// A fresh SQLite store in a temporary directory, a host on it, and these fixtures installed.
+    async fn new(fixtures: &[&str]) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/jingxun.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
+            .await
+            .unwrap();
+        for name in fixtures {
+            host.install(&fixture(name)).await.unwrap();
+        }
+        Env { store, host, dir }
+    }
+
+    /// A second host on the same store and cache, as after a restart.
+    async fn restart(&self) -> PluginHost {
+        PluginHost::start(self.store.clone(), Env::settings(self.dir.path()))
+            .await
+            .unwrap()
+    }
+
+    /// A SQLite datasource file with a table `items` of `rows` rows, registered as `name`.
+    async fn datasource(&self, name: &str, rows: i64) -> String {
+        let path = self.dir.path().join(format!("{name}.db"));
+        let url = format!("sqlite://{}", path.display());
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        pool.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            .await
+            .unwrap();
+        for i in 1..=rows {
+            sqlx::query("INSERT INTO items (id, name) VALUES ($1, $2)")
+                .bind(i)
+                .bind(format!("item{i}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        self.store
+            .datasource_add(name, &url, crate::clock::now_ms())
+            .await
+            .unwrap();
+        url
+    }
+}
+
+fn request(keyword: &str, arguments: &[&str]) -> PluginRequest {
+    PluginRequest {
+        id: format!("test-{keyword}"),
+        sender: "+8613800000001".into(),
+        user: Some(PluginUser {
+            login: "li".into(),
+            name: "李警官".into(),
+            roles: vec!["officer".into()],
+        }),
+        keyword: keyword.into(),
+        arguments: arguments.iter().map(|a| a.to_string()).collect(),
+        text: format!("{keyword} {}", arguments.join(" ")),
+        received_at: 1_767_225_600_000,
+    }
+}
+
+async fn echo_works(host: &PluginHost) {
+    let reply = host.handle(request("ECHO", &["ping"])).await.unwrap();
+    assert!(reply.text.starts_with("ECHO ping @"), "{}", reply.text);
+    assert_eq!(reply.outcome, Outcome::Answered);
+    assert_eq!(reply.plugin, "echo");
+}
+
+#[tokio::test]
+async fn a_good_plugin_answers_with_its_name_version_and_the_clock() {
+    let env = Env::new(&["echo"]).await;
+    let reply = env.host.handle(request("ECHO", &["a", "b"])).await.unwrap();
+    assert!(reply.text.starts_with("ECHO a b @"), "{}", reply.text);
+    assert!(reply.text.ends_with(" v1.0.0"), "{}", reply.text);
+    assert_eq!(
+        (reply.plugin.as_str(), reply.version.as_str()),
+        ("echo", "1.0.0")
+    );
+    let err = env.host.handle(request("ECHO", &[])).await.unwrap_err();
+    assert!(
+        matches!(&err, InvocationError::BadArguments { usage, .. } if usage == "ECHO <words>"),
+        "{err:?}"
+    );
+    let command = env.host.command("ECHO").unwrap();
+    assert_eq!(command.syntax, "ECHO <words>");
+    assert!(!command.police_data);
+    assert_eq!(env.host.commands(), vec![command]);
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_stopped_at_the_cpu_limit_and_others_go_on() {
+    let env = Env::new(&["echo", "spin"]).await;
+    let err = env.host.handle(request("SPIN", &[])).await.unwrap_err();
+    assert_eq!(
+        err,
+        InvocationError::Timeout {
+            plugin: "spin".into(),
+            limit_ms: 200
+        }
+    );
+    echo_works(&env.host).await;
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_stopped_at_the_memory_limit_and_others_go_on() {
+    let env = Env::new(&["echo", "membomb"]).await;
+    let err = env.host.handle(request("MEM", &[])).await.unwrap_err();
+    assert_eq!(
+        err,
+        InvocationError::OutOfMemory {
+            plugin: "membomb".into(),
+            limit_bytes: 32 << 20
+        }
+    );
+    echo_works(&env.host).await;
+}
+
+#[tokio::test]
+async fn a_panicking_plugin_is_reported_as_a_trap_and_others_go_on() {
+    let env = Env::new(&["echo", "trap"]).await;
+    let err = env.host.handle(request("TRAP", &[])).await.unwrap_err();
+    assert!(
+        matches!(&err, InvocationError::Trap { plugin, .. } if plugin == "trap"),
+        "{err:?}"
+    );
+    echo_works(&env.host).await;
+    // The next call to the trapping plugin starts afresh (and traps again).
+    assert!(matches!(
+        env.host.handle(request("TRAP", &[])).await,
+        Err(InvocationError::Trap { .. })
+    ));
+}
+
+/// R5: a plugin reaches only what it was granted, and only to read.
+#[tokio::test]
+async fn a_plugin_gets_only_granted_datasources_and_hosts_and_only_reads() {
+    let env = Env::new(&["sneaky"]).await;
+    env.datasource("police", 3).await;
+    env.datasource("records", 3).await;
+    env.store
+        .plugin_grant("sneaky", GrantKind::Datasource, "records", 0)
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    let reply = env.host.handle(request("SNEAK", &[])).await.unwrap();
+    assert_eq!(
+        reply.text,
+        "police=not-granted\ndelete=invalid-query\ntwo=invalid-query\n\
+         attach=invalid-query\nselect=ok(3 rows)\nhttp=not-granted"
+    );
+    // Revoked: refused again, without a restart.
+    env.store
+        .plugin_revoke("sneaky", GrantKind::Datasource, "records")
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    let reply = env.host.handle(request("SNEAK", &[])).await.unwrap();
+    assert!(reply.text.contains("select=not-granted"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_keyword_owned_by_another_enabled_plugin_is_refused() {
+    let env = Env::new(&["echo"]).await;
+    let err = env.host.install(&fixture("copycat")).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::KeywordTaken { keyword, owner } if keyword == "ECHO" && owner == "echo"),
+        "{err:?}"
+    );
+    echo_works(&env.host).await;
+    // Once echo is disabled the keyword is free; enabling echo again is then refused.
+    env.host.set_enabled("echo", false).await.unwrap();
+    env.host.install(&fixture("copycat")).await.unwrap();
+    assert_eq!(
+        env.host.handle(request("ECHO", &["x"])).await.unwrap().text,
+        "copycat"
+    );
+    let err = env.host.set_enabled("echo", true).await.unwrap_err();
+    assert!(matches!(err, PluginError::KeywordTaken { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_upgrade_takes_effect_at_once_and_rolls_back() {
+    let env = Env::new(&["echo"]).await;
+    let v2 = env.host.install(&fixture("echo-v2")).await.unwrap();
+    assert_eq!(v2.version, "2.0.0");
+    assert_eq!(v2.previous_version.as_deref(), Some("1.0.0"));
+    let reply = env.host.handle(request("ECHO", &["x"])).await.unwrap();
+    assert_eq!(reply.version, "2.0.0");
+    assert!(reply.text.ends_with(" v2.0.0"), "{}", reply.text);
+
+    let back = env.host.rollback("echo").await.unwrap();
+    assert_eq!(back.version, "1.0.0");
+    assert_eq!(back.previous_version.as_deref(), Some("2.0.0"));
+    let reply = env.host.handle(request("ECHO", &["x"])).await.unwrap();
+    assert_eq!(reply.version, "1.0.0");
+    assert!(reply.text.ends_with(" v1.0.0"), "{}", reply.text);
+
+    // Installing the bytes that already run changes nothing.
+    let again = env.host.install(&fixture("echo")).await.unwrap();
+    assert_eq!(again, back);
+    assert!(matches!(
+        env.host.rollback("nonesuch").await,
+        Err(PluginError::UnknownPlugin(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_rollback_needs_a_previous_version() {
+    let env = Env::new(&["echo"]).await;
+    assert!(matches!(
+        env.host.rollback("echo").await,
+        Err(PluginError::NoPreviousVersion(name)) if name == "echo"
+    ));
+}
+
+#[tokio::test]
+async fn a_disabled_plugin_is_not_callable_until_enabled() {
+    let env = Env::new(&["echo"]).await;
+    env.host.set_enabled("echo", false).await.unwrap();
+    assert_eq!(
+        env.host.handle(request("ECHO", &["x"])).await.unwrap_err(),
+        InvocationError::UnknownKeyword("ECHO".into())
+    );
+    assert!(env.host.command("ECHO").is_none());
+    let listed = env.host.plugins().await.unwrap();
+    assert!(!listed[0].enabled);
+    env.host.set_enabled("echo", true).await.unwrap();
+    echo_works(&env.host).await;
+}
+
+#[tokio::test]
+async fn a_restart_loads_compiled_plugins_from_the_cache() {
+    let env = Env::new(&["echo", "trap"]).await;
+    assert_eq!(env.host.cache_stats().compiled, 2);
+    let restarted = env.restart().await;
+    assert_eq!(
+        restarted.cache_stats(),
+        CacheStats {
+            compiled: 0,
+            cache_hits: 2
+        }
+    );
+    echo_works(&restarted).await;
+}
+
+#[tokio::test]
+async fn configuration_values_reach_the_plugin() {
+    let env = Env::new(&["echo"]).await;
+    env.store
+        .plugin_config_set("echo", "prefix", "【测试】", 0)
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    let reply = env.host.handle(request("ECHO", &["x"])).await.unwrap();
+    assert!(reply.text.starts_with("【测试】ECHO x"), "{}", reply.text);
+}
+
+/// A change written by another process (the CLI) reaches a running host through the store's
+/// generation counter, without `refresh`.
+#[tokio::test]
+async fn a_running_host_notices_changes_made_by_another_process() {
+    let env = Env::new(&["echo"]).await;
+    env.store
+        .plugin_set_enabled("echo", false, 0)
+        .await
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while env.host.command("ECHO").is_some() {
+        assert!(
+            waited < Duration::from_secs(20),
+            "the change was never noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+}
+
+#[tokio::test]
+async fn bundled_plugins_are_installed_once_into_a_fresh_database_and_granted_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = dir.path().join("bundled");
+    std::fs::create_dir_all(&bundled).unwrap();
+    std::fs::write(bundled.join("echo.wasm"), fixture("echo")).unwrap();
+    std::fs::write(bundled.join("sneaky.wasm"), fixture("sneaky")).unwrap();
+    std::fs::write(bundled.join("README.txt"), "not a plugin").unwrap();
+    let url = format!("sqlite://{}/jingxun.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
+        .await
+        .unwrap();
+    let names: Vec<String> = host
+        .plugins()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["echo", "sneaky"]);
+    assert!(host.plugins().await.unwrap().iter().all(|p| p.bundled));
+    echo_works(&host).await;
+
+    // The datasource sneaky asks for appears later: it is granted at once.
+    let granted = store
+        .datasource_add("records", "sqlite://x.db", 0)
+        .await
+        .unwrap();
+    assert_eq!(granted, ["sneaky"]);
+    let grants = store.plugin_grants().await.unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(
+        (grants[0].plugin.as_str(), grants[0].target.as_str()),
+        ("sneaky", "records")
+    );
+
+    // Only the first start installs: a newer bundled file does not replace what runs.
+    std::fs::write(bundled.join("echo.wasm"), fixture("echo-v2")).unwrap();
+    let again = PluginHost::start(store.clone(), Env::settings(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(again.command("ECHO").unwrap().version, "1.0.0");
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_a_component_are_refused() {
+    let env = Env::new(&[]).await;
+    let err = env.host.install(b"\0asm\x01\0\0\0").await.unwrap_err();
+    assert!(matches!(err, PluginError::InvalidComponent(_)), "{err}");
+    let err = env.host.install(b"hello").await.unwrap_err();
+    assert!(matches!(err, PluginError::InvalidComponent(_)), "{err}");
+}
+
+#[test]
+fn manifests_with_bad_keywords_or_names_are_refused() {
+    let good = Manifest {
+        name: "vehicle".into(),
+        version: "1.0.0".into(),
+        description: String::new(),
+        commands: vec![ManifestCommand {
+            keyword: "CP".into(),
+            syntax: "CP <plate>".into(),
+            help: String::new(),
+            police_data: true,
+        }],
+        datasources: vec!["police".into()],
+        http_hosts: vec![],
+        config_keys: vec![],
+    };
+    good.validate().unwrap();
+    for keyword in ["cp", "C1", "", "ABCDEFGHI", "H", "车牌"] {
+        let mut m = good.clone();
+        m.commands[0].keyword = keyword.into();
+        assert!(m.validate().is_err(), "keyword {keyword:?} accepted");
+    }
+    let mut twice = good.clone();
+    twice.commands.push(twice.commands[0].clone());
+    assert!(twice.validate().is_err());
+    for name in ["Vehicle", "", "1x", "a b"] {
+        let mut m = good.clone();
+        m.name = name.into();
+        assert!(m.validate().is_err(), "name {name:?} accepted");
+    }
+}
+
+#[test]
+fn the_cache_goes_beside_the_sqlite_file_by_default() {
+    assert_eq!(
+        database_dir("sqlite:///var/lib/jx/jingxun.db"),
+        Some(PathBuf::from("/var/lib/jx"))
+    );
+    assert_eq!(
+        database_dir("sqlite://jingxun.db"),
+        Some(PathBuf::from("."))
+    );
+    assert_eq!(database_dir("sqlite::memory:"), None);
+    assert_eq!(database_dir("postgres://db/jx"), None);
+}
