@@ -324,7 +324,23 @@ async fn an_invalid_entry_writes_nothing(db: &TestDb) {
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 0);
 }
 
+async fn a_batch_is_appended_whole_or_not_at_all(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 1).await;
+    let batch: Vec<AuditEntry> = (2..=4)
+        .map(|i| query_entry(i, "+8613800000002", "JZ 1", "answered"))
+        .collect();
+    assert_eq!(log.append_many(batch.clone()).await.unwrap(), [2, 3, 4]);
+    let mut bad = batch;
+    bad[1].component = String::new();
+    assert!(log.append_many(bad).await.is_err());
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 4);
+    let check = log.verify().await.unwrap();
+    assert_eq!((check.rows, check.first_broken), (4, None));
+}
+
 on_both_backends!(
+    a_batch_is_appended_whole_or_not_at_all,
     appended_rows_form_a_chain_that_verifies,
     update_and_delete_are_refused_by_the_database,
     a_row_tampered_with_by_raw_sql_is_detected,

@@ -23,6 +23,20 @@ impl Store {
         Ok(id)
     }
 
+    /// Appends several rows in one transaction (one commit, one fsync) and commits them.
+    pub(crate) async fn audit_append_many(
+        &self,
+        entries: &[PreparedEntry],
+    ) -> Result<Vec<AuditId>, AuditError> {
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in entries {
+            ids.push(append_audit(self.backend, &mut tx, entry).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     /// Rows matching a checked filter.
     pub(crate) async fn audit_list(
         &self,
