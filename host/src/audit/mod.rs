@@ -6,7 +6,8 @@
 //! - **append-only for everyone**: [`AuditLog`] offers no update or delete, and database triggers
 //!   abort any `UPDATE`, `DELETE` (and on PostgreSQL `TRUNCATE`) of `audit_log`, whoever runs it;
 //! - **chained**: each row stores the SHA-256 of the previous row's hash and its own fields
-//!   (encoding documented in [`chain`]), so [`AuditLog::verify`] finds a row changed or removed
+//!   (the encoding is documented in `audit/chain.rs`, so that an
+//!   external auditor can re-implement the check), so [`AuditLog::verify`] finds a row changed or removed
 //!   behind the database's back (trigger dropped, file edited);
 //! - **serialised**: appends take the database's write lock (SQLite `BEGIN IMMEDIATE`,
 //!   PostgreSQL an advisory transaction lock) so that concurrent writers, in this process or

@@ -202,7 +202,7 @@ pub enum DirectoryError {
     )]
     PhoneExists { number: String, owner: String },
     /// A revoke of something that was not granted to that target.
-    #[error("{target} has no grant of `{keyword}` of its own{}", via_roles_hint(.via_roles))]
+    #[error("{target} has no grant of `{keyword}` of its own{}", via_roles_hint(.target, .via_roles))]
     NotGranted {
         target: GrantTarget,
         keyword: String,
@@ -223,15 +223,15 @@ pub enum DirectoryError {
     Store(#[from] StoreError),
 }
 
-fn via_roles_hint(roles: &[String]) -> String {
-    if roles.is_empty() {
-        "; nothing to revoke (see `jingxun user list`)".to_owned()
-    } else {
-        format!(
+fn via_roles_hint(target: &GrantTarget, roles: &[String]) -> String {
+    match target {
+        GrantTarget::User(login) if !roles.is_empty() => format!(
             "; the user has it through role(s) {}: revoke it from the role, or take the role \
-             away with `jingxun user role --remove`",
-            roles.join(", ")
-        )
+             away with `jingxun user role --login {login} --remove {}`",
+            roles.join(", "),
+            roles[0]
+        ),
+        _ => "; nothing to revoke (see `jingxun user list` and `jingxun user roles`)".to_owned(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Storage of the directory (users, roles, grants, phones, help text; see
 //! [`crate::directory`] for the rules). Every change runs in one write transaction that ends by
-//! appending its audit row ([`super::audit::append_audit`]); the transaction commits only if
+//! appending its audit row (`store::audit::append_audit`); the transaction commits only if
 //! that row was written.
 
 use std::collections::{BTreeMap, BTreeSet};
