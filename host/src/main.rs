@@ -107,6 +107,16 @@ enum Command {
     },
     /// List the audit log (itself recorded), or `audit verify` its hash chain.
     Audit(cli::audit::AuditArgs),
+    /// Query plugins: install, upgrade, enable, disable, roll back, grant, configure.
+    Plugin {
+        #[command(subcommand)]
+        action: cli::plugin::PluginAction,
+    },
+    /// Datasources plugins may query read-only.
+    Datasource {
+        #[command(subcommand)]
+        action: cli::datasource::DatasourceAction,
+    },
     /// Write the synthetic `police` datasource (SQLite) for demonstrations and tests.
     DemoData {
         /// The SQLite file to create.
@@ -218,6 +228,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User { action } => cli::user::run(&config, action).await?,
             Command::HelpText { action } => cli::help_text::run(&config, action).await?,
             Command::Audit(args) => cli::audit::run(&config, args).await?,
+            Command::Plugin { action } => cli::plugin::run(&config, action).await?,
+            Command::Datasource { action } => cli::datasource::run(&config, action).await?,
             Command::DemoData { out, seed, force } => cli::demo_data::run(&out, seed, force).await?,
             Command::Config { action: ConfigAction::Check } => {
                 println!("# configuration from {source}: valid");

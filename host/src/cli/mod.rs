@@ -3,8 +3,10 @@
 //! while `jingxun serve` runs in another process.
 
 pub mod audit;
+pub mod datasource;
 pub mod demo_data;
 pub mod help_text;
 pub mod messages;
 pub mod phone;
+pub mod plugin;
 pub mod user;

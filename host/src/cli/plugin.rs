@@ -1,0 +1,243 @@
+//! `jingxun plugin ...`: install, upgrade, enable, disable and roll back query plugins, grant
+//! them datasources and HTTP hosts, set their configuration. Works on the store while
+//! `jingxun serve` runs elsewhere: the daemon picks changes up within a few seconds.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use jingxun::config::Config;
+use jingxun::plugins::{PluginHost, PluginSettings, valid_datasource_name};
+use jingxun::store::{GrantKind, Store};
+
+/// `jingxun plugin` subcommands.
+#[derive(Subcommand)]
+pub enum PluginAction {
+    /// Install a plugin component, or upgrade the installed plugin of the same name (the
+    /// version it replaces is kept for `rollback`).
+    Install {
+        /// The component, e.g. target/plugins/vehicle.wasm (built by `cargo xtask plugins`).
+        file: PathBuf,
+    },
+    /// List installed plugins, their commands and grants.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let a disabled plugin answer its commands again.
+    Enable { name: String },
+    /// Stop a plugin answering its commands (it stays installed).
+    Disable { name: String },
+    /// Return a plugin to its previous version.
+    Rollback { name: String },
+    /// Allow a plugin a datasource or an HTTP host.
+    Grant(GrantArgs),
+    /// Withdraw a datasource or HTTP host from a plugin.
+    Revoke(GrantArgs),
+    /// A plugin's configuration values.
+    Config {
+        #[command(subcommand)]
+        action: PluginConfigAction,
+    },
+}
+
+/// What to grant or revoke.
+#[derive(Args)]
+pub struct GrantArgs {
+    /// The plugin's name.
+    #[arg(long)]
+    plugin: String,
+    /// A datasource name (see `jingxun datasource list`).
+    #[arg(
+        long,
+        required_unless_present = "http_host",
+        conflicts_with = "http_host"
+    )]
+    datasource: Option<String>,
+    /// A host name the plugin may reach over HTTP (`host` or `host:port`).
+    #[arg(long, value_name = "HOST")]
+    http_host: Option<String>,
+}
+
+/// `jingxun plugin config` subcommands.
+#[derive(Subcommand)]
+pub enum PluginConfigAction {
+    /// Set one value (the plugin reads it with `config.get`).
+    Set {
+        #[arg(long)]
+        plugin: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        value: String,
+    },
+}
+
+/// Runs one `jingxun plugin` subcommand.
+pub async fn run(config: &Config, action: PluginAction) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url).await?;
+    let result = execute(config, &store, action).await;
+    store.close().await;
+    result
+}
+
+async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let now = jingxun::clock::now_ms();
+    match action {
+        PluginAction::Install { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let host = admin_host(config, store).await?;
+            let plugin = host.install(&bytes).await?;
+            writeln!(
+                out,
+                "installed {} {} ({}), answering {}{}",
+                plugin.name,
+                plugin.version,
+                if plugin.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+                plugin.keywords.join(", "),
+                plugin
+                    .previous_version
+                    .map(|p| format!("; previous version {p} kept for rollback"))
+                    .unwrap_or_default()
+            )?;
+            if !plugin.requested_datasources.is_empty() || !plugin.requested_http_hosts.is_empty() {
+                writeln!(
+                    out,
+                    "it asks for datasources [{}] and HTTP hosts [{}]: grant them with \
+                     `jingxun plugin grant --plugin {} --datasource NAME`",
+                    plugin.requested_datasources.join(", "),
+                    plugin.requested_http_hosts.join(", "),
+                    plugin.name
+                )?;
+            }
+        }
+        PluginAction::List { json } => {
+            let host = admin_host(config, store).await?;
+            let grants = store.plugin_grants().await?;
+            for plugin in host.plugins().await? {
+                let mine: Vec<String> = grants
+                    .iter()
+                    .filter(|g| g.plugin == plugin.name)
+                    .map(|g| format!("{}:{}", g.kind.as_str(), g.target))
+                    .collect();
+                if json {
+                    let mut value = serde_json::to_value(&plugin)?;
+                    value["grants"] = serde_json::json!(mine);
+                    writeln!(out, "{value}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:<12} {:<10} {:<8} {:<16} grants: {}{}",
+                        plugin.name,
+                        plugin.version,
+                        if plugin.enabled {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        },
+                        plugin.keywords.join(","),
+                        if mine.is_empty() {
+                            "-".into()
+                        } else {
+                            mine.join(" ")
+                        },
+                        plugin
+                            .previous_version
+                            .map(|p| format!(" (previous {p})"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+        PluginAction::Enable { name } => {
+            admin_host(config, store)
+                .await?
+                .set_enabled(&name, true)
+                .await?;
+            writeln!(out, "enabled {name}")?;
+        }
+        PluginAction::Disable { name } => {
+            admin_host(config, store)
+                .await?
+                .set_enabled(&name, false)
+                .await?;
+            writeln!(out, "disabled {name}")?;
+        }
+        PluginAction::Rollback { name } => {
+            let plugin = admin_host(config, store).await?.rollback(&name).await?;
+            writeln!(out, "{name} rolled back to {}", plugin.version)?;
+        }
+        PluginAction::Grant(args) => {
+            let (kind, target) = grant_target(&args)?;
+            let added = store.plugin_grant(&args.plugin, kind, &target, now).await?;
+            writeln!(
+                out,
+                "{} {} {target} to {}",
+                if added { "granted" } else { "already granted:" },
+                kind.as_str(),
+                args.plugin
+            )?;
+        }
+        PluginAction::Revoke(args) => {
+            let (kind, target) = grant_target(&args)?;
+            if !store.plugin_revoke(&args.plugin, kind, &target).await? {
+                bail!("{} was not granted {} {target}", args.plugin, kind.as_str());
+            }
+            writeln!(
+                out,
+                "revoked {} {target} from {}",
+                kind.as_str(),
+                args.plugin
+            )?;
+        }
+        PluginAction::Config {
+            action: PluginConfigAction::Set { plugin, key, value },
+        } => {
+            if key.trim().is_empty() || key.len() > 64 {
+                bail!("--key must be 1-64 characters");
+            }
+            store.plugin_config_set(&plugin, &key, &value, now).await?;
+            writeln!(out, "set {plugin} {key}")?;
+        }
+    }
+    Ok(())
+}
+
+async fn admin_host(config: &Config, store: &Store) -> anyhow::Result<PluginHost> {
+    Ok(PluginHost::admin(store.clone(), PluginSettings::from_config(config)).await?)
+}
+
+fn grant_target(args: &GrantArgs) -> anyhow::Result<(GrantKind, String)> {
+    match (&args.datasource, &args.http_host) {
+        (Some(d), None) => {
+            if !valid_datasource_name(d) {
+                bail!("--datasource must be 1-32 lower-case letters, digits, '-' or '_'");
+            }
+            Ok((GrantKind::Datasource, d.clone()))
+        }
+        (None, Some(h)) => {
+            let host = h.trim().to_ascii_lowercase();
+            let ok = !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+            if !ok {
+                bail!(
+                    "--http-host must be a host name such as api.example.cn or api.example.cn:8080, without scheme or path"
+                );
+            }
+            Ok((GrantKind::HttpHost, host))
+        }
+        _ => bail!("give exactly one of --datasource or --http-host"),
+    }
+}
