@@ -9,6 +9,11 @@
 //!   is the bytes both ways over the time taken and the line's speed. The simulator paces each
 //!   chunk from the moment it moves, so its own timer rounding counts against the daemon: the
 //!   figure is a lower bound.
+//! - plugins: one plugin invocation (fresh store, instantiate from the `InstancePre`, call,
+//!   three host calls: log, config, clock) as p50/p99, on the calling thread and through
+//!   `PluginHost::handle` (which adds the hop to tokio's blocking pool); and the time to load 20
+//!   plugins from a warm compile cache. Uses the `echo` test component built by
+//!   `cargo xtask plugins` (`<binary>/../plugins/fixtures/`); skipped with a note when absent.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -28,6 +33,9 @@ pub enum BenchError {
     /// The temporary store failed.
     #[error("benchmark store: {0}")]
     Store(#[from] StoreError),
+    /// The plugin host failed.
+    #[error("benchmark plugins: {0}")]
+    Plugins(#[from] crate::plugins::PluginError),
     /// Files or the simulator's pseudo-terminal failed.
     #[error("benchmark I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -71,7 +79,128 @@ pub async fn run(options: &BenchOptions, out: &mut impl Write) -> Result<(), Ben
     for baud in [None, Some(115_200)] {
         line_use(options.messages, baud, out).await?;
     }
+    plugins(out).await?;
     Ok(())
+}
+
+/// Plugin invocation overhead and warm-cache load time (see the module documentation).
+async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
+    use crate::plugins::{PluginHost, PluginRequest, PluginSettings};
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("../plugins")))
+    else {
+        return Ok(());
+    };
+    let Ok(echo) = std::fs::read(dir.join("fixtures/fixture-echo.wasm")) else {
+        writeln!(
+            out,
+            "plugins       skipped: no {} (run `cargo xtask plugins`)",
+            dir.join("fixtures/fixture-echo.wasm").display()
+        )?;
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let store = Store::connect(&format!("sqlite://{}/bench.db", tmp.path().display())).await?;
+    let settings = PluginSettings {
+        cache_dir: tmp.path().join("cache"),
+        cpu_limit: Duration::from_millis(200),
+        memory_limit_bytes: 32 << 20,
+        bundled_dir: None,
+    };
+    let host = PluginHost::start(store.clone(), settings).await?;
+    host.install(&echo).await?;
+    let request = PluginRequest {
+        id: "bench".into(),
+        sender: "+8613800000001".into(),
+        keyword: "ECHO".into(),
+        arguments: vec!["京A12345".into()],
+        text: "ECHO 京A12345".into(),
+        ..PluginRequest::default()
+    };
+    const CALLS: usize = 5_000;
+    let direct = {
+        let host = host.clone();
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut times = Vec::with_capacity(CALLS);
+            for i in 0..CALLS + 500 {
+                let start = Instant::now();
+                let reply = host.handle_blocking(request.clone());
+                if i >= 500 {
+                    times.push(start.elapsed());
+                }
+                if reply.is_err() {
+                    return Err(());
+                }
+            }
+            Ok(times)
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+    };
+    let mut through_handle = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let start = Instant::now();
+        if host.handle(request.clone()).await.is_err() {
+            break;
+        }
+        through_handle.push(start.elapsed());
+    }
+    for (what, times) in [
+        ("invoke (calling thread)", direct.unwrap_or_default()),
+        ("invoke (PluginHost::handle)", through_handle),
+    ] {
+        let (p50, p99) = percentiles(times);
+        writeln!(
+            out,
+            "plugins       {what:<30} p50 {:>7.1} µs  p99 {:>7.1} µs",
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6
+        )?;
+    }
+    // Load: every component at hand once (to fill the cache), then 20 loads from the cache.
+    let mut components = vec![echo];
+    for folder in [dir.clone(), dir.join("fixtures")] {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for path in entries.flatten().map(|e| e.path()) {
+                if path.extension().is_some_and(|e| e == "wasm") {
+                    components.push(std::fs::read(&path)?);
+                }
+            }
+        }
+    }
+    for component in &components {
+        host.prepare_only(component)?;
+    }
+    let before = host.cache_stats();
+    let start = Instant::now();
+    for component in components.iter().cycle().take(20) {
+        host.prepare_only(component)?;
+    }
+    let elapsed = start.elapsed();
+    let after = host.cache_stats();
+    writeln!(
+        out,
+        "plugins       load 20 from the warm cache      {:>7.1} ms  ({} cache hits, {} compiled; {} distinct components)",
+        elapsed.as_secs_f64() * 1e3,
+        after.cache_hits - before.cache_hits,
+        after.compiled - before.compiled,
+        components.len()
+    )?;
+    store.close().await;
+    Ok(())
+}
+
+/// The median and 99th percentile.
+fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
+    if times.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    (at(0.50), at(0.99))
 }
 
 /// Calls `work` repeatedly for about a second and returns calls per second.

@@ -476,7 +476,12 @@ struct Inner {
     settings: PluginSettings,
     /// False for [`PluginHost::admin`]: nothing is loaded to serve requests.
     serving: bool,
+    /// One permit per instance slot the calls may use.
+    slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Calls that may run at once: the allocator's instance slots, less a few kept for installs.
+const CALL_SLOTS: usize = runtime::MAX_CONCURRENT_CALLS as usize - 8;
 
 /// The plugin host: cheap to clone, shared by the router, the CLI and the web admin.
 #[derive(Clone)]
@@ -537,6 +542,7 @@ impl PluginHost {
                 refreshing: tokio::sync::Mutex::new(()),
                 settings,
                 serving,
+                slots: Arc::new(tokio::sync::Semaphore::new(CALL_SLOTS)),
             }),
         };
         Ok(host)
@@ -591,27 +597,63 @@ impl PluginHost {
     /// Answers one request with the plugin that owns its keyword, in a fresh sandbox on a
     /// blocking thread. Errors are logged here; the caller replies and audits.
     pub async fn handle(&self, request: PluginRequest) -> Result<PluginReply, InvocationError> {
+        let host = self.clone();
+        let keyword = request.keyword.clone();
+        let slot = self
+            .inner
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| InvocationError::Host {
+                plugin: keyword.clone(),
+                reason: e.to_string(),
+            })?;
+        tokio::task::spawn_blocking(move || {
+            let reply = host.call(request);
+            drop(slot);
+            reply
+        })
+        .await
+        .unwrap_or_else(|join| {
+            Err(InvocationError::Host {
+                plugin: keyword,
+                reason: join.to_string(),
+            })
+        })
+    }
+
+    /// [`PluginHost::handle`] on the calling thread, for callers already on a blocking thread
+    /// (and the benchmark). Never call it on a tokio worker: the plugin may run for the whole
+    /// CPU limit, and host calls block on the runtime.
+    pub fn handle_blocking(&self, request: PluginRequest) -> Result<PluginReply, InvocationError> {
+        let Ok(_slot) = self.inner.slots.try_acquire() else {
+            return Err(InvocationError::Host {
+                plugin: request.keyword,
+                reason: format!("{CALL_SLOTS} plugin calls are already running; retry in a moment"),
+            });
+        };
+        self.call(request)
+    }
+
+    /// One call, once a slot is held.
+    fn call(&self, request: PluginRequest) -> Result<PluginReply, InvocationError> {
         let Some(plugin) = self.snapshot().keywords.get(&request.keyword).cloned() else {
             return Err(InvocationError::UnknownKeyword(request.keyword));
         };
-        let inner = self.inner.clone();
-        let name = plugin.manifest.name.clone();
-        let version = plugin.manifest.version.clone();
+        let name = &plugin.manifest.name;
+        let version = &plugin.manifest.version;
         let request_id = request.id.clone();
         let keyword = request.keyword.clone();
-        let wit_request = to_wit(request);
-        let call = tokio::task::spawn_blocking(move || {
-            inner.runtime.handle(
-                &plugin.pre,
-                &inner.services,
-                plugin.context.clone(),
-                request_id,
-                &wit_request,
-            )
-        })
-        .await;
+        let call = self.inner.runtime.handle(
+            &plugin.pre,
+            &self.inner.services,
+            plugin.context.clone(),
+            request_id,
+            &to_wit(request),
+        );
         let result = match call {
-            Ok(Ok(Ok(reply))) => Ok(PluginReply {
+            Ok(Ok(reply)) => Ok(PluginReply {
                 text: reply.text,
                 outcome: match reply.outcome {
                     wit::Outcome::Answered => Outcome::Answered,
@@ -620,7 +662,7 @@ impl PluginHost {
                 plugin: name.clone(),
                 version: version.clone(),
             }),
-            Ok(Ok(Err(e))) => Err(match e {
+            Ok(Err(e)) => Err(match e {
                 wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
                     plugin: name.clone(),
                     usage,
@@ -634,11 +676,7 @@ impl PluginHost {
                     reason,
                 },
             }),
-            Ok(Err(e)) => Err(e),
-            Err(join) => Err(InvocationError::Host {
-                plugin: name.clone(),
-                reason: join.to_string(),
-            }),
+            Err(e) => Err(e),
         };
         if let Err(e) = &result {
             match e {
@@ -651,6 +689,12 @@ impl PluginHost {
             }
         }
         result
+    }
+
+    /// Compiles (or loads from the cache) and links a component without installing it: what
+    /// loading one plugin at start costs. For the benchmark; CPU-heavy on a cache miss.
+    pub fn prepare_only(&self, wasm: &[u8]) -> Result<(), PluginError> {
+        self.inner.runtime.prepare(wasm).map(drop)
     }
 
     /// Installs a component, or upgrades the installed plugin of the same name (its current

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    UpdateDeadline,
+};
 
 use super::bindings::{QueryPlugin, QueryPluginPre};
 use super::capabilities::{HostState, PluginContext, Services};
@@ -23,6 +26,10 @@ use super::{InvocationError, PluginError};
 
 /// How often the engine's epoch advances: the resolution of the CPU deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Plugin instances that can exist at once (the pooling allocator's slots); calls beyond it
+/// wait ([`super::PluginHost::handle`]) or are refused ([`super::PluginHost::handle_blocking`]).
+pub const MAX_CONCURRENT_CALLS: u32 = 128;
 
 /// The wasmtime version, part of the cache key (a new wasmtime never reads old artefacts).
 const WASMTIME_VERSION: &str = "48.0.8";
@@ -58,6 +65,18 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Instances come from a pool of pre-reserved slots that are reset, not unmapped, after
+        // each call: a fresh instance per request then costs microseconds, not mmap/munmap.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(MAX_CONCURRENT_CALLS)
+            .total_core_instances(MAX_CONCURRENT_CALLS * 8)
+            .max_core_instances_per_component(16)
+            .total_memories(MAX_CONCURRENT_CALLS)
+            .total_tables(MAX_CONCURRENT_CALLS * 8)
+            .max_memory_size(memory_limit)
+            .linear_memory_keep_resident(256 * 1024)
+            .table_keep_resident(16 * 1024);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         QueryPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)

@@ -418,3 +418,23 @@ fn the_cache_goes_beside_the_sqlite_file_by_default() {
     assert_eq!(database_dir("sqlite::memory:"), None);
     assert_eq!(database_dir("postgres://db/jx"), None);
 }
+
+/// More calls at once than there are instance slots: the extra ones wait for a slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_concurrent_calls_than_slots_all_complete() {
+    let env = Env::new(&["echo"]).await;
+    let calls: Vec<_> = (0..CALL_SLOTS * 2)
+        .map(|i| {
+            let host = env.host.clone();
+            tokio::spawn(async move { host.handle(request("ECHO", &[&i.to_string()])).await })
+        })
+        .collect();
+    for (i, call) in calls.into_iter().enumerate() {
+        let reply = call.await.unwrap().unwrap();
+        assert!(
+            reply.text.starts_with(&format!("ECHO {i} @")),
+            "{}",
+            reply.text
+        );
+    }
+}
