@@ -1,0 +1,173 @@
+//! End-to-end tests of the plugin administration command line (issue 3 items 2, 3 and 8; R5):
+//! the real `jingxun` binary installs, upgrades, rolls back, disables and grants plugins in the
+//! store while a daemon runs, and the daemon picks each change up without a restart.
+//! Uses the test components built by `cargo xtask plugins` (target/plugins/fixtures/).
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::Daemon;
+
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins/fixtures")
+        .join(format!("fixture-{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask plugins` first",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+/// Waits until the daemon's log shows `needle` (the daemon polls the store every 2 s).
+async fn wait_for_log(daemon: &Daemon, needle: &str) {
+    for _ in 0..150 {
+        if daemon.log_tail().contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the daemon never logged {needle:?}:\n{}", daemon.log_tail());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/jingxun.db", dir.path().display());
+    let bundled = dir.path().join("no-bundled-plugins");
+    let extra = format!(
+        "[plugins]\nbundled_dir = \"{}\"\ncache_dir = \"{}\"\n",
+        bundled.display(),
+        dir.path().join("cache").display()
+    );
+    let daemon = Daemon::start(dir, &db, &[], &extra);
+    wait_for_log(&daemon, "plugin commands ready").await;
+
+    let out = daemon.cli_ok(&["plugin", "install", &fixture("echo")]);
+    assert!(
+        out.contains("installed echo 1.0.0 (enabled), answering ECHO"),
+        "{out}"
+    );
+    wait_for_log(&daemon, "echo@1.0.0").await;
+
+    let out = daemon.cli_ok(&["plugin", "install", &fixture("echo-v2")]);
+    assert!(
+        out.contains("previous version 1.0.0 kept for rollback"),
+        "{out}"
+    );
+    wait_for_log(&daemon, "echo@2.0.0").await;
+
+    // Another plugin may not take ECHO while echo is enabled.
+    let refused = daemon.cli(&["plugin", "install", &fixture("copycat")]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("keyword ECHO is already answered by the enabled plugin `echo`"),
+        "{stderr}"
+    );
+
+    let out = daemon.cli_ok(&["plugin", "rollback", "echo"]);
+    assert!(out.contains("echo rolled back to 1.0.0"), "{out}");
+
+    daemon.cli_ok(&["plugin", "install", &fixture("sneaky")]);
+    let records = daemon.dir.path().join("records.db");
+    std::fs::write(&records, b"").unwrap();
+    let out = daemon.cli_ok(&[
+        "datasource",
+        "add",
+        "--name",
+        "records",
+        "--url",
+        &format!("sqlite://{}", records.display()),
+    ]);
+    assert!(out.starts_with("added datasource records"), "{out}");
+    daemon.cli_ok(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "sneaky",
+        "--datasource",
+        "records",
+    ]);
+    daemon.cli_ok(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "sneaky",
+        "--http-host",
+        "api.example.cn",
+    ]);
+    daemon.cli_ok(&[
+        "plugin",
+        "revoke",
+        "--plugin",
+        "sneaky",
+        "--http-host",
+        "api.example.cn",
+    ]);
+    daemon.cli_ok(&["plugin", "disable", "echo"]);
+    daemon.cli_ok(&[
+        "plugin", "config", "set", "--plugin", "echo", "--key", "prefix", "--value", "X",
+    ]);
+
+    let listed: Vec<Value> = daemon
+        .cli_ok(&["plugin", "list", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["name"], "echo");
+    assert_eq!(listed[0]["version"], "1.0.0");
+    assert_eq!(listed[0]["previous_version"], "2.0.0");
+    assert_eq!(listed[0]["enabled"], false);
+    assert_eq!(listed[1]["name"], "sneaky");
+    assert_eq!(
+        listed[1]["grants"],
+        serde_json::json!(["datasource:records"])
+    );
+
+    // The daemon now serves sneaky alone.
+    wait_for_log(&daemon, "[\"sneaky@1.0.0 (").await;
+
+    let mistakes = [
+        (vec!["plugin", "rollback", "sneaky"], "no previous version"),
+        (
+            vec!["plugin", "enable", "nonesuch"],
+            "no plugin named `nonesuch`",
+        ),
+        (
+            vec![
+                "plugin",
+                "grant",
+                "--plugin",
+                "sneaky",
+                "--datasource",
+                "police",
+            ],
+            "no datasource named `police`",
+        ),
+        (
+            vec![
+                "datasource",
+                "add",
+                "--name",
+                "police",
+                "--url",
+                "sqlite:///nonexistent/p.db",
+            ],
+            "is not a file",
+        ),
+    ];
+    for (args, why) in mistakes {
+        let out = daemon.cli(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(why),
+            "{args:?}: {stderr}"
+        );
+    }
+}
