@@ -239,3 +239,86 @@ impl clock::Host for HostState {
         crate::clock::now_ms()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::bindings::jingxun::plugin::http::Host as _;
+
+    fn state(granted: &[&str]) -> HostState {
+        HostState::new(
+            Arc::new(PluginContext {
+                name: "web".into(),
+                http_hosts: granted.iter().map(|h| h.to_string()).collect(),
+                ..PluginContext::default()
+            }),
+            Arc::new(Services::new(tokio::runtime::Handle::current())),
+            "test".into(),
+            1 << 20,
+        )
+    }
+
+    fn get(url: &str) -> http::Request {
+        http::Request {
+            method: "GET".into(),
+            url: url.into(),
+            headers: vec![("x-test".into(), "1".into())],
+            body: vec![],
+        }
+    }
+
+    /// A one-shot HTTP server on loopback that answers `hello`.
+    async fn server() -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                )
+                .await;
+        });
+        port
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_reaches_granted_hosts_only_and_plain_http_only() {
+        let port = server().await;
+        let granted = format!("127.0.0.1:{port}");
+        let mut s = state(&[&granted]);
+        let answers = tokio::task::spawn_blocking(move || {
+            (
+                s.send(get(&format!("http://127.0.0.1:{port}/x"))),
+                s.send(get("http://10.1.2.3/x")),
+                s.send(get(&format!("https://127.0.0.1:{port}/x"))),
+                s.send(get("not a url")),
+            )
+        })
+        .await
+        .unwrap();
+        let response = answers.0.unwrap();
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"hello"[..])
+        );
+        assert!(
+            matches!(answers.1, Err(http::HttpError::NotGranted(_))),
+            "{:?}",
+            answers.1
+        );
+        assert!(
+            matches!(&answers.2, Err(http::HttpError::InvalidRequest(m)) if m.contains("TLS not supported yet")),
+            "{:?}",
+            answers.2
+        );
+        assert!(
+            matches!(answers.3, Err(http::HttpError::InvalidRequest(_))),
+            "{:?}",
+            answers.3
+        );
+    }
+}
