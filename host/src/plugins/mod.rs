@@ -594,8 +594,12 @@ impl PluginHost {
         }
     }
 
-    /// Answers one request with the plugin that owns its keyword, in a fresh sandbox on a
-    /// blocking thread. Errors are logged here; the caller replies and audits.
+    /// Answers one request with the plugin that owns its keyword, in a fresh sandbox. The call
+    /// never occupies a tokio worker: on the multi-thread runtime it runs in place after
+    /// `block_in_place` handed the worker's other tasks on (other futures of the *same* task,
+    /// e.g. a surrounding `timeout`, wait for it; the plugin's CPU limit and the host calls'
+    /// own timeouts bound it), elsewhere on the blocking pool. At most `CALL_SLOTS` calls run at
+    /// once; more wait for a slot. Errors are logged here; the caller replies and audits.
     pub async fn handle(&self, request: PluginRequest) -> Result<PluginReply, InvocationError> {
         let host = self.clone();
         let keyword = request.keyword.clone();
@@ -609,6 +613,15 @@ impl PluginHost {
                 plugin: keyword.clone(),
                 reason: e.to_string(),
             })?;
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            // On a worker of the multi-thread runtime: run here after handing this worker's
+            // other tasks to another thread; cheaper than a round trip to the blocking pool.
+            let reply = tokio::task::block_in_place(|| host.call(request));
+            drop(slot);
+            return reply;
+        }
         tokio::task::spawn_blocking(move || {
             let reply = host.call(request);
             drop(slot);

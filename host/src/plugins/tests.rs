@@ -522,3 +522,25 @@ async fn the_registry_works_on_postgresql() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// On the daemon's multi-thread runtime, spinning plugins hold no worker: good calls made at the
+/// same time complete, and every spinner is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_plugins_do_not_hold_up_concurrent_good_calls() {
+    let env = Env::new(&["echo", "spin"]).await;
+    let spinners: Vec<_> = (0..4)
+        .map(|_| {
+            let host = env.host.clone();
+            tokio::spawn(async move { host.handle(request("SPIN", &[])).await })
+        })
+        .collect();
+    for _ in 0..20 {
+        echo_works(&env.host).await;
+    }
+    for spinner in spinners {
+        assert!(matches!(
+            spinner.await.unwrap(),
+            Err(InvocationError::Timeout { .. })
+        ));
+    }
+}
