@@ -41,6 +41,9 @@ pub struct Config {
     /// Text and number handling.
     #[serde(default)]
     pub sms: SmsConfig,
+    /// How SMS commands are answered.
+    #[serde(default)]
+    pub router: RouterConfig,
     /// Diagnostics.
     #[serde(default)]
     pub log: LogConfig,
@@ -134,6 +137,32 @@ pub struct SmsConfig {
     /// Country code assumed for national numbers (`13800000000` is `+8613800000000`).
     #[serde(default = "default_country_code")]
     pub default_country_code: String,
+}
+
+/// `[router]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// What an unregistered or unauthorised phone gets for a police command.
+    #[serde(default)]
+    pub unauthorised: UnauthorisedReply,
+    /// Commands one phone may send per minute; past it, one notice, then silence.
+    #[serde(default = "default_commands_per_minute")]
+    pub max_commands_per_minute: u32,
+    /// Commands answered at the same time.
+    #[serde(default = "default_router_concurrency")]
+    pub concurrency: usize,
+}
+
+/// The answer to a phone that may not use a police command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnauthorisedReply {
+    /// A short refusal that reveals no data.
+    #[default]
+    Reply,
+    /// No answer at all.
+    Silent,
 }
 
 /// `[log]`
@@ -237,6 +266,12 @@ fn default_partial_timeout_seconds() -> u64 {
 fn default_country_code() -> String {
     "86".into()
 }
+fn default_commands_per_minute() -> u32 {
+    10
+}
+fn default_router_concurrency() -> usize {
+    32
+}
 fn default_log_level() -> String {
     "info".into()
 }
@@ -276,6 +311,15 @@ impl Default for SmsConfig {
     fn default() -> Self {
         Self {
             default_country_code: default_country_code(),
+        }
+    }
+}
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            unauthorised: UnauthorisedReply::Reply,
+            max_commands_per_minute: default_commands_per_minute(),
+            concurrency: default_router_concurrency(),
         }
     }
 }
@@ -360,6 +404,7 @@ impl Config {
             modems: vec![ModemConfig::new("sim1", SIMULATED_PORT)],
             queue: QueueConfig::default(),
             sms: SmsConfig::default(),
+            router: RouterConfig::default(),
             log: LogConfig::default(),
             plugins: PluginsConfig::default(),
         }
@@ -504,6 +549,15 @@ impl Config {
                 "must be 1-3 digits, e.g. 86",
             );
         }
+        if self.router.max_commands_per_minute == 0 {
+            return invalid(
+                "router.max_commands_per_minute".into(),
+                "must be at least 1",
+            );
+        }
+        if !(1..=1024).contains(&self.router.concurrency) {
+            return invalid("router.concurrency".into(), "must be between 1 and 1024");
+        }
         if !(10..=60_000).contains(&self.plugins.cpu_limit_ms) {
             return invalid(
                 "plugins.cpu_limit_ms".into(),
@@ -538,6 +592,7 @@ mod tests {
         assert_eq!(config.database, DatabaseConfig::default());
         assert_eq!(config.queue, QueueConfig::default());
         assert_eq!(config.plugins, PluginsConfig::default());
+        assert_eq!(config.router, RouterConfig::default());
     }
 
     #[test]

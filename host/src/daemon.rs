@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::AuditLog;
 use crate::config::Config;
+use crate::directory::Directory;
 use crate::dispatch::{self, DispatchSettings, Wake};
 use crate::http::{self, AppState};
 use crate::modem::driver::{self, DriverSettings};
 use crate::modem::sim::{SimConfig, SimHandle, SimModem};
 use crate::plugins::{PluginHost, PluginSettings};
+use crate::router::{Router, RouterParts, RouterSettings};
 use crate::store::Store;
 
 /// How long a drain may take before the daemon stops anyway (leases then recover the rest).
@@ -34,6 +37,11 @@ pub enum DaemonError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The demo datasource of the embedded default start could not be created.
+    #[error(
+        "cannot create the demo police datasource ({DEMO_DATASOURCE_FILE} in the current folder): {0}"
+    )]
+    DemoData(std::io::Error),
     /// The HTTP listener could not bind.
     #[error(
         "cannot listen on {address} (http.listen): {source}; is another jingxun running? choose another port"
@@ -46,9 +54,19 @@ pub enum DaemonError {
     },
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub async fn serve(config: Config) -> Result<(), DaemonError> {
+/// The demo police datasource the embedded default start creates and registers.
+const DEMO_DATASOURCE: &str = "police";
+/// Its file, in the current folder.
+const DEMO_DATASOURCE_FILE: &str = "police-demo.db";
+
+/// Runs the daemon until SIGTERM or SIGINT. `embedded` says the configuration is the embedded
+/// default (no file): then a demo police datasource is created and registered if there is none,
+/// so that `CP 京A12345` answers out of the box.
+pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     let store = Store::connect(&config.database.url).await?;
+    if embedded {
+        ensure_demo_datasource(&store).await?;
+    }
     // The query plugins (issue 3): loaded before any message is read; the router answers
     // commands through this handle.
     let plugins = PluginHost::start(store.clone(), PluginSettings::from_config(&config)).await?;
@@ -99,6 +117,25 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
         tracing::warn!("no [[modem]] configured: outbound messages stay queued until one is");
     }
 
+    let wake = Wake::default();
+    let router = Router::new(
+        RouterParts {
+            store: store.clone(),
+            directory: Directory::new(store.clone(), &config.sms.default_country_code),
+            plugins: plugins.clone(),
+            audit: AuditLog::new(store.clone()),
+            wake: wake.clone(),
+        },
+        RouterSettings {
+            router: config.router.clone(),
+            status_report: config.queue.status_report,
+            max_attempts: config.queue.max_attempts,
+            default_country_code: config.sms.default_country_code.clone(),
+            poll_interval: Duration::from_millis(config.queue.poll_interval_ms),
+        },
+    );
+    let router_task = tokio::spawn(router.run(shutdown.clone()));
+
     let owner = lease_owner();
     let dispatch_settings = DispatchSettings {
         owner: owner.clone(),
@@ -108,7 +145,7 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
         store.clone(),
         modems.clone(),
         dispatch_settings,
-        Wake::default(),
+        wake.clone(),
         shutdown.clone(),
     ));
 
@@ -137,6 +174,7 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
     tracing::info!("stopping: sending what the modems hold, claiming nothing new");
     shutdown.cancel();
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        let _ = router_task.await;
         let _ = dispatcher.await;
         for task in modem_tasks {
             let _ = task.await;
@@ -152,6 +190,40 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
     }
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Creates `police-demo.db` (synthetic data) in the current folder and registers it as the
+/// `police` datasource, unless a datasource of that name exists.
+async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
+    let existing = store.datasources().await?;
+    if existing.iter().any(|d| d.name == DEMO_DATASOURCE) {
+        return Ok(());
+    }
+    let path = std::env::current_dir()
+        .map_err(DaemonError::DemoData)?
+        .join(DEMO_DATASOURCE_FILE);
+    match crate::demo_data::write_demo_database(&path, crate::demo_data::DEFAULT_SEED).await {
+        Ok(summary) => {
+            tracing::info!(file = %path.display(), ?summary, "created the demo police datasource (synthetic data)")
+        }
+        Err(crate::demo_data::DemoDataError::Exists(_)) => {
+            tracing::info!(file = %path.display(), "reusing the demo police datasource")
+        }
+        Err(e) => return Err(DaemonError::DemoData(std::io::Error::other(e.to_string()))),
+    }
+    let granted = store
+        .datasource_add(
+            DEMO_DATASOURCE,
+            &format!("sqlite://{}", path.display()),
+            crate::clock::now_ms(),
+        )
+        .await?;
+    tracing::info!(
+        datasource = DEMO_DATASOURCE,
+        ?granted,
+        "registered the demo datasource"
+    );
     Ok(())
 }
 

@@ -182,7 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve => {
                 tracing::info!(config = %source, "starting");
-                jingxun::daemon::serve(config).await?;
+                jingxun::daemon::serve(config, source == jingxun::config::Source::Embedded).await?;
             }
             Command::Send { to, text, service_number, priority, skip_invalid } => {
                 cli::messages::send(&config, &to, &text, service_number, priority, skip_invalid).await?;

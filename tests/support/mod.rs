@@ -124,6 +124,19 @@ impl Daemon {
         modems: &[ModemSpec],
         extra: &str,
     ) -> Daemon {
+        let mut daemon = Daemon::configure(dir, database_url, modems, extra);
+        daemon.restart();
+        daemon
+    }
+
+    /// Writes the configuration without starting the daemon, so that the test can prepare the
+    /// database with CLI commands first; [`Daemon::restart`] starts it.
+    pub fn configure(
+        dir: tempfile::TempDir,
+        database_url: &str,
+        modems: &[ModemSpec],
+        extra: &str,
+    ) -> Daemon {
         let port = free_port();
         let mut toml = format!(
             "[database]\nurl = \"{database_url}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[log]\nlevel = \"jingxun=debug,info\"\n{extra}\n"
@@ -141,15 +154,13 @@ impl Daemon {
         }
         let config = dir.path().join("jingxun.toml");
         std::fs::write(&config, toml).expect("write the test configuration");
-        let mut daemon = Daemon {
+        Daemon {
             dir,
             config,
             http: format!("127.0.0.1:{port}"),
             child: None,
             starts: 0,
-        };
-        daemon.restart();
-        daemon
+        }
     }
 
     /// Starts the daemon again (after [`Daemon::kill9`] or [`Daemon::terminate`]).
@@ -180,6 +191,19 @@ impl Daemon {
             .current_dir(self.dir.path())
             .output()
             .expect("run jingxun")
+    }
+
+    /// Runs a `jingxun` subcommand that must succeed, and returns its standard output.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "jingxun {} failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Queues a message with `jingxun send` and checks that it was accepted.

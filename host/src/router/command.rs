@@ -27,7 +27,7 @@ impl ParsedCommand {
 fn fold(c: char) -> char {
     let c = match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' | '，' | '、' | '；' | '：' | '。' | '\t' | '\r' | '\n' => ' ',
+        '\u{3000}' | '\u{00A0}' | '、' | '。' | '\t' | '\r' | '\n' => ' ',
         _ => c,
     };
     match c {

@@ -1,3 +1,406 @@
-//! The SMS command router: reads commands from inbound messages and answers them.
+//! The SMS command router (R5, R6, R8, R15): takes inbound messages from the store's inbox,
+//! reads the command ([`command`]), checks the sender against the registered-phone registry and
+//! the business grants before any police command, calls the plugin that owns the keyword,
+//! writes the audit row, and queues the reply — marking the message routed in the same
+//! transaction, so that a crash neither loses a command nor answers it twice.
+//!
+//! Refusals reveal nothing ([`replies`]); unknown keywords get a hint to text `H`; `H` lists the
+//! administrator's help text and the commands this sender may use; each phone has a per-minute
+//! command limit ([`limit`]). If the audit row of a police query cannot be written, the officer
+//! gets a failure notice and no data.
 
 pub mod command;
+pub mod limit;
+pub mod replies;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::clock::now_ms;
+use crate::config::{RouterConfig, UnauthorisedReply};
+use crate::directory::{Directory, PhoneIdentity};
+use crate::dispatch::Wake;
+use crate::phone::PhoneNumber;
+use crate::plugins::{
+    CommandInfo, InvocationError, Outcome, PluginHost, PluginRequest, PluginUser,
+};
+use crate::store::{InboxMessage, NewOutbound, Store};
+use command::ParsedCommand;
+use limit::{PhoneLimiter, Verdict};
+
+/// How long a router holds an inbound message before another may take it over.
+const INBOX_LEASE: Duration = Duration::from_secs(60);
+/// The keyword of the help command (R15).
+pub const HELP_KEYWORD: &str = "H";
+
+/// What the router needs from the rest of the daemon.
+#[derive(Clone)]
+pub struct RouterParts {
+    /// Messages in and out.
+    pub store: Store,
+    /// Phones, users and grants.
+    pub directory: Directory,
+    /// The query plugins.
+    pub plugins: PluginHost,
+    /// The audit trail.
+    pub audit: AuditLog,
+    /// Wakes the outbound dispatcher when replies are queued.
+    pub wake: Wake,
+}
+
+/// Settings for replies.
+#[derive(Debug, Clone)]
+pub struct RouterSettings {
+    /// `[router]`.
+    pub router: RouterConfig,
+    /// Whether replies ask for delivery reports.
+    pub status_report: bool,
+    /// Attempts for replies.
+    pub max_attempts: u32,
+    /// For reading sender numbers.
+    pub default_country_code: String,
+    /// How often to look for new inbound messages.
+    pub poll_interval: Duration,
+}
+
+/// The router; cheap to clone.
+#[derive(Clone)]
+pub struct Router {
+    parts: RouterParts,
+    settings: Arc<RouterSettings>,
+    limiter: Arc<Mutex<PhoneLimiter>>,
+}
+
+/// The decision for one inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Texts to send back to the sender (usually one; none when staying silent).
+    pub replies: Vec<String>,
+}
+
+impl Decision {
+    fn reply(text: impl Into<String>) -> Self {
+        Self {
+            replies: vec![text.into()],
+        }
+    }
+
+    fn silent() -> Self {
+        Self {
+            replies: Vec::new(),
+        }
+    }
+}
+
+impl Router {
+    /// A router over `parts`.
+    pub fn new(parts: RouterParts, settings: RouterSettings) -> Self {
+        let limiter = PhoneLimiter::new(settings.router.max_commands_per_minute);
+        Self {
+            parts,
+            settings: Arc::new(settings),
+            limiter: Arc::new(Mutex::new(limiter)),
+        }
+    }
+
+    /// Routes inbound messages until `shutdown`; finishes the batch in hand first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let batch = u32::try_from(self.settings.router.concurrency * 4).unwrap_or(128);
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            self.settings.router.concurrency,
+        ));
+        loop {
+            let claimed = match self
+                .parts
+                .store
+                .claim_inbox(batch, INBOX_LEASE, now_ms())
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the inbox; retrying");
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() as u32 == batch;
+            if !claimed.is_empty() {
+                // One task per message: a plugin call occupies its thread while it runs, so the
+                // messages of a batch must not share a task.
+                let mut tasks = tokio::task::JoinSet::new();
+                for message in claimed {
+                    let permit = slots.clone().acquire_owned().await;
+                    let router = self.clone();
+                    tasks.spawn(async move {
+                        router.finish(message).await;
+                        drop(permit);
+                    });
+                }
+                while tasks.join_next().await.is_some() {}
+                self.parts.wake.notify();
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Routes one message and commits its replies; a failure leaves it for a retry.
+    async fn finish(&self, message: InboxMessage) {
+        let decision = self.route(&message).await;
+        let replies: Vec<NewOutbound> = decision
+            .replies
+            .into_iter()
+            .map(|text| NewOutbound {
+                peer: message.sender.clone(),
+                text,
+                service_number: message.service_number.clone(),
+                priority: 1,
+                status_report: self.settings.status_report,
+                valid_until_ms: None,
+                send_at_ms: None,
+                max_attempts: self.settings.max_attempts,
+                batch_id: Some(format!("reply-{}", message.id)),
+            })
+            .collect();
+        if let Err(e) = self
+            .parts
+            .store
+            .complete_inbox(message.id, &replies, now_ms())
+            .await
+        {
+            tracing::error!(message = message.id, error = %e, "cannot queue the reply; the command will be routed again");
+        }
+    }
+
+    /// Decides the answer to one inbound message, calling the plugin and writing the audit row
+    /// when it is a command. Does not queue anything.
+    pub async fn route(&self, message: &InboxMessage) -> Decision {
+        let Some(command) = command::parse(&message.text) else {
+            return self.hint(message);
+        };
+        let verdict = self
+            .limiter
+            .lock()
+            .map(|mut l| l.check(&message.sender, now_ms()))
+            .unwrap_or(Verdict::Allowed);
+        if verdict != Verdict::Allowed {
+            if let Some(info) = self
+                .parts
+                .plugins
+                .command(&command.keyword)
+                .filter(|i| i.police_data)
+            {
+                let _ = self
+                    .audit_refusal(message, &command, &info, None, "rate_limited")
+                    .await;
+            }
+            return if verdict == Verdict::Notify {
+                Decision::reply(replies::RATE_LIMITED)
+            } else {
+                Decision::silent()
+            };
+        }
+        let identity = match self.identify(&message.sender).await {
+            Ok(identity) => identity,
+            Err(reason) => {
+                tracing::error!(message = message.id, %reason, "cannot look the sender up");
+                return Decision::reply(replies::FAILED);
+            }
+        };
+        if command.keyword == HELP_KEYWORD && command.arguments.is_empty() {
+            return self.help(identity.as_ref()).await;
+        }
+        let Some(info) = self.parts.plugins.command(&command.keyword) else {
+            return self.hint(message);
+        };
+        if info.police_data && !identity.as_ref().is_some_and(|i| i.may_use(&info.keyword)) {
+            let reason = refusal_reason(identity.as_ref());
+            if self
+                .audit_refusal(message, &command, &info, identity.as_ref(), reason)
+                .await
+                .is_err()
+            {
+                return Decision::reply(replies::FAILED);
+            }
+            return match self.settings.router.unauthorised {
+                UnauthorisedReply::Reply => Decision::reply(replies::REFUSED),
+                UnauthorisedReply::Silent => Decision::silent(),
+            };
+        }
+        self.answer(message, &command, &info, identity.as_ref())
+            .await
+    }
+
+    async fn answer(
+        &self,
+        message: &InboxMessage,
+        command: &ParsedCommand,
+        info: &CommandInfo,
+        identity: Option<&PhoneIdentity>,
+    ) -> Decision {
+        let user = identity.and_then(|i| i.user.as_ref());
+        let request = PluginRequest {
+            id: format!("msg-{}", message.id),
+            sender: message.sender.clone(),
+            user: user.map(|u| PluginUser {
+                login: u.login.clone(),
+                name: u.name.clone(),
+                roles: u.roles.clone(),
+            }),
+            keyword: command.keyword.clone(),
+            arguments: command.arguments.clone(),
+            text: message.text.clone(),
+            received_at: message.received_at,
+        };
+        let started = Instant::now();
+        let result = self.parts.plugins.handle(request).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (outcome, text, detail) = match &result {
+            Ok(reply) => (
+                match reply.outcome {
+                    Outcome::Answered => "answered",
+                    Outcome::NotFound => "not_found",
+                },
+                reply.text.clone(),
+                None,
+            ),
+            Err(InvocationError::BadArguments { usage, .. }) => {
+                ("bad_arguments", usage.clone(), None)
+            }
+            Err(InvocationError::Unavailable { reason, .. }) => (
+                "error",
+                replies::UNAVAILABLE.to_string(),
+                Some(reason.clone()),
+            ),
+            Err(other) => (
+                "error",
+                replies::FAILED.to_string(),
+                Some(other.to_string()),
+            ),
+        };
+        if let Some(detail) = &detail {
+            tracing::warn!(message = message.id, keyword = %command.keyword, plugin = %info.plugin, error = %detail, "query failed");
+        }
+        if info.police_data {
+            let entry = self
+                .query_entry(message, command, identity, outcome)
+                .with_details(json!({
+                    "plugin": info.plugin,
+                    "version": info.version,
+                    "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
+                    "error": detail,
+                }));
+            if let Err(e) = self.parts.audit.append(entry).await {
+                // No audit row, no data.
+                tracing::error!(message = message.id, error = %e, "cannot write the audit row; withholding the answer");
+                return Decision::reply(replies::FAILED);
+            }
+        }
+        Decision::reply(text)
+    }
+
+    async fn help(&self, identity: Option<&PhoneIdentity>) -> Decision {
+        let mut text = match self.parts.directory.help_text().await {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the help text");
+                String::new()
+            }
+        };
+        let usable: Vec<CommandInfo> = self
+            .parts
+            .plugins
+            .commands()
+            .into_iter()
+            .filter(|c| !c.police_data || identity.is_some_and(|i| i.may_use(&c.keyword)))
+            .collect();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        if usable.is_empty() {
+            text.push_str(replies::NO_COMMANDS);
+        } else {
+            text.push_str(replies::COMMANDS_HEADING);
+            for c in &usable {
+                text.push_str(&format!("\n{} {}", c.syntax, c.help));
+            }
+        }
+        Decision::reply(text)
+    }
+
+    /// The hint for text that is no command. Short codes and alphanumeric senders (other
+    /// services, auto-responders) get nothing, so that two machines never answer each other.
+    fn hint(&self, message: &InboxMessage) -> Decision {
+        if message.sender.starts_with('+') {
+            Decision::reply(replies::UNKNOWN)
+        } else {
+            Decision::silent()
+        }
+    }
+
+    async fn identify(&self, sender: &str) -> Result<Option<PhoneIdentity>, String> {
+        let Ok(phone) = PhoneNumber::parse(sender, &self.settings.default_country_code) else {
+            return Ok(None);
+        };
+        self.parts
+            .directory
+            .identify(&phone)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn query_entry(
+        &self,
+        message: &InboxMessage,
+        command: &ParsedCommand,
+        identity: Option<&PhoneIdentity>,
+        outcome: &str,
+    ) -> AuditEntry {
+        let mut entry = AuditEntry::new("router", "query", outcome)
+            .with_phone(message.sender.clone())
+            .with_object(command.display())
+            .with_source(message.modem.as_deref())
+            .with_request_id(format!("msg-{}", message.id));
+        if let Some(user) = identity.and_then(|i| i.user.as_ref()) {
+            entry = entry.with_actor(user.login.clone());
+        }
+        entry
+    }
+
+    async fn audit_refusal(
+        &self,
+        message: &InboxMessage,
+        command: &ParsedCommand,
+        info: &CommandInfo,
+        identity: Option<&PhoneIdentity>,
+        reason: &str,
+    ) -> Result<(), ()> {
+        let entry = self
+            .query_entry(message, command, identity, "refused")
+            .with_details(
+                json!({ "plugin": info.plugin, "version": info.version, "reason": reason }),
+            );
+        self.parts.audit.append(entry).await.map(|_| ()).map_err(|e| {
+            tracing::error!(message = message.id, error = %e, "cannot write the audit row of a refusal");
+        })
+    }
+}
+
+/// Why a sender may not use a police command, for the audit row (never sent to the phone).
+fn refusal_reason(identity: Option<&PhoneIdentity>) -> &'static str {
+    match identity {
+        None => "phone_not_registered",
+        Some(i) if !i.phone_active => "phone_disabled",
+        Some(PhoneIdentity { user: None, .. }) => "phone_without_user",
+        Some(PhoneIdentity { user: Some(u), .. }) if !u.active => "user_disabled",
+        Some(_) => "business_not_granted",
+    }
+}

@@ -1,0 +1,392 @@
+//! End-to-end tests of SMS queries (R5, R6, R8, R15; issue "plugin platform"): an officer's phone
+//! texts the simulated modem, the real daemon routes the command to a real WebAssembly plugin
+//! built from plugins/, which queries the synthetic police datasource, and the reply goes back
+//! out through the modem. Runs on SQLite, and on PostgreSQL when JINGXUN_TEST_POSTGRES_URL is set.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use jingxun::modem::sim::{SimConfig, SimHandle, SimModem};
+use serde_json::Value;
+use support::{Backend, Daemon, Database, ModemSpec};
+
+const WAIT: Duration = Duration::from_secs(60);
+const OFFICER: &str = "13800000001";
+const TRAFFIC_WARDEN: &str = "13800000002";
+const STRANGER: &str = "13900000009";
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = super::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_registered_officer_gets_the_vehicle_behind_a_plate,
+    an_absent_plate_gets_the_exact_not_found_text,
+    an_unregistered_phone_is_refused_and_audited,
+    a_user_without_zt_is_refused_zt_but_answered_cp,
+    help_lists_only_what_the_sender_may_use,
+    a_hostile_plugin_is_contained_and_the_next_query_is_answered,
+    a_new_plugin_version_answers_without_a_restart_and_loses_nothing,
+);
+
+/// A daemon with the demo datasource, the bundled plugins, an officer and a traffic warden.
+struct Rig {
+    daemon: Daemon,
+    sim: SimHandle,
+    database: Database,
+}
+
+impl Rig {
+    async fn start(backend: Backend) -> Rig {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let database = Database::create(&backend, dir.path()).await;
+        let link = dir.path().join("modem0");
+        let sim = SimModem::start(SimConfig::default(), Some(link.clone()))
+            .await
+            .expect("simulated modem");
+        let police = dir.path().join("police.db");
+        let modems = [ModemSpec {
+            name: "m0".into(),
+            port: link,
+            extra: String::new(),
+        }];
+        let mut daemon = Daemon::configure(
+            dir,
+            &database.url,
+            &modems,
+            "[plugins]\ncpu_limit_ms = 200\n[router]\nmax_commands_per_minute = 1000\n",
+        );
+        daemon.cli_ok(&["demo-data", "--out", police.to_str().unwrap()]);
+        daemon.cli_ok(&[
+            "datasource",
+            "add",
+            "--name",
+            "police",
+            "--url",
+            &format!("sqlite://{}", police.display()),
+        ]);
+        daemon.cli_ok(&[
+            "user",
+            "add",
+            "--login",
+            "wang",
+            "--name",
+            "王警官",
+            "--role",
+            "officer",
+        ]);
+        daemon.cli_ok(&[
+            "phone",
+            "add",
+            "--number",
+            OFFICER,
+            "--name",
+            "王警官",
+            "--user",
+            "wang",
+        ]);
+        daemon.cli_ok(&[
+            "user",
+            "add",
+            "--login",
+            "li",
+            "--name",
+            "李协警",
+            "--role",
+            "registrar",
+        ]);
+        daemon.cli_ok(&["user", "grant", "--login", "li", "--business", "CP"]);
+        daemon.cli_ok(&[
+            "phone",
+            "add",
+            "--number",
+            TRAFFIC_WARDEN,
+            "--name",
+            "李协警",
+            "--user",
+            "li",
+        ]);
+        daemon.cli_ok(&["help-text", "set", "--text", "警讯平台短信查询服务"]);
+        daemon.restart();
+        daemon.wait_ready().await;
+        Rig {
+            daemon,
+            sim,
+            database,
+        }
+    }
+
+    /// Texts `text` from `phone` and waits for the reply sent back to it.
+    async fn ask(&self, phone: &str, text: &str) -> String {
+        let before = self.replies_to(phone).len();
+        self.sim
+            .receive_sms(phone, text)
+            .expect("deliver to the simulated modem");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let replies = self.replies_to(phone);
+            if replies.len() > before {
+                return replies[before].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no reply to {text:?} from {phone}\n{}",
+                self.daemon.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The replies sent to `phone`, oldest first, from the store.
+    fn replies_to(&self, phone: &str) -> Vec<String> {
+        let peer = format!("+86{phone}");
+        let mut out: Vec<Value> = self
+            .daemon
+            .messages("out")
+            .into_iter()
+            .filter(|m| m["peer"] == peer.as_str())
+            .collect();
+        out.sort_by_key(|m| m["id"].as_i64());
+        out.iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn audit(&self, phone: &str) -> Vec<Value> {
+        let out = self.daemon.cli_ok(&["audit", "--json", "--phone", phone]);
+        out.lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+
+    async fn finish(mut self) {
+        self.daemon.kill9();
+        self.sim.shutdown().await;
+        self.database.drop_database().await;
+    }
+}
+
+/// A test plugin built from tests/fixtures/plugins/ by `cargo xtask plugins`.
+fn plugin_path(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins/fixtures")
+        .join(format!("fixture-{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask plugins` first",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+async fn a_registered_officer_gets_the_vehicle_behind_a_plate(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let reply = rig.ask(OFFICER, "ｃｐ　京a12345").await;
+    assert!(reply.contains("京A12345"), "{reply}");
+    assert!(!reply.contains("不存在"), "{reply}");
+    let audit = rig.audit("+8613800000001");
+    let row = audit
+        .iter()
+        .find(|r| r["event"] == "query")
+        .expect("the query is audited");
+    assert_eq!(row["outcome"], "answered");
+    assert_eq!(row["object"], "CP 京A12345");
+    assert_eq!(row["actor"], "wang");
+    rig.finish().await;
+}
+
+async fn an_absent_plate_gets_the_exact_not_found_text(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    assert_eq!(
+        rig.ask(OFFICER, "CP 京Z99999").await,
+        "车牌京Z99999不存在。"
+    );
+    assert_eq!(
+        rig.ask(OFFICER, "SFZ 110101199003078515").await,
+        "身份证110101199003078515不存在。"
+    );
+    rig.finish().await;
+}
+
+async fn an_unregistered_phone_is_refused_and_audited(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let reply = rig.ask(STRANGER, "CP 京A12345").await;
+    assert!(
+        !reply.contains("京A12345"),
+        "a refusal reveals nothing: {reply}"
+    );
+    assert!(reply.contains("无权"), "{reply}");
+    let audit = rig.audit("+8613900000009");
+    let row = audit
+        .iter()
+        .find(|r| r["event"] == "query")
+        .expect("the refusal is audited");
+    assert_eq!(row["outcome"], "refused");
+    assert_eq!(row["details"]["reason"], "phone_not_registered");
+    rig.finish().await;
+}
+
+async fn a_user_without_zt_is_refused_zt_but_answered_cp(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let refused = rig.ask(TRAFFIC_WARDEN, "ZT 张伟").await;
+    assert!(
+        refused.contains("无权") && !refused.contains("张伟"),
+        "{refused}"
+    );
+    let answered = rig.ask(TRAFFIC_WARDEN, "CP 京A12345").await;
+    assert!(answered.contains("京A12345"), "{answered}");
+    let outcomes: Vec<String> = rig
+        .audit("+8613800000002")
+        .iter()
+        .filter(|r| r["event"] == "query")
+        .map(|r| r["outcome"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        outcomes.contains(&"refused".to_string()) && outcomes.contains(&"answered".to_string()),
+        "{outcomes:?}"
+    );
+    rig.finish().await;
+}
+
+async fn help_lists_only_what_the_sender_may_use(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let officer = rig.ask(OFFICER, "H").await;
+    assert!(officer.starts_with("警讯平台短信查询服务"), "{officer}");
+    for keyword in ["CP", "JZ", "SFZ", "ZT"] {
+        assert!(
+            officer.contains(&format!("{keyword} ")),
+            "{keyword} missing: {officer}"
+        );
+    }
+    let warden = rig.ask(TRAFFIC_WARDEN, "h").await;
+    assert!(
+        warden.contains("CP ") && !warden.contains("ZT ") && !warden.contains("SFZ "),
+        "{warden}"
+    );
+    let stranger = rig.ask(STRANGER, "H").await;
+    assert!(!stranger.contains("CP "), "{stranger}");
+    rig.finish().await;
+}
+
+async fn a_hostile_plugin_is_contained_and_the_next_query_is_answered(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    for hostile in ["spin", "membomb", "trap"] {
+        rig.daemon
+            .cli_ok(&["plugin", "install", &plugin_path(hostile)]);
+    }
+    rig.daemon
+        .cli_ok(&["user", "grant", "--login", "wang", "--business", "SPIN"]);
+    rig.daemon
+        .cli_ok(&["user", "grant", "--login", "wang", "--business", "MEM"]);
+    rig.daemon
+        .cli_ok(&["user", "grant", "--login", "wang", "--business", "TRAP"]);
+    // The daemon picks up plugins installed by the CLI within a few seconds. Each try is a
+    // different text: the same text twice in one second is taken for a network resend.
+    let deadline = Instant::now() + WAIT;
+    for attempt in 0.. {
+        let reply = rig.ask(OFFICER, &format!("SPIN {attempt}")).await;
+        if !reply.contains("无法识别") {
+            assert!(reply.contains("失败"), "{reply}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "SPIN never became known");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(rig.ask(OFFICER, "MEM").await.contains("失败"));
+    assert!(rig.ask(OFFICER, "TRAP").await.contains("失败"));
+    let reply = rig.ask(OFFICER, "CP 京A12345").await;
+    assert!(
+        reply.contains("京A12345") && !reply.contains("失败"),
+        "{reply}"
+    );
+    rig.finish().await;
+}
+
+async fn a_new_plugin_version_answers_without_a_restart_and_loses_nothing(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    rig.daemon
+        .cli_ok(&["plugin", "install", &plugin_path("echo")]);
+    rig.daemon
+        .cli_ok(&["user", "grant", "--login", "wang", "--business", "ECHO"]);
+    let deadline = Instant::now() + WAIT;
+    let mut attempt = 0;
+    while rig
+        .ask(OFFICER, &format!("ECHO {attempt}"))
+        .await
+        .contains("无法识别")
+    {
+        attempt += 1;
+        assert!(Instant::now() < deadline, "ECHO never became known");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Messages keep flowing while the plugin is upgraded to version 2 and rolled back.
+    for i in 0..10 {
+        rig.sim
+            .receive_sms(OFFICER, &format!("ECHO flow{i}"))
+            .unwrap();
+    }
+    rig.daemon
+        .cli_ok(&["plugin", "install", &plugin_path("echo-v2")]);
+    for i in 10..20 {
+        rig.sim
+            .receive_sms(OFFICER, &format!("ECHO flow{i}"))
+            .unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let replies = rig.replies_to(OFFICER);
+        let flow: Vec<&String> = replies.iter().filter(|r| r.contains("FLOW")).collect();
+        if flow.len() >= 20 {
+            for i in 0..20 {
+                assert!(
+                    flow.iter().any(|r| r.contains(&format!("FLOW{i} "))),
+                    "reply to ECHO flow{i} lost: {flow:?}"
+                );
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 20 replies: {flow:?}",
+            flow.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut attempt = 0;
+    while !rig
+        .ask(OFFICER, &format!("ECHO v{attempt}"))
+        .await
+        .contains("v2.")
+    {
+        attempt += 1;
+        assert!(Instant::now() < deadline, "version 2 never answered");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rig.daemon.cli_ok(&["plugin", "rollback", "echo"]);
+    let deadline = Instant::now() + WAIT;
+    while rig
+        .ask(OFFICER, &format!("ECHO r{attempt}"))
+        .await
+        .contains("v2.")
+    {
+        attempt += 1;
+        assert!(Instant::now() < deadline, "the rollback never took effect");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rig.finish().await;
+}
