@@ -61,6 +61,8 @@ pub struct BenchOptions {
     pub recipients: usize,
     /// Messages pushed through the simulated modem per line-speed run.
     pub messages: usize,
+    /// Commands routed in the end-to-end command benchmark.
+    pub commands: usize,
 }
 
 impl Default for BenchOptions {
@@ -68,6 +70,7 @@ impl Default for BenchOptions {
         Self {
             recipients: 10_000,
             messages: 200,
+            commands: 3_000,
         }
     }
 }
@@ -80,6 +83,127 @@ pub async fn run(options: &BenchOptions, out: &mut impl Write) -> Result<(), Ben
         line_use(options.messages, baud, out).await?;
     }
     plugins(out).await?;
+    commands(options.commands, out).await?;
+    Ok(())
+}
+
+/// End to end through the router: inbound `CP 京A12345` commands already in the store, from a
+/// registered officer's phone, to their replies queued (registry check, the real vehicle
+/// plugin querying the demo datasource, audit row, reply and routed mark committed).
+async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> {
+    use crate::directory::Directory;
+    use crate::plugins::{PluginHost, PluginSettings};
+    use crate::router::{Router, RouterParts, RouterSettings};
+    use crate::store::NewInboundPart;
+
+    let Some(bundled) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("../plugins")))
+    else {
+        return Ok(());
+    };
+    if !bundled.join("vehicle.wasm").exists() {
+        writeln!(
+            out,
+            "commands      skipped: no {} (run `cargo xtask plugins`)",
+            bundled.join("vehicle.wasm").display()
+        )?;
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let store = Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await?;
+    let police = dir.path().join("police.db");
+    crate::demo_data::write_demo_database(&police, crate::demo_data::DEFAULT_SEED)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    store
+        .datasource_add(
+            "police",
+            &format!("sqlite://{}", police.display()),
+            crate::clock::now_ms(),
+        )
+        .await?;
+    let settings = PluginSettings {
+        cache_dir: dir.path().join("cache"),
+        cpu_limit: Duration::from_millis(200),
+        memory_limit_bytes: 32 << 20,
+        bundled_dir: Some(bundled),
+    };
+    let plugins = PluginHost::start(store.clone(), settings).await?;
+    let directory = Directory::new(store.clone(), "86");
+    let setup = |e: crate::directory::DirectoryError| std::io::Error::other(e.to_string());
+    directory
+        .add_user("bench", "压测警官", &["officer"], "bench")
+        .await
+        .map_err(setup)?;
+    directory
+        .add_phone("13800000001", "压测警官", Some("bench"), "bench")
+        .await
+        .map_err(setup)?;
+    for i in 0..count {
+        let part = NewInboundPart {
+            modem: "m1".into(),
+            sender: "+8613800000001".into(),
+            service_number: None,
+            concat: None,
+            raw_pdu: format!("{i:04X}"),
+            text: "CP 京A12345".into(),
+            encoding: "ucs2".into(),
+            sent_at_ms: i as i64,
+            now_ms: crate::clock::now_ms(),
+        };
+        store.insert_inbound_part(&part).await?;
+    }
+    let wake = Wake::default();
+    let router = Router::new(
+        RouterParts {
+            store: store.clone(),
+            directory,
+            plugins,
+            wake,
+        },
+        RouterSettings {
+            router: crate::config::RouterConfig {
+                max_commands_per_minute: u32::MAX / 2,
+                ..Default::default()
+            },
+            status_report: false,
+            max_attempts: 5,
+            default_country_code: "86".into(),
+            poll_interval: Duration::from_millis(5),
+        },
+    );
+    let shutdown = CancellationToken::new();
+    let start = Instant::now();
+    let task = tokio::spawn(router.run(shutdown.clone()));
+    let limit = Duration::from_secs(300);
+    loop {
+        let queued = store.queue_depths().await?.queued;
+        if queued as usize >= count {
+            break;
+        }
+        if start.elapsed() > limit {
+            return Err(BenchError::Stalled {
+                sent: queued,
+                total: count,
+                limit,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    shutdown.cancel();
+    let _ = task.await;
+    writeln!(
+        out,
+        "commands      {count} x CP 京A12345, inbox to reply queued (SQLite)  {:>8.0} commands/s",
+        count as f64 / elapsed
+    )?;
+    store.close().await;
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::dispatch::{self, DispatchSettings, Wake};
@@ -123,7 +122,6 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             store: store.clone(),
             directory: Directory::new(store.clone(), &config.sms.default_country_code),
             plugins: plugins.clone(),
-            audit: AuditLog::new(store.clone()),
             wake: wake.clone(),
         },
         RouterSettings {

@@ -89,6 +89,9 @@ enum Command {
         /// Messages pushed through the simulated modem in each line measurement.
         #[arg(long, default_value_t = 200)]
         messages: usize,
+        /// Commands routed end to end in the command measurement.
+        #[arg(long, default_value_t = 3_000)]
+        commands: usize,
     },
     /// The registry of officer phones (R6).
     Phone {
@@ -220,8 +223,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 jingxun::modem::sim::run_console(sim, link).await?;
             }
-            Command::Bench { recipients, messages } => {
-                let options = jingxun::bench::BenchOptions { recipients, messages };
+            Command::Bench { recipients, messages, commands } => {
+                let options = jingxun::bench::BenchOptions { recipients, messages, commands };
                 jingxun::bench::run(&options, &mut std::io::stdout()).await?;
             }
             Command::Phone { action } => cli::phone::run(&config, action).await?,

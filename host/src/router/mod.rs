@@ -6,8 +6,9 @@
 //!
 //! Refusals reveal nothing ([`replies`]); unknown keywords get a hint to text `H`; `H` lists the
 //! administrator's help text and the commands this sender may use; each phone has a per-minute
-//! command limit ([`limit`]). If the audit row of a police query cannot be written, the officer
-//! gets a failure notice and no data.
+//! command limit ([`limit`]). The audit rows of a batch of commands, their replies and their
+//! routed marks are committed in one transaction: no answer with police data goes out without
+//! its audit row, and one commit serves many commands.
 
 pub mod command;
 pub mod limit;
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::AuditEntry;
 use crate::clock::now_ms;
 use crate::config::{RouterConfig, UnauthorisedReply};
 use crate::directory::{Directory, PhoneIdentity};
@@ -28,7 +29,7 @@ use crate::phone::PhoneNumber;
 use crate::plugins::{
     CommandInfo, InvocationError, Outcome, PluginHost, PluginRequest, PluginUser,
 };
-use crate::store::{InboxMessage, NewOutbound, Store};
+use crate::store::{InboxCompletion, InboxMessage, NewOutbound, Store};
 use command::ParsedCommand;
 use limit::{PhoneLimiter, Verdict};
 
@@ -46,8 +47,6 @@ pub struct RouterParts {
     pub directory: Directory,
     /// The query plugins.
     pub plugins: PluginHost,
-    /// The audit trail.
-    pub audit: AuditLog,
     /// Wakes the outbound dispatcher when replies are queued.
     pub wake: Wake,
 }
@@ -75,24 +74,34 @@ pub struct Router {
     limiter: Arc<Mutex<PhoneLimiter>>,
 }
 
-/// The decision for one inbound message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The decision for one inbound message: what to send back and what to audit. Both are
+/// committed together, so that no reply with police data exists without its audit row.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Texts to send back to the sender (usually one; none when staying silent).
     pub replies: Vec<String>,
+    /// Audit rows for the police queries this message made or was refused.
+    pub audit: Vec<AuditEntry>,
 }
 
 impl Decision {
     fn reply(text: impl Into<String>) -> Self {
         Self {
             replies: vec![text.into()],
+            audit: Vec::new(),
         }
     }
 
     fn silent() -> Self {
         Self {
             replies: Vec::new(),
+            audit: Vec::new(),
         }
+    }
+
+    fn audited(mut self, entry: AuditEntry) -> Self {
+        self.audit.push(entry);
+        self
     }
 }
 
@@ -135,11 +144,21 @@ impl Router {
                     let permit = slots.clone().acquire_owned().await;
                     let router = self.clone();
                     tasks.spawn(async move {
-                        router.finish(message).await;
+                        let decision = router.route(&message).await;
                         drop(permit);
+                        router.completion(&message, decision)
                     });
                 }
-                while tasks.join_next().await.is_some() {}
+                let mut completions = Vec::new();
+                while let Some(done) = tasks.join_next().await {
+                    match done {
+                        Ok(completion) => completions.push(completion),
+                        Err(e) => {
+                            tracing::error!(error = %e, "routing a message failed; it will be routed again")
+                        }
+                    }
+                }
+                self.commit(completions).await;
                 self.parts.wake.notify();
             }
             if full {
@@ -152,11 +171,21 @@ impl Router {
         }
     }
 
-    /// Routes one message and commits its replies; a failure leaves it for a retry.
-    async fn finish(&self, message: InboxMessage) {
-        let decision = self.route(&message).await;
-        let replies: Vec<NewOutbound> = decision
-            .replies
+    /// Turns a decision into what the store commits for `message`.
+    fn completion(&self, message: &InboxMessage, decision: Decision) -> InboxCompletion {
+        let mut replies = decision.replies;
+        let mut audit = Vec::with_capacity(decision.audit.len());
+        for entry in &decision.audit {
+            match entry.prepare() {
+                Ok(prepared) => audit.push(prepared),
+                Err(e) => {
+                    // Without its audit row the answer must not go out.
+                    tracing::error!(message = message.id, error = %e, "invalid audit row; withholding the answer");
+                    replies = vec![replies::FAILED.to_string()];
+                }
+            }
+        }
+        let replies = replies
             .into_iter()
             .map(|text| NewOutbound {
                 peer: message.sender.clone(),
@@ -170,18 +199,38 @@ impl Router {
                 batch_id: Some(format!("reply-{}", message.id)),
             })
             .collect();
-        if let Err(e) = self
-            .parts
-            .store
-            .complete_inbox(message.id, &replies, now_ms())
-            .await
-        {
-            tracing::error!(message = message.id, error = %e, "cannot queue the reply; the command will be routed again");
+        InboxCompletion {
+            id: message.id,
+            audit,
+            replies,
         }
     }
 
-    /// Decides the answer to one inbound message, calling the plugin and writing the audit row
-    /// when it is a command. Does not queue anything.
+    /// Commits a batch in one transaction; if that fails, message by message, so that one bad
+    /// message cannot hold the others back. What still fails stays in the inbox and is routed
+    /// again when its lease ends (no reply and no data go out without the audit row).
+    async fn commit(&self, completions: Vec<InboxCompletion>) {
+        if completions.is_empty() {
+            return;
+        }
+        let Err(batch_error) = self
+            .parts
+            .store
+            .complete_inbox_batch(&completions, now_ms())
+            .await
+        else {
+            return;
+        };
+        tracing::warn!(error = %batch_error, count = completions.len(), "committing the batch failed; committing one by one");
+        for completion in &completions {
+            if let Err(e) = self.parts.store.complete_inbox(completion, now_ms()).await {
+                tracing::error!(message = completion.id, error = %e, "cannot commit the reply and audit row; the command will be routed again");
+            }
+        }
+    }
+
+    /// Decides the answer to one inbound message and the audit rows it needs, calling the
+    /// plugin when it is a command. Writes nothing.
     pub async fn route(&self, message: &InboxMessage) -> Decision {
         let Some(command) = command::parse(&message.text) else {
             return self.hint(message);
@@ -192,20 +241,25 @@ impl Router {
             .map(|mut l| l.check(&message.sender, now_ms()))
             .unwrap_or(Verdict::Allowed);
         if verdict != Verdict::Allowed {
-            if let Some(info) = self
+            let decision = if verdict == Verdict::Notify {
+                Decision::reply(replies::RATE_LIMITED)
+            } else {
+                Decision::silent()
+            };
+            return match self
                 .parts
                 .plugins
                 .command(&command.keyword)
                 .filter(|i| i.police_data)
             {
-                let _ = self
-                    .audit_refusal(message, &command, &info, None, "rate_limited")
-                    .await;
-            }
-            return if verdict == Verdict::Notify {
-                Decision::reply(replies::RATE_LIMITED)
-            } else {
-                Decision::silent()
+                Some(info) => decision.audited(self.refusal_entry(
+                    message,
+                    &command,
+                    &info,
+                    None,
+                    "rate_limited",
+                )),
+                None => decision,
             };
         }
         let identity = match self.identify(&message.sender).await {
@@ -223,17 +277,17 @@ impl Router {
         };
         if info.police_data && !identity.as_ref().is_some_and(|i| i.may_use(&info.keyword)) {
             let reason = refusal_reason(identity.as_ref());
-            if self
-                .audit_refusal(message, &command, &info, identity.as_ref(), reason)
-                .await
-                .is_err()
-            {
-                return Decision::reply(replies::FAILED);
-            }
-            return match self.settings.router.unauthorised {
+            let decision = match self.settings.router.unauthorised {
                 UnauthorisedReply::Reply => Decision::reply(replies::REFUSED),
                 UnauthorisedReply::Silent => Decision::silent(),
             };
+            return decision.audited(self.refusal_entry(
+                message,
+                &command,
+                &info,
+                identity.as_ref(),
+                reason,
+            ));
         }
         self.answer(message, &command, &info, identity.as_ref())
             .await
@@ -289,22 +343,19 @@ impl Router {
         if let Some(detail) = &detail {
             tracing::warn!(message = message.id, keyword = %command.keyword, plugin = %info.plugin, error = %detail, "query failed");
         }
-        if info.police_data {
-            let entry = self
-                .query_entry(message, command, identity, outcome)
+        let decision = Decision::reply(text);
+        if !info.police_data {
+            return decision;
+        }
+        decision.audited(
+            self.query_entry(message, command, identity, outcome)
                 .with_details(json!({
                     "plugin": info.plugin,
                     "version": info.version,
                     "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
                     "error": detail,
-                }));
-            if let Err(e) = self.parts.audit.append(entry).await {
-                // No audit row, no data.
-                tracing::error!(message = message.id, error = %e, "cannot write the audit row; withholding the answer");
-                return Decision::reply(replies::FAILED);
-            }
-        }
-        Decision::reply(text)
+                })),
+        )
     }
 
     async fn help(&self, identity: Option<&PhoneIdentity>) -> Decision {
@@ -375,22 +426,18 @@ impl Router {
         entry
     }
 
-    async fn audit_refusal(
+    fn refusal_entry(
         &self,
         message: &InboxMessage,
         command: &ParsedCommand,
         info: &CommandInfo,
         identity: Option<&PhoneIdentity>,
         reason: &str,
-    ) -> Result<(), ()> {
-        let entry = self
-            .query_entry(message, command, identity, "refused")
+    ) -> AuditEntry {
+        self.query_entry(message, command, identity, "refused")
             .with_details(
                 json!({ "plugin": info.plugin, "version": info.version, "reason": reason }),
-            );
-        self.parts.audit.append(entry).await.map(|_| ()).map_err(|e| {
-            tracing::error!(message = message.id, error = %e, "cannot write the audit row of a refusal");
-        })
+            )
     }
 }
 

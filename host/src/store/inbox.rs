@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::{Backend, MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
+use crate::audit::{AuditError, PreparedEntry};
 
 /// An inbound message handed to the router.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,34 +88,75 @@ impl Store {
         Ok(messages)
     }
 
-    /// Marks `id` routed and queues `replies` in one transaction; returns the reply ids. A
-    /// message routed already (by a router whose lease had run out) is left alone and nothing is
-    /// queued, so a command is never answered twice.
-    pub async fn complete_inbox(
+    /// Marks `id` routed, appends its audit rows and queues its replies in one transaction;
+    /// returns the reply ids. A message routed already (by a router whose lease had run out) is
+    /// left alone and nothing is written, so a command is never answered twice; and a reply is
+    /// never committed without the audit row of the query behind it.
+    pub(crate) async fn complete_inbox(
         &self,
-        id: MessageId,
-        replies: &[NewOutbound],
+        completion: &InboxCompletion,
         now_ms: i64,
-    ) -> Result<Vec<MessageId>, StoreError> {
+    ) -> Result<Vec<MessageId>, AuditError> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE messages SET routed_at = $1, route_lease_until = NULL WHERE id = $2 AND routed_at IS NULL")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            return Ok(Vec::new());
-        }
-        let ids = if replies.is_empty() {
-            Vec::new()
-        } else {
-            self.insert_outbound(&mut tx, replies, now_ms).await?
-        };
-        tx.commit().await?;
+        let ids = self.complete_in(&mut tx, completion, now_ms).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(ids)
     }
+
+    /// [`Store::complete_inbox`] for a whole batch in one transaction (one commit, one fsync):
+    /// all of it is written, or none.
+    pub(crate) async fn complete_inbox_batch(
+        &self,
+        completions: &[InboxCompletion],
+        now_ms: i64,
+    ) -> Result<(), AuditError> {
+        let mut tx = self.begin_write().await?;
+        for completion in completions {
+            self.complete_in(&mut tx, completion, now_ms).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn complete_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        completion: &InboxCompletion,
+        now_ms: i64,
+    ) -> Result<Vec<MessageId>, AuditError> {
+        let updated = sqlx::query(
+            "UPDATE messages SET routed_at = $1, route_lease_until = NULL WHERE id = $2 AND routed_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(completion.id)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Vec::new());
+        }
+        for entry in &completion.audit {
+            super::audit::append_audit(self.backend, tx, entry).await?;
+        }
+        if completion.replies.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .insert_outbound(tx, &completion.replies, now_ms)
+            .await?)
+    }
+}
+
+/// What routing one inbound message produced, to be committed together.
+#[derive(Debug, Clone)]
+pub(crate) struct InboxCompletion {
+    /// The inbound message.
+    pub id: MessageId,
+    /// Audit rows of the queries it caused.
+    pub audit: Vec<PreparedEntry>,
+    /// The replies to queue.
+    pub replies: Vec<NewOutbound>,
 }
 
 #[cfg(test)]
@@ -163,28 +205,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn completing_queues_the_reply_once_and_retires_the_message() {
+    async fn completing_commits_reply_and_audit_once_and_retires_the_message() {
         let (store, id) = store_with_command("H").await;
         store
             .claim_inbox(10, Duration::from_secs(10), 3_000)
             .await
             .unwrap();
-        let reply = NewOutbound::new("+8613800000001", "帮助");
+        let completion = InboxCompletion {
+            id,
+            audit: vec![
+                crate::audit::AuditEntry::new("router", "query", "answered")
+                    .prepare()
+                    .unwrap(),
+            ],
+            replies: vec![NewOutbound::new("+8613800000001", "帮助")],
+        };
         assert_eq!(
             store
-                .complete_inbox(id, &[reply.clone()], 3_500)
+                .complete_inbox(&completion, 3_500)
                 .await
                 .unwrap()
                 .len(),
             1
         );
-        // A second router finishing the same message (its lease had run out) queues nothing.
+        // A second router finishing the same message (its lease had run out) writes nothing.
         assert!(
             store
-                .complete_inbox(id, &[reply], 3_600)
+                .complete_inbox(&completion, 3_600)
                 .await
                 .unwrap()
                 .is_empty()
+        );
+        assert_eq!(
+            crate::audit::AuditLog::new(store.clone())
+                .verify()
+                .await
+                .unwrap()
+                .rows,
+            1
         );
         assert!(
             store
