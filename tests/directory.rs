@@ -2,6 +2,7 @@
 //! real `jingxun` binary against a real database, SQLite always and PostgreSQL when
 //! `JINGXUN_TEST_POSTGRES_URL` is set. No daemon is needed: the commands work on the store.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -9,24 +10,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::{Backend, Database, JINGXUN};
-
-/// Runs a test body once per backend, as `<name>::sqlite` and `<name>::postgres`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = super::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     registry_changes_are_listed_and_audited_and_the_chain_verifies,

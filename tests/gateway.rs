@@ -2,6 +2,7 @@
 //! modems on pseudo-terminals speaking AT, and a real database. Every test runs on SQLite, and
 //! again on PostgreSQL when `JINGXUN_TEST_POSTGRES_URL` is set.
 
+#[macro_use]
 mod support;
 
 use std::collections::HashMap;
@@ -13,24 +14,6 @@ use serde_json::Value;
 use support::{Backend, Daemon, Database, ModemSpec};
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
-
-/// Runs a test body once per backend, as `<name>::sqlite` and `<name>::postgres`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = super::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     incoming_chinese_sms_is_stored_with_its_text_and_removed_from_the_sim,

@@ -3,6 +3,7 @@
 //! built from plugins/, which queries the synthetic police datasource, and the reply goes back
 //! out through the modem. Runs on SQLite, and on PostgreSQL when JINGXUN_TEST_POSTGRES_URL is set.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -15,23 +16,6 @@ const WAIT: Duration = Duration::from_secs(60);
 const OFFICER: &str = "13800000001";
 const TRAFFIC_WARDEN: &str = "13800000002";
 const STRANGER: &str = "13900000009";
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = super::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     a_registered_officer_gets_the_vehicle_behind_a_plate,

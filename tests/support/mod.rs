@@ -5,6 +5,27 @@
 
 #![allow(dead_code)]
 
+/// Runs each named async test body once per backend, as `<name>::sqlite` and
+/// `<name>::postgres`; the PostgreSQL run returns at once, with a note, when
+/// `JINGXUN_TEST_POSTGRES_URL` is not set. The test file must have `Backend` in scope.
+#[allow(unused_macros)] // not every test file runs on both backends
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = super::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
