@@ -161,7 +161,7 @@ impl Router {
                 self.commit(completions).await;
                 self.parts.wake.notify();
             }
-            if full {
+            if full && !shutdown.is_cancelled() {
                 continue;
             }
             tokio::select! {
