@@ -541,6 +541,4 @@ impl AuditLog {
 }
 
 #[cfg(test)]
-pub(crate) mod test_db;
-#[cfg(test)]
 mod tests;

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::test_db::{TestDb, on_both_backends};
 use super::*;
 use crate::store::Backend;
+use crate::store::test_db::{TestDb, on_both_backends};
 
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;

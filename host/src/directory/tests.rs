@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::audit::test_db::{TestDb, on_both_backends};
 use crate::audit::{AuditFilter, AuditLog, AuditRecord};
 use crate::store::Backend;
+use crate::store::test_db::{TestDb, on_both_backends};
 
 const ADMIN: &str = "cli:root";
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::Executor;
 
 use super::*;
+use crate::store::test_db::TestDb;
 
 /// A fixture component's bytes; fails with what to run when it was not built.
 fn fixture(name: &str) -> Vec<u8> {
@@ -443,84 +444,63 @@ async fn more_concurrent_calls_than_slots_all_complete() {
 /// of its own, dropped afterwards).
 #[tokio::test]
 async fn the_registry_works_on_postgresql() {
-    use futures::FutureExt;
-    let Ok(base) = std::env::var("JINGXUN_TEST_POSTGRES_URL") else {
+    let Some(db) = TestDb::postgres().await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let schema = format!("jx_plugins_{:016x}", rand::random::<u64>());
-    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
+    let dir = tempfile::tempdir().unwrap();
+    let store = &db.store;
+    let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
         .await
         .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-    let scenario = async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&url).await.unwrap();
-        let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
+    host.install(&fixture("echo")).await.unwrap();
+    assert_eq!(
+        host.install(&fixture("echo-v2"))
             .await
-            .unwrap();
-        host.install(&fixture("echo")).await.unwrap();
-        assert_eq!(
-            host.install(&fixture("echo-v2"))
-                .await
-                .unwrap()
-                .previous_version
-                .as_deref(),
-            Some("1.0.0")
-        );
-        assert_eq!(host.rollback("echo").await.unwrap().version, "1.0.0");
-        assert!(matches!(
-            host.install(&fixture("copycat")).await,
-            Err(PluginError::KeywordTaken { .. })
-        ));
-        store
-            .datasource_add("records", "sqlite://x.db", 1)
-            .await
-            .unwrap();
-        assert!(
-            store
-                .plugin_grant("echo", GrantKind::Datasource, "records", 1)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .plugin_grant("echo", GrantKind::Datasource, "records", 1)
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .plugin_revoke("echo", GrantKind::Datasource, "records")
-                .await
-                .unwrap()
-        );
-        store
-            .plugin_config_set("echo", "prefix", "P:", 1)
-            .await
-            .unwrap();
-        store
-            .plugin_config_set("echo", "prefix", "Q:", 2)
-            .await
-            .unwrap();
-        host.set_enabled("echo", false).await.unwrap();
-        host.set_enabled("echo", true).await.unwrap();
-        let reply = host.handle(request("ECHO", &["x"])).await.unwrap();
-        assert!(reply.text.starts_with("Q:ECHO x"), "{}", reply.text);
-        store.close().await;
-    };
-    let outcome = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
-    admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+            .unwrap()
+            .previous_version
+            .as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(host.rollback("echo").await.unwrap().version, "1.0.0");
+    assert!(matches!(
+        host.install(&fixture("copycat")).await,
+        Err(PluginError::KeywordTaken { .. })
+    ));
+    store
+        .datasource_add("records", "sqlite://x.db", 1)
         .await
         .unwrap();
-    admin.close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    assert!(
+        store
+            .plugin_grant("echo", GrantKind::Datasource, "records", 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .plugin_grant("echo", GrantKind::Datasource, "records", 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .plugin_revoke("echo", GrantKind::Datasource, "records")
+            .await
+            .unwrap()
+    );
+    store
+        .plugin_config_set("echo", "prefix", "P:", 1)
+        .await
+        .unwrap();
+    store
+        .plugin_config_set("echo", "prefix", "Q:", 2)
+        .await
+        .unwrap();
+    host.set_enabled("echo", false).await.unwrap();
+    host.set_enabled("echo", true).await.unwrap();
+    let reply = host.handle(request("ECHO", &["x"])).await.unwrap();
+    assert!(reply.text.starts_with("Q:ECHO x"), "{}", reply.text);
+    db.store.close().await;
 }
 
 /// On the daemon's multi-thread runtime, spinning plugins hold no worker: good calls made at the

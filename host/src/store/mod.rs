@@ -58,6 +58,8 @@ mod outbound;
 mod plugins;
 mod query;
 #[cfg(test)]
+pub(crate) mod test_db;
+#[cfg(test)]
 mod tests;
 
 use std::str::FromStr;

@@ -1,15 +1,18 @@
-//! Test databases for the audit and directory tests, isolated the way `store/tests.rs` does it:
-//! a SQLite file in a temporary directory always, and a PostgreSQL schema of its own (dropped
-//! afterwards) when `JINGXUN_TEST_POSTGRES_URL` is set.
+//! Test databases for every test that needs a store (store, audit, directory, plugins): a SQLite
+//! file in a temporary directory always, and, when `JINGXUN_TEST_POSTGRES_URL` is set (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`), a PostgreSQL schema of its own that is dropped
+//! when the test ends (even by a panic).
 
 use crate::store::{Backend, Store};
 
+/// The environment variable that turns the PostgreSQL tests on.
 pub(crate) const POSTGRES_ENV: &str = "JINGXUN_TEST_POSTGRES_URL";
 
 /// A store for one test, and the URL to reach the same database behind its back.
 pub(crate) struct TestDb {
     pub store: Store,
     pub url: String,
+    // Held for their Drop: the directory and the schema are removed when the test ends.
     _dir: Option<tempfile::TempDir>,
     _schema: Option<PgSchema>,
 }
@@ -73,6 +76,7 @@ impl TestDb {
     }
 }
 
+/// A PostgreSQL schema private to one test, dropped when the test ends (even by a panic).
 struct PgSchema {
     base_url: String,
     name: String,
@@ -126,7 +130,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::audit::test_db::TestDb::sqlite().await;
+                    let db = $crate::store::test_db::TestDb::sqlite().await;
                     super::$name(&db).await;
                     db.store.close().await;
                 }
@@ -136,10 +140,10 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(db) = $crate::audit::test_db::TestDb::postgres().await else {
+                    let Some(db) = $crate::store::test_db::TestDb::postgres().await else {
                         eprintln!(
                             "{} is not set: PostgreSQL test skipped",
-                            $crate::audit::test_db::POSTGRES_ENV
+                            $crate::store::test_db::POSTGRES_ENV
                         );
                         return;
                     };
