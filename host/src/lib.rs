@@ -7,6 +7,7 @@
 //! - [`phone`]: recipient lists and phone number normalisation.
 //! - [`store`]: the durable message store (SQLite or PostgreSQL through sqlx).
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
+//! - [`api`]: the HTTP API for other systems (`/api/v1`) and its API keys.
 //! - [`http`]: the HTTP listener (health now; API and web admin later).
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
@@ -14,6 +15,7 @@
 //! - [`bench`]: `jingxun bench`, the measured figures.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
+pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod clock;

@@ -115,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         action: cli::plugin::PluginAction,
     },
+    /// Keys of the client systems that use the HTTP API.
+    Apikey {
+        #[command(subcommand)]
+        action: cli::apikey::ApiKeyAction,
+    },
     /// Datasources plugins may query read-only.
     Datasource {
         #[command(subcommand)]
@@ -233,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Audit(args) => cli::audit::run(&config, args).await?,
             Command::Plugin { action } => cli::plugin::run(&config, action).await?,
             Command::Datasource { action } => cli::datasource::run(&config, action).await?,
+            Command::Apikey { action } => cli::apikey::run(&config, action).await?,
             Command::DemoData { out, seed, force } => cli::demo_data::run(&out, seed, force).await?,
             Command::Config { action: ConfigAction::Check } => {
                 println!("# configuration from {source}: valid");

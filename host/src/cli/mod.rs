@@ -2,6 +2,7 @@
 //! line and calls into these; each works on the store named by the configuration, so it works
 //! while `jingxun serve` runs in another process.
 
+pub mod apikey;
 pub mod audit;
 pub mod datasource;
 pub mod demo_data;

@@ -1,0 +1,432 @@
+//! Storage of the HTTP API (issue 5): API keys (only their SHA-256, never the key), the messages
+//! each key queued, and idempotent enqueues whose first answer is stored in the same transaction
+//! as the messages. The rules (key format, scopes, hashing) live in [`crate::api::keys`].
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{MessageId, MessageRecord, NewOutbound, PartRecord, Store, StoreError, int_as};
+
+/// An API key as stored (without its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    /// The client system's name (`oa`); logged and audited with every call.
+    pub name: String,
+    /// The first characters of the key (`jx_1a2b3c4d`), to recognise it without revealing it.
+    pub key_prefix: String,
+    /// What the key may do (`send`, `receive`).
+    pub scopes: Vec<String>,
+    /// Requests per second allowed (bursts of the same size).
+    pub rate_per_second: u32,
+    /// Canonical numbers it may send from; empty: any.
+    pub service_numbers: Vec<String>,
+    pub created_at: i64,
+    /// When it was revoked; a revoked key is refused.
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key is still usable.
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+/// A key to store, as given to [`Store::api_key_create`].
+#[derive(Debug, Clone)]
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    /// Hex SHA-256 of the full key text.
+    pub key_hash: &'a str,
+    pub key_prefix: &'a str,
+    pub scopes: &'a [String],
+    pub rate_per_second: u32,
+    pub service_numbers: &'a [String],
+}
+
+/// What [`Store::enqueue_idempotent`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotentOutcome {
+    /// The messages were queued (committed); `response` was stored with them.
+    Queued {
+        ids: Vec<MessageId>,
+        response: String,
+    },
+    /// The idempotency key was used before with the same request: its first answer, nothing
+    /// queued.
+    Replayed { response: String },
+    /// The idempotency key was used before with a different request: nothing queued.
+    Mismatch,
+}
+
+const KEY_COLUMNS: &str =
+    "id, name, key_prefix, scopes, rate_per_second, service_numbers, created_at, revoked_at";
+
+fn key_from_row(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
+    let words = |column: &str| -> Result<Vec<String>, StoreError> {
+        let text: String = row.try_get(column)?;
+        Ok(text.split_whitespace().map(str::to_owned).collect())
+    };
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        key_prefix: row.try_get("key_prefix")?,
+        scopes: words("scopes")?,
+        rate_per_second: int_as(row, "rate_per_second")?,
+        service_numbers: words("service_numbers")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a new API key. Fails with [`StoreError::InvalidInput`] (field `name`) when a key
+    /// of that name exists, revoked or not: names identify clients in the audit log for good.
+    pub async fn api_key_create(
+        &self,
+        key: &NewApiKey<'_>,
+        now_ms: i64,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        if key.rate_per_second == 0 {
+            return Err(StoreError::InvalidInput {
+                field: "rate_per_second",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT id FROM api_keys WHERE name = $1")
+            .bind(key.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::InvalidInput {
+                field: "name",
+                reason: format!(
+                    "an API key named `{}` exists (revoked keys keep their name); choose another \
+                     name",
+                    key.name
+                ),
+            });
+        }
+        let row = sqlx::query(&format!(
+            "INSERT INTO api_keys (name, key_hash, key_prefix, scopes, rate_per_second, \
+             service_numbers, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING {KEY_COLUMNS}"
+        ))
+        .bind(key.name)
+        .bind(key.key_hash)
+        .bind(key.key_prefix)
+        .bind(key.scopes.join(" "))
+        .bind(i64::from(key.rate_per_second))
+        .bind(key.service_numbers.join(" "))
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = key_from_row(&row)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Every API key, revoked ones too, by name.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(key_from_row)
+            .collect()
+    }
+
+    /// The key whose SHA-256 is `key_hash` (hex), revoked or not.
+    pub async fn api_key_by_hash(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
+        ))
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+    }
+
+    /// Revokes the key named `name`. Returns the key (with `revoked_at` set; a key revoked
+    /// before keeps its first revocation time), or `None` when there is no such key.
+    pub async fn api_key_revoke(
+        &self,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let record = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Queues `batch` for the API key `api_key` (its name) in ONE transaction, marking each
+    /// message as the key's. With an `idempotency_key`, the answer `response(ids)` is stored in
+    /// the same transaction under (`api_key`, `idempotency_key`) with `request_hash`; a later
+    /// call with the same pair returns that answer ([`IdempotentOutcome::Replayed`]) or, if the
+    /// request differs, [`IdempotentOutcome::Mismatch`], and queues nothing. Concurrent calls
+    /// with the same pair queue once: the table's primary key refuses the second row, whose
+    /// transaction then rolls back and reads the first answer.
+    ///
+    /// Every message's `batch_id` must be the same, unique value (it marks the rows to label).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enqueue_idempotent(
+        &self,
+        api_key: &str,
+        idempotency_key: Option<&str>,
+        request_hash: &str,
+        batch: &[NewOutbound],
+        response: impl Fn(&[MessageId]) -> String,
+        now_ms: i64,
+    ) -> Result<IdempotentOutcome, StoreError> {
+        // Two rounds: the second one only runs when a concurrent request inserted the same
+        // idempotency row first, and then finds it.
+        for _round in 0..2 {
+            let mut tx = self.begin_write().await?;
+            if let Some(idempotency_key) = idempotency_key
+                && let Some(row) = sqlx::query(
+                    "SELECT request_hash, response FROM api_idempotency \
+                     WHERE api_key = $1 AND idempotency_key = $2",
+                )
+                .bind(api_key)
+                .bind(idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                let stored_hash: String = row.try_get("request_hash")?;
+                return Ok(if stored_hash == request_hash {
+                    IdempotentOutcome::Replayed {
+                        response: row.try_get("response")?,
+                    }
+                } else {
+                    IdempotentOutcome::Mismatch
+                });
+            }
+            let ids = self.insert_outbound(&mut tx, batch, now_ms).await?;
+            if let Some(batch_id) = batch.first().and_then(|m| m.batch_id.as_deref()) {
+                sqlx::query("UPDATE messages SET api_key = $1 WHERE batch_id = $2")
+                    .bind(api_key)
+                    .bind(batch_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let answer = response(&ids);
+            if let Some(idempotency_key) = idempotency_key {
+                let inserted = sqlx::query(
+                    "INSERT INTO api_idempotency (api_key, idempotency_key, request_hash, \
+                     response, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(api_key)
+                .bind(idempotency_key)
+                .bind(request_hash)
+                .bind(answer.as_str())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        // A concurrent request won; drop this transaction (rollback) and read
+                        // its answer in the next round.
+                        drop(tx);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            tx.commit().await?;
+            return Ok(IdempotentOutcome::Queued {
+                ids,
+                response: answer,
+            });
+        }
+        Err(StoreError::InvalidInput {
+            field: "idempotency_key",
+            reason: "a concurrent request with the same key is still being stored; retry".into(),
+        })
+    }
+
+    /// The message `id` with its parts if the API key `api_key` queued it; `None` otherwise
+    /// (whether it does not exist or belongs to someone else: a client cannot tell).
+    pub async fn api_message(
+        &self,
+        api_key: &str,
+        id: MessageId,
+    ) -> Result<Option<(MessageRecord, Vec<PartRecord>)>, StoreError> {
+        let owner = sqlx::query("SELECT api_key FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get::<Option<String>, _>("api_key"))
+            .transpose()?
+            .flatten();
+        if owner.as_deref() != Some(api_key) {
+            return Ok(None);
+        }
+        self.message(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_db::{TestDb, on_both_backends};
+
+    const T0: i64 = 1_767_225_600_000;
+
+    fn key<'a>(name: &'a str, hash: &'a str, scopes: &'a [String]) -> NewApiKey<'a> {
+        NewApiKey {
+            name,
+            key_hash: hash,
+            key_prefix: "jx_00000000",
+            scopes,
+            rate_per_second: 10,
+            service_numbers: &[],
+        }
+    }
+
+    fn message(batch: &str) -> NewOutbound {
+        NewOutbound {
+            batch_id: Some(batch.to_owned()),
+            ..NewOutbound::new("+8613800000001", "hello")
+        }
+    }
+
+    async fn keys_are_created_listed_found_by_hash_and_revoked(db: &TestDb) {
+        let store = &db.store;
+        let scopes = vec!["send".to_owned()];
+        let created = store
+            .api_key_create(&key("oa", "h1", &scopes), T0)
+            .await
+            .expect("create");
+        assert_eq!(created.scopes, scopes);
+        assert!(created.is_active());
+        let again = store.api_key_create(&key("oa", "h2", &scopes), T0).await;
+        assert!(matches!(
+            again,
+            Err(StoreError::InvalidInput { field: "name", .. })
+        ));
+        let found = store.api_key_by_hash("h1").await.expect("lookup");
+        assert_eq!(found.as_ref().map(|k| k.name.as_str()), Some("oa"));
+        assert_eq!(store.api_key_by_hash("h2").await.expect("lookup"), None);
+        let revoked = store
+            .api_key_revoke("oa", T0 + 5)
+            .await
+            .expect("revoke")
+            .expect("exists");
+        assert_eq!(revoked.revoked_at, Some(T0 + 5));
+        let twice = store.api_key_revoke("oa", T0 + 9).await.expect("revoke");
+        assert_eq!(twice.and_then(|k| k.revoked_at), Some(T0 + 5));
+        assert_eq!(
+            store.api_key_revoke("nobody", T0).await.expect("revoke"),
+            None
+        );
+        assert_eq!(store.api_keys().await.expect("list").len(), 1);
+    }
+
+    async fn the_same_idempotency_key_queues_once_and_refuses_another_request(db: &TestDb) {
+        let store = &db.store;
+        let answer = |ids: &[MessageId]| format!("{ids:?}");
+        let first = store
+            .enqueue_idempotent("oa", Some("k1"), "r1", &[message("b1")], answer, T0)
+            .await
+            .expect("first");
+        let IdempotentOutcome::Queued { ids, response } = first else {
+            panic!("first call must queue, got {first:?}");
+        };
+        let again = store
+            .enqueue_idempotent("oa", Some("k1"), "r1", &[message("b2")], answer, T0)
+            .await
+            .expect("again");
+        assert_eq!(again, IdempotentOutcome::Replayed { response });
+        let other = store
+            .enqueue_idempotent("oa", Some("k1"), "r2", &[message("b3")], answer, T0)
+            .await
+            .expect("other");
+        assert_eq!(other, IdempotentOutcome::Mismatch);
+        // Another API key may use the same idempotency key.
+        let other_key = store
+            .enqueue_idempotent("news", Some("k1"), "r1", &[message("b4")], answer, T0)
+            .await
+            .expect("other key");
+        assert!(matches!(other_key, IdempotentOutcome::Queued { .. }));
+        let depths = store.queue_depths().await.expect("depths");
+        assert_eq!(depths.queued, 2, "one message per distinct request");
+        assert!(
+            store
+                .api_message("oa", ids[0])
+                .await
+                .expect("read")
+                .is_some()
+        );
+        assert!(
+            store
+                .api_message("news", ids[0])
+                .await
+                .expect("read")
+                .is_none()
+        );
+        assert!(
+            store
+                .api_message("oa", ids[0] + 1000)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+
+    async fn concurrent_requests_with_one_idempotency_key_queue_once(db: &TestDb) {
+        let store = &db.store;
+        let answer = |ids: &[MessageId]| format!("{ids:?}");
+        let calls = (0..8).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .enqueue_idempotent(
+                        "oa",
+                        Some("same"),
+                        "r",
+                        &[message(&format!("c{i}"))],
+                        answer,
+                        T0,
+                    )
+                    .await
+                    .expect("enqueue")
+            }
+        });
+        let outcomes = futures::future::join_all(calls).await;
+        let queued = outcomes
+            .iter()
+            .filter(|o| matches!(o, IdempotentOutcome::Queued { .. }))
+            .count();
+        assert_eq!(queued, 1, "{outcomes:?}");
+        assert_eq!(store.queue_depths().await.expect("depths").queued, 1);
+    }
+
+    on_both_backends!(
+        keys_are_created_listed_found_by_hash_and_revoked,
+        the_same_idempotency_key_queues_once_and_refuses_another_request,
+        concurrent_requests_with_one_idempotency_key_queue_once,
+    );
+}
