@@ -14,7 +14,7 @@ use crate::modem::driver::{self, DriverSettings};
 use crate::modem::sim::{SimConfig, SimHandle, SimModem};
 use crate::plugins::{PluginHost, PluginSettings};
 use crate::router::{Router, RouterParts, RouterSettings};
-use crate::store::Store;
+use crate::store::{Store, redact_url};
 
 /// How long a drain may take before the daemon stops anyway (leases then recover the rest).
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -234,20 +234,6 @@ fn lease_owner() -> String {
     format!("{host}/{}/{}", std::process::id(), crate::clock::now_ms())
 }
 
-/// The database URL without a password, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 async fn wait_for_signal() {
     let mut terminate = match tokio::signal::unix::signal(
         tokio::signal::unix::SignalKind::terminate(),
@@ -262,20 +248,5 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn database_passwords_never_reach_the_log() {
-        assert_eq!(
-            redact_url("postgres://jx:secret@db:5432/jx"),
-            "postgres://jx:***@db:5432/jx"
-        );
-        assert_eq!(redact_url("postgres://jx@db/jx"), "postgres://jx@db/jx");
-        assert_eq!(redact_url("sqlite://jingxun.db"), "sqlite://jingxun.db");
     }
 }

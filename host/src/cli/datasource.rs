@@ -54,7 +54,7 @@ async fn execute(store: &Store, action: DatasourceAction) -> anyhow::Result<()> 
             writeln!(
                 out,
                 "added datasource {name} ({}){}",
-                jingxun::daemon::redact_url(&url),
+                jingxun::store::redact_url(&url),
                 if granted.is_empty() {
                     String::new()
                 } else {
@@ -64,7 +64,7 @@ async fn execute(store: &Store, action: DatasourceAction) -> anyhow::Result<()> 
         }
         DatasourceAction::List { json } => {
             for mut d in store.datasources().await? {
-                d.url = jingxun::daemon::redact_url(&d.url);
+                d.url = jingxun::store::redact_url(&d.url);
                 if json {
                     writeln!(out, "{}", serde_json::to_string(&d)?)?;
                 } else {

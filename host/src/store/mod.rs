@@ -429,8 +429,9 @@ fn sqlite_connect_url(url: &str) -> (String, bool) {
     (format!("{url}{separator}mode=rwc"), false)
 }
 
-/// Hides the password of a URL so that it can be logged and shown in errors.
-fn redact_url(url: &str) -> String {
+/// Hides the password of a database URL (`scheme://user:***@host/...`) so that it can be logged
+/// and shown in errors and listings; URLs without a password are returned as they are.
+pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };

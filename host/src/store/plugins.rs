@@ -21,7 +21,7 @@ pub struct DatasourceRecord {
     /// The name plugins use (`police`).
     pub name: String,
     /// `sqlite://FILE` or `postgres://...`. May hold a password: show it with
-    /// [`crate::daemon::redact_url`].
+    /// [`crate::store::redact_url`].
     pub url: String,
     pub created_at: i64,
 }

@@ -1159,8 +1159,13 @@ async fn missing_sqlite_directory_is_a_connect_error() {
     assert!(matches!(error, StoreError::Connect { .. }), "{error}");
 }
 
+/// Database passwords never reach the log, errors or listings.
 #[test]
 fn passwords_are_redacted_from_urls() {
+    assert_eq!(
+        redact_url("postgres://jx:secret@db:5432/jx"),
+        "postgres://jx:***@db:5432/jx"
+    );
     assert_eq!(
         redact_url("postgres://jx:s3cret@db.local:5432/jx?sslmode=require"),
         "postgres://jx:***@db.local:5432/jx?sslmode=require"
@@ -1170,6 +1175,7 @@ fn passwords_are_redacted_from_urls() {
         redact_url("sqlite:///var/lib/jx.db"),
         "sqlite:///var/lib/jx.db"
     );
+    assert_eq!(redact_url("sqlite://jingxun.db"), "sqlite://jingxun.db");
 }
 
 #[test]
