@@ -156,6 +156,11 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     let app = http::router(AppState {
         store: store.clone(),
         modems: modems.clone(),
+        api: crate::api::ApiState::new(
+            store.clone(),
+            wake.clone(),
+            crate::api::ApiSettings::from_config(&config),
+        ),
     });
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {

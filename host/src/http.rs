@@ -19,13 +19,17 @@ pub struct AppState {
     pub store: Store,
     /// The running modems.
     pub modems: Vec<ModemHandle>,
+    /// The HTTP API for other systems (`/api/v1`, `/api/openapi.json`); it holds the
+    /// dispatcher's wake-up so that accepted messages leave at once.
+    pub api: crate::api::ApiState,
 }
 
 /// The routes served by the daemon.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::api::router(state.api))
 }
 
 /// The body of `/healthz`.
