@@ -135,10 +135,10 @@ fn message_json(message: &MessageRecord) -> anyhow::Result<String> {
     if let Some(object) = value.as_object_mut() {
         object.insert("parts".into(), serde_json::json!(message.parts_total));
         for (key, field) in object.iter_mut() {
-            if key.ends_with("_at") || key.ends_with("_until") {
-                if let Some(ms) = field.as_i64() {
-                    *field = serde_json::Value::String(jingxun::clock::rfc3339(ms));
-                }
+            if (key.ends_with("_at") || key.ends_with("_until"))
+                && let Some(ms) = field.as_i64()
+            {
+                *field = serde_json::Value::String(jingxun::clock::rfc3339(ms));
             }
         }
     }

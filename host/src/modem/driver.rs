@@ -427,10 +427,10 @@ impl Driver {
             return Ok(());
         };
         let mut stored = stored_messages(&lines);
-        if let Some((header, pdu)) = stored.pop() {
-            if is_received(&header) {
-                self.accept_and_delete(session, index, &pdu).await?;
-            }
+        if let Some((header, pdu)) = stored.pop()
+            && is_received(&header)
+        {
+            self.accept_and_delete(session, index, &pdu).await?;
         }
         Ok(())
     }
@@ -635,10 +635,10 @@ fn stored_messages(lines: &[String]) -> Vec<(StoredHeader, String)> {
     let mut found = Vec::new();
     let mut iter = lines.iter().peekable();
     while let Some(line) = iter.next() {
-        if let Some(header) = parse_stored_header(line) {
-            if let Some(pdu) = iter.next_if(|l| parse_stored_header(l).is_none()) {
-                found.push((header, pdu.clone()));
-            }
+        if let Some(header) = parse_stored_header(line)
+            && let Some(pdu) = iter.next_if(|l| parse_stored_header(l).is_none())
+        {
+            found.push((header, pdu.clone()));
         }
     }
     found
