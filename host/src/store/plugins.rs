@@ -287,8 +287,7 @@ impl Store {
                 .map_err(db)?;
             }
         }
-        bump_generation(&mut tx).await?;
-        tx.commit().await.map_err(db)?;
+        commit_with_new_generation(tx).await?;
         self.plugin(new.name).await
     }
 
@@ -312,9 +311,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
+        commit_with_new_generation(tx).await
     }
 
     /// Makes the previous version current again (and the current one the previous, so that a
@@ -357,8 +354,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await.map_err(db)?;
+        commit_with_new_generation(tx).await?;
         self.plugin(name).await
     }
 
@@ -402,8 +398,7 @@ impl Store {
                 granted.push(plugin);
             }
         }
-        bump_generation(&mut tx).await?;
-        tx.commit().await.map_err(db)?;
+        commit_with_new_generation(tx).await?;
         Ok(granted)
     }
 
@@ -523,9 +518,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
+        commit_with_new_generation(tx).await
     }
 
     /// Every configuration value: plugin -> key -> value.
@@ -578,6 +571,12 @@ impl Store {
             .map_err(db)?;
         Ok(())
     }
+}
+
+/// Commits a change to the registry with a new generation, so that running hosts reload.
+async fn commit_with_new_generation(mut tx: Tx) -> Result<(), PluginError> {
+    bump_generation(&mut tx).await?;
+    tx.commit().await.map_err(db)
 }
 
 async fn bump_generation(tx: &mut Tx) -> Result<(), PluginError> {
