@@ -189,6 +189,13 @@ async fn concurrent_claimers_never_get_the_same_message(db: &TestDb) {
     let batch: Vec<_> = (0..N).map(|i| msg(&format!("139{i:08}"), "通知")).collect();
     let ids = db.store.enqueue_at(&batch, T0).await.unwrap();
     let other = db.connect_again().await;
+    // The workers claim in lock-step rounds (all four at once each round, two on each pool), so
+    // that they really contend for the same rows however the threads are scheduled; enough
+    // rounds to drain the queue.
+    const WORKERS: usize = 4;
+    const PER_CLAIM: usize = 7;
+    let rounds = N.div_ceil(WORKERS * PER_CLAIM) + 2;
+    let start_line = std::sync::Arc::new(tokio::sync::Barrier::new(WORKERS));
     let mut workers = Vec::new();
     for (w, store) in [
         db.store.clone(),
@@ -199,16 +206,17 @@ async fn concurrent_claimers_never_get_the_same_message(db: &TestDb) {
     .into_iter()
     .enumerate()
     {
+        let start_line = start_line.clone();
         workers.push(tokio::spawn(async move {
             let owner = format!("worker-{w}");
             let mut got = Vec::new();
-            loop {
-                let claimed = store.claim_outbound(&owner, 7, LEASE, T0).await.unwrap();
-                if claimed.is_empty() {
-                    break;
-                }
+            for _ in 0..rounds {
+                start_line.wait().await;
+                let claimed = store
+                    .claim_outbound(&owner, PER_CLAIM as u32, LEASE, T0)
+                    .await
+                    .unwrap();
                 got.extend(claimed.iter().map(|c| c.id));
-                tokio::task::yield_now().await;
             }
             got
         }));
