@@ -313,6 +313,17 @@ async fn requests_without_a_usable_key_or_scope_get_problem_documents(backend: B
         &rig.call("GET", "/api/v1/nothing-here", Some(&key), None),
         404,
     );
+    // Bursts beyond the key's rate get 429 with Retry-After.
+    let out = rig.daemon.cli_ok(&[
+        "apikey", "create", "--name", "slow", "--scopes", "send", "--rate", "1",
+    ]);
+    let slow_key = out.trim().to_owned();
+    let limited = (0..50)
+        .map(|_| rig.call("GET", "/api/v1/messages/1", Some(&slow_key), None))
+        .find(|reply| reply.status == 429)
+        .expect("a burst of 50 requests at 1 request/s is limited");
+    assert_problem(&limited, 429);
+    assert_eq!(limited.retry_after.as_deref(), Some("1"));
     rig.daemon.cli_ok(&["apikey", "revoke", "--name", "oa"]);
     // A running daemon trusts a verified key for a short while (CACHE_TTL, 2 s).
     let deadline = Instant::now() + Duration::from_secs(10);
