@@ -124,6 +124,19 @@ pub(crate) async fn append_audit(
     tx: &mut Transaction<'static, sqlx::Any>,
     entry: &PreparedEntry,
 ) -> Result<AuditId, AuditError> {
+    let (prev_id, prev_hash) = chain_head(backend, tx).await?;
+    let id = prev_id + 1;
+    let hash = entry.canonical(id).hash(&prev_hash);
+    insert_row(tx, id, entry, &prev_hash, &hash).await?;
+    Ok(id)
+}
+
+/// Takes the chain lock (PostgreSQL; on SQLite the write transaction is the lock) and reads
+/// the last row's id and hash.
+async fn chain_head(
+    backend: Backend,
+    tx: &mut Transaction<'static, sqlx::Any>,
+) -> Result<(AuditId, String), AuditError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(AUDIT_LOCK_KEY)
@@ -133,15 +146,22 @@ pub(crate) async fn append_audit(
     let head = sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await?;
-    let (prev_id, prev_hash) = match head {
+    Ok(match head {
         Some(row) => (
             row.try_get::<i64, _>("id")?,
             row.try_get::<String, _>("hash")?,
         ),
         None => (0, GENESIS_HASH.to_owned()),
-    };
-    let id = prev_id + 1;
-    let hash = entry.canonical(id).hash(&prev_hash);
+    })
+}
+
+async fn insert_row(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    id: AuditId,
+    entry: &PreparedEntry,
+    prev_hash: &str,
+    hash: &str,
+) -> Result<(), AuditError> {
     sqlx::query(
         "INSERT INTO audit_log (id, at, component, event, actor, phone, object, outcome, \
          details, source, request_id, prev_hash, hash) \
@@ -158,11 +178,33 @@ pub(crate) async fn append_audit(
     .bind(&entry.details)
     .bind(&entry.source)
     .bind(&entry.request_id)
-    .bind(&prev_hash)
-    .bind(&hash)
+    .bind(prev_hash)
+    .bind(hash)
     .execute(&mut **tx)
     .await?;
-    Ok(id)
+    Ok(())
+}
+
+/// Appends `entries` in order inside `tx`, reading the chain head once: the batch form of
+/// [`append_audit`], for the router's batch commits.
+pub(crate) async fn append_audit_batch(
+    backend: Backend,
+    tx: &mut Transaction<'static, sqlx::Any>,
+    entries: &[&PreparedEntry],
+) -> Result<Vec<AuditId>, AuditError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids = Vec::with_capacity(entries.len());
+    let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
+    for entry in entries {
+        id += 1;
+        let hash = entry.canonical(id).hash(&prev_hash);
+        insert_row(tx, id, entry, &prev_hash, &hash).await?;
+        ids.push(id);
+        prev_hash = hash;
+    }
+    Ok(ids)
 }
 
 fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {

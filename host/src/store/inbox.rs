@@ -110,9 +110,41 @@ impl Store {
         completions: &[InboxCompletion],
         now_ms: i64,
     ) -> Result<(), AuditError> {
+        if completions.is_empty() {
+            return Ok(());
+        }
+        // Set-wise rather than message by message: one UPDATE marks the batch routed (and says
+        // which were not routed already), the audit chain head is read once, and the replies go
+        // in as multi-row INSERTs. The write lock is the one thing the routers share, so this
+        // is what bounds commands per second.
         let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE messages SET routed_at = $1, route_lease_until = NULL \
+             WHERE routed_at IS NULL AND id IN ({}) RETURNING id",
+            placeholders(2, completions.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(now_ms);
         for completion in completions {
-            self.complete_in(&mut tx, completion, now_ms).await?;
+            query = query.bind(completion.id);
+        }
+        let routed: std::collections::HashSet<i64> = query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+            .into_iter()
+            .collect();
+        let fresh: Vec<&InboxCompletion> = completions
+            .iter()
+            .filter(|c| routed.contains(&c.id))
+            .collect();
+        let audit: Vec<&PreparedEntry> = fresh.iter().flat_map(|c| c.audit.iter()).collect();
+        super::audit::append_audit_batch(self.backend, &mut tx, &audit).await?;
+        let replies: Vec<NewOutbound> = fresh
+            .iter()
+            .flat_map(|c| c.replies.iter().cloned())
+            .collect();
+        if !replies.is_empty() {
+            self.insert_outbound(&mut tx, &replies, now_ms).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -252,5 +284,56 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(store.queue_depths().await.unwrap().queued, 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_commit_skips_messages_routed_already_and_keeps_one_audit_chain() {
+        let (store, first) = store_with_command("CP 京A12345").await;
+        let second_part = NewInboundPart {
+            modem: "m1".into(),
+            sender: "+8613800000002".into(),
+            service_number: None,
+            concat: None,
+            raw_pdu: "01".into(),
+            text: "CP 京B54321".into(),
+            encoding: "ucs2".into(),
+            sent_at_ms: 1_500,
+            now_ms: 2_000,
+        };
+        let InboundOutcome::Complete(second) =
+            store.insert_inbound_part(&second_part).await.unwrap()
+        else {
+            panic!()
+        };
+        let completion = |id: MessageId, peer: &str| InboxCompletion {
+            id,
+            audit: vec![
+                crate::audit::AuditEntry::new("router", "query", "answered")
+                    .with_phone(peer)
+                    .prepare()
+                    .unwrap(),
+            ],
+            replies: vec![NewOutbound::new(peer, "答复")],
+        };
+        // The first was finished by another router already.
+        store
+            .complete_inbox(&completion(first, "+8613800000001"), 3_000)
+            .await
+            .unwrap();
+        let batch = [
+            completion(first, "+8613800000001"),
+            completion(second, "+8613800000002"),
+        ];
+        store.complete_inbox_batch(&batch, 3_500).await.unwrap();
+        assert_eq!(
+            store.queue_depths().await.unwrap().queued,
+            2,
+            "one reply each, none twice"
+        );
+        let check = crate::audit::AuditLog::new(store.clone())
+            .verify()
+            .await
+            .unwrap();
+        assert_eq!((check.rows, check.first_broken), (2, None));
     }
 }
