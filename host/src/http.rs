@@ -1,5 +1,5 @@
-//! The HTTP listener. For now it serves `/healthz`; the API and the web admin join it here, on
-//! the same port, in their own modules.
+//! The HTTP listener: `/healthz` here, the API for other systems (`/api/v1`, `/api/openapi.json`)
+//! from [`crate::api`], and later the web admin, all on one port.
 
 use axum::Router;
 use axum::extract::State;
