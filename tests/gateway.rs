@@ -76,10 +76,10 @@ fn texts_submitted(sims: &[SimHandle]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for sim in sims {
         for s in sim.submitted() {
-            if let Some(decoded) = s.decoded {
-                if decoded.concat.is_none() {
-                    *counts.entry(decoded.text).or_insert(0) += 1;
-                }
+            if let Some(decoded) = s.decoded
+                && decoded.concat.is_none()
+            {
+                *counts.entry(decoded.text).or_insert(0) += 1;
             }
         }
     }

@@ -499,13 +499,12 @@ impl Config {
             if !VALID_BAUDS.contains(&modem.baud) {
                 return invalid(key("baud"), &format!("must be one of {VALID_BAUDS:?}"));
             }
-            if let Some(number) = &modem.service_number {
-                if number.is_empty()
+            if let Some(number) = &modem.service_number
+                && (number.is_empty()
                     || number.len() > 20
-                    || !number.chars().all(|c| c.is_ascii_digit())
-                {
-                    return invalid(key("service_number"), "must be 1-20 digits");
-                }
+                    || !number.chars().all(|c| c.is_ascii_digit()))
+            {
+                return invalid(key("service_number"), "must be 1-20 digits");
             }
             if modem.max_parts_per_minute == Some(0) {
                 return invalid(

@@ -98,12 +98,12 @@ impl Database {
 
     /// Drops a PostgreSQL test database (SQLite files go with the temporary folder).
     pub async fn drop_database(self) {
-        if let Some((admin_url, name)) = self.admin {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some((admin_url, name)) = self.admin
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
     }
 }
@@ -287,10 +287,10 @@ impl Daemon {
     pub async fn health(&self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(body) = http_get(&self.http, "/healthz") {
-                if let Ok(v) = serde_json::from_str(&body) {
-                    return v;
-                }
+            if let Some(body) = http_get(&self.http, "/healthz")
+                && let Ok(v) = serde_json::from_str(&body)
+            {
+                return v;
             }
             assert!(
                 Instant::now() < deadline,
