@@ -21,6 +21,9 @@ use crate::modem::driver::{ModemHandle, SendFailure, SendJob, SendReport};
 use crate::sms::{self, Address, SubmitOptions};
 use crate::store::{ClaimedMessage, Store};
 
+/// How long a message that no ready modem could take waits before it is looked at again.
+const RELEASE_PAUSE: Duration = Duration::from_secs(5);
+
 /// How often incomplete long inbound messages are checked for timing out.
 const PARTIAL_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -144,16 +147,12 @@ impl Dispatcher {
             return;
         }
         let Some(modem) = self.choose_modem(&message) else {
+            // Not an attempt: the message waits for a modem without using up its attempts.
             let reason = match &message.service_number {
-                Some(n) => format!("no ready modem for service number {n}"),
-                None => "no modem is ready".to_string(),
+                Some(n) => format!("waiting for a ready modem with service number {n}"),
+                None => "waiting for a ready modem".to_string(),
             };
-            self.retry(
-                &message,
-                &reason,
-                Duration::from_millis(self.settings.queue.poll_interval_ms),
-            )
-            .await;
+            self.release(&message, &reason).await;
             return;
         };
         let (reply, report) = oneshot::channel();
@@ -167,10 +166,7 @@ impl Dispatcher {
                 tracing::debug!(message = message.id, modem = %self.modems[modem].name, "handed to modem");
                 self.in_flight.spawn(async move { (message, report.await) });
             }
-            Err(_) => {
-                self.retry(&message, "the chosen modem became busy", Duration::ZERO)
-                    .await
-            }
+            Err(_) => self.release(&message, "the chosen modem became busy").await,
         }
     }
 
@@ -245,6 +241,21 @@ impl Dispatcher {
                 )
                 .await
             }
+        }
+    }
+
+    /// Hands a claimed message back without counting an attempt. It is due again after a
+    /// pause, so that messages no modem can take now do not crowd out those that others can.
+    async fn release(&self, message: &ClaimedMessage, reason: &str) {
+        let now = now_ms();
+        let pause = RELEASE_PAUSE.max(Duration::from_millis(self.settings.queue.poll_interval_ms));
+        let next = now + i64::try_from(pause.as_millis()).unwrap_or(i64::MAX / 2);
+        if let Err(e) = self
+            .store
+            .release_claim(message.id, &self.settings.owner, reason, next, now)
+            .await
+        {
+            tracing::error!(message = message.id, error = %e, "cannot hand a message back; its lease will expire instead");
         }
     }
 

@@ -529,6 +529,34 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a claimed message back untouched: it was not attempted (no ready modem could take
+    /// it), so the attempt the claim counted is undone and `reason` is shown as its last error
+    /// until it goes out. It is due again at `next_attempt_at_ms`.
+    pub async fn release_claim(
+        &self,
+        id: MessageId,
+        owner: &str,
+        reason: &str,
+        next_attempt_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.check_lease(&mut tx, id, owner).await?;
+        sqlx::query(
+            "UPDATE messages SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             last_error = $1, next_attempt_at = $2, updated_at = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4",
+        )
+        .bind(reason)
+        .bind(next_attempt_at_ms)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// This attempt failed with `error`: the message is queued again for `next_attempt_at_ms`,
     /// or, if it has used its `max_attempts`, dead-lettered as `failed` with `last_error` saying
     /// so. Parts already sent stay recorded and will not be sent again.

@@ -23,6 +23,7 @@ on_both_backends!(
     concurrent_claimers_never_get_the_same_message,
     expired_lease_is_reclaimed_and_only_unsent_parts_remain,
     retries_end_in_a_visible_dead_letter_after_max_attempts,
+    a_released_claim_costs_no_attempt,
     holder_dying_on_every_attempt_ends_in_dead_letter,
     expired_validity_is_never_claimed,
     delivered_only_after_all_three_part_reports,
@@ -289,6 +290,41 @@ async fn expired_lease_is_reclaimed_and_only_unsent_parts_remain(db: &TestDb) {
 }
 
 /// Checklist: a message that always fails ends in a visible dead-letter state.
+/// A message no modem could take (its service number has no ready modem) waits without
+/// using up its attempts, however often it is handed back.
+async fn a_released_claim_costs_no_attempt(db: &TestDb) {
+    let s = &db.store;
+    let mut m = msg("13800000004", "x");
+    m.max_attempts = 1;
+    m.service_number = Some("10690110".into());
+    let id = s.enqueue_at(&[m], T0).await.unwrap()[0];
+    let mut now = T0;
+    for _ in 0..5 {
+        let claimed = s.claim_outbound("w", 1, LEASE, now).await.unwrap();
+        assert_eq!((claimed.len(), claimed[0].attempts), (1, 1));
+        s.release_claim(
+            id,
+            "w",
+            "waiting for a ready modem with service number 10690110",
+            now + 5_000,
+            now + 1,
+        )
+        .await
+        .unwrap();
+        assert!(
+            s.claim_outbound("w", 1, LEASE, now + 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due before the pause ends"
+        );
+        now += 5_000;
+    }
+    let (record, _) = get(s, id).await;
+    assert_eq!((record.state, record.attempts), (MessageState::Queued, 0));
+    assert!(record.last_error.unwrap_or_default().contains("10690110"));
+}
+
 async fn retries_end_in_a_visible_dead_letter_after_max_attempts(db: &TestDb) {
     let s = &db.store;
     let mut m = msg("13800000003", "x");
