@@ -22,6 +22,7 @@ on_both_backends!(
     parts_arriving_out_of_order_and_twice_make_one_message,
     faults_on_the_line_lose_no_message,
     an_unplugged_modem_is_reopened_and_sends_what_waited,
+    a_modem_that_vanishes_mid_send_loses_no_message,
     a_killed_daemon_sends_everything_after_a_restart,
     a_permanent_network_refusal_fails_the_message_with_its_reason,
     outbound_messages_are_spread_over_every_ready_modem,
@@ -302,6 +303,32 @@ async fn an_unplugged_modem_is_reopened_and_sends_what_waited(backend: Backend) 
         health["modems"][0]["reconnects"].as_u64().unwrap_or(0) >= 1,
         "{health}"
     );
+    rig.finish().await;
+}
+
+async fn a_modem_that_vanishes_mid_send_loses_no_message(backend: Backend) {
+    let slow = SimConfig {
+        send_delay: Duration::from_millis(300),
+        ..SimConfig::default()
+    };
+    let rig = Rig::start(backend, vec![slow], "").await;
+    let texts: Vec<String> = (0..6).map(|i| format!("vanishing modem {i}")).collect();
+    for text in &texts {
+        rig.daemon.send("13800000012", text);
+    }
+    rig.sims[0]
+        .wait_for_submitted(2, LONG_WAIT)
+        .await
+        .expect("sending started");
+    rig.sims[0].inject(Fault::Unplug(Duration::from_secs(1)));
+    rig.daemon
+        .wait_for_messages("out", LONG_WAIT, |m| all_in(m, 6, &["sent", "delivered"]))
+        .await;
+    let counts = texts_submitted(&rig.sims);
+    for text in &texts {
+        let n = counts.get(text).copied().unwrap_or(0);
+        assert!((1..=2).contains(&n), "{text:?} was submitted {n} times");
+    }
     rig.finish().await;
 }
 
