@@ -25,6 +25,7 @@ on_both_backends!(
     help_lists_only_what_the_sender_may_use,
     a_hostile_plugin_is_contained_and_the_next_query_is_answered,
     a_new_plugin_version_answers_without_a_restart_and_loses_nothing,
+    in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited,
 );
 
 /// A daemon with the demo datasource, the bundled plugins, an officer and a traffic warden.
@@ -36,6 +37,11 @@ struct Rig {
 
 impl Rig {
     async fn start(backend: Backend) -> Rig {
+        Rig::start_with(backend, "").await
+    }
+
+    /// Like [`Rig::start`], with extra `[router]` keys.
+    async fn start_with(backend: Backend, router: &str) -> Rig {
         let dir = tempfile::tempdir().expect("temporary folder");
         let database = Database::create(&backend, dir.path()).await;
         let link = dir.path().join("modem0");
@@ -52,7 +58,9 @@ impl Rig {
             dir,
             &database.url,
             &modems,
-            "[plugins]\ncpu_limit_ms = 200\n[router]\nmax_commands_per_minute = 1000\n",
+            &format!(
+                "[plugins]\ncpu_limit_ms = 200\n[router]\nmax_commands_per_minute = 1000\n{router}\n"
+            ),
         );
         daemon.cli_ok(&["demo-data", "--out", police.to_str().unwrap()]);
         daemon.cli_ok(&[
@@ -372,5 +380,29 @@ async fn a_new_plugin_version_answers_without_a_restart_and_loses_nothing(backen
         assert!(Instant::now() < deadline, "the rollback never took effect");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    rig.finish().await;
+}
+
+async fn in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited(backend: Backend) {
+    let rig = Rig::start_with(backend, "unauthorised = \"silent\"").await;
+    rig.sim.receive_sms(STRANGER, "CP 京A12345").unwrap();
+    // Commands are routed in the order they arrive, so once the answer to H is there, the
+    // refused query before it has been handled: in silence.
+    let help = rig.ask(STRANGER, "H").await;
+    assert!(!help.contains("CP "), "{help}");
+    assert_eq!(
+        rig.replies_to(STRANGER),
+        [help],
+        "the refused query got no answer"
+    );
+    let audit = rig.audit("+8613900000009");
+    let row = audit
+        .iter()
+        .find(|r| r["event"] == "query")
+        .expect("the refusal is audited");
+    assert_eq!(
+        (row["outcome"].as_str(), row["object"].as_str()),
+        (Some("refused"), Some("CP 京A12345"))
+    );
     rig.finish().await;
 }
