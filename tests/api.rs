@@ -313,6 +313,11 @@ async fn requests_without_a_usable_key_or_scope_get_problem_documents(backend: B
         &rig.call("GET", "/api/v1/nothing-here", Some(&key), None),
         404,
     );
+    // Errors axum answers itself are problem documents too.
+    assert_problem(
+        &rig.call("PUT", "/api/v1/messages", Some(&key), Some(&body)),
+        405,
+    );
     // Bursts beyond the key's rate get 429 with Retry-After.
     let out = rig.daemon.cli_ok(&[
         "apikey", "create", "--name", "slow", "--scopes", "send", "--rate", "1",

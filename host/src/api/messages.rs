@@ -307,7 +307,11 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             "Unsupported media type",
             e.body_text(),
         ),
-        other => Problem::bad_request(other.body_text()),
+        other if other.status() == StatusCode::BAD_REQUEST => {
+            Problem::bad_request(other.body_text())
+        }
+        // e.g. 413 when the body is over the limit
+        other => Problem::from_status(other.status(), other.body_text()),
     }
 }
 

@@ -122,6 +122,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().1
 }
 
+/// Errors that axum itself answers (405 from method routing, 413 from the body limit) become
+/// problem documents too, so that every error of `/api/v1` has one shape.
+async fn plain_errors_as_problems(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let detail = match status {
+            axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+                "this path does not take that method; see /api/openapi.json".to_string()
+            }
+            _ => format!("the request failed with status {status}"),
+        };
+        return axum::response::IntoResponse::into_response(problem::Problem::from_status(
+            status, detail,
+        ));
+    }
+    response
+}
+
 /// The API's routes: `/api/v1/...` behind the key check, and [`OPENAPI_PATH`] open.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = api_routes();
@@ -136,6 +158,7 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             auth::middleware,
         ))
+        .layer(axum::middleware::map_response(plain_errors_as_problems))
         .with_state(state);
     Router::new()
         .route(

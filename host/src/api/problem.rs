@@ -38,6 +38,14 @@ impl Problem {
         }
     }
 
+    /// A problem for a plain HTTP error status, titled by the status's reason phrase (405 from
+    /// method routing, 413 from the body limit...).
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Problem {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug = title.to_ascii_lowercase().replace(' ', "-");
+        Problem::new(status, &slug, title, detail)
+    }
+
     /// 401: no key, an unknown key or a revoked key.
     pub fn unauthorized(detail: impl Into<String>) -> Problem {
         Problem::new(
