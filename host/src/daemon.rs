@@ -164,6 +164,8 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     });
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
+        // The peer address (`ConnectInfo`) feeds the API's per-source limits and audit rows.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(http_shutdown.cancelled_owned())
             .await;
