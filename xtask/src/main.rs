@@ -1,10 +1,15 @@
 //! The project's build and test driver: `cargo xtask run` starts the platform on its embedded
-//! defaults, `cargo xtask test` runs every test, `cargo xtask plugins` builds the WebAssembly
-//! plugins. Each builds whatever it needs first and says what it is doing. Plain `std` plus
-//! `wit-component` (which turns a plugin's core module into a component in-process, so that no
+//! defaults, `cargo xtask test` runs every test (the Rust tests, then schemathesis against the
+//! HTTP API's OpenAPI document), `cargo xtask plugins` builds the WebAssembly plugins,
+//! `cargo xtask schemathesis` runs only that last step, `cargo xtask bench-api` measures the
+//! HTTP API with wrk. Each builds whatever it needs first and says what it is doing. Plain `std`
+//! plus `wit-component` (which turns a plugin's core module into a component in-process, so that no
 //! extra tool has to be installed).
 
+mod bench_api;
+mod daemon;
 mod plugins;
+mod schemathesis;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -16,9 +21,11 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("plugins") => plugins::build(&root(), &args[1..]),
+        Some("schemathesis") => schemathesis_only(&args[1..]),
+        Some("bench-api") => bench_api::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target)."
+                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n  schemathesis [--no-build]  build the debug daemon and run only the schemathesis step of `test`\n  bench-api [--threads N --connections N --duration 15s --no-build]  measure POST /api/v1/messages with wrk (release build)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target).\nJINGXUN_SKIP_SCHEMATHESIS=1 skips the schemathesis step of `test` (quick local runs; CI runs it)."
             );
             Err("unknown command".into())
         }
@@ -113,5 +120,22 @@ fn test(extra: &[String]) -> Result<(), String> {
         run.args(["test", "--workspace", "--no-fail-fast"]);
     }
     run.args(extra);
-    status(run, "the test suite")
+    let tests = status(run, "the test suite");
+    // The property run of the HTTP API goes on even when a Rust test failed, so that one CI run
+    // reports both.
+    let api = schemathesis::run(&root().join("target/debug/jingxun"));
+    tests.and(api)
+}
+
+/// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.
+/// `--no-build` uses the debug binary already built (when another build holds cargo's lock).
+fn schemathesis_only(args: &[String]) -> Result<(), String> {
+    if schemathesis::skipped() || args.iter().any(|a| a == "--no-build") {
+        return schemathesis::run(&root().join("target/debug/jingxun"));
+    }
+    say("building the debug jingxun");
+    let mut build = cargo();
+    build.args(["build", "--package", "jingxun", "--bin", "jingxun"]);
+    status(build, "cargo build")?;
+    schemathesis::run(&root().join("target/debug/jingxun"))
 }
