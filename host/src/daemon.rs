@@ -117,6 +117,9 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     }
 
     let wake = Wake::default();
+    // Wakes inbox long-polls and the webhook dispatcher when the router assigns messages to API
+    // keys (issue 5).
+    let inbox = crate::api::inbound::InboxSignal::default();
     let router = Router::new(
         RouterParts {
             store: store.clone(),
@@ -132,7 +135,7 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             poll_interval: Duration::from_millis(config.queue.poll_interval_ms),
         },
     );
-    let router_task = tokio::spawn(router.run(shutdown.clone()));
+    let router_task = tokio::spawn(router.with_inbox_signal(inbox.clone()).run(shutdown.clone()));
 
     let owner = lease_owner();
     let dispatch_settings = DispatchSettings {
@@ -147,6 +150,13 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         shutdown.clone(),
     ));
 
+    let webhook_task = tokio::spawn(crate::api::webhooks::run(
+        store.clone(),
+        inbox.clone(),
+        owner.clone(),
+        shutdown.clone(),
+    ));
+
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -156,11 +166,14 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     let app = http::router(AppState {
         store: store.clone(),
         modems: modems.clone(),
-        api: crate::api::ApiState::new(
-            store.clone(),
-            wake.clone(),
-            crate::api::ApiSettings::from_config(&config),
-        ),
+        api: crate::api::ApiState {
+            inbox: inbox.clone(),
+            ..crate::api::ApiState::new(
+                store.clone(),
+                wake.clone(),
+                crate::api::ApiSettings::from_config(&config),
+            )
+        },
     });
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -178,9 +191,11 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     wait_for_signal().await;
     tracing::info!("stopping: sending what the modems hold, claiming nothing new");
     shutdown.cancel();
+    inbox.close();
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         let _ = router_task.await;
         let _ = dispatcher.await;
+        let _ = webhook_task.await;
         for task in modem_tasks {
             let _ = task.await;
         }

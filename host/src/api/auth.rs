@@ -199,6 +199,15 @@ pub async fn middleware(
             return problem.into_response();
         }
     };
+    // A key limited to some networks (`--allow-network`) is refused from elsewhere.
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    if let Err(problem) = super::inbound::check_source(&client.key, peer) {
+        tracing::info!(api_key = %client.key.name, %method, %path, status = problem.status, "API call refused: source network not allowed for the key");
+        return problem.into_response();
+    }
     let name = client.key.name.clone();
     request.extensions_mut().insert(Arc::new(client));
     let response = next.run(request).await;

@@ -12,9 +12,11 @@
 //!   [`OPENAPI_PATH`] without a key.
 
 pub mod auth;
+pub mod inbound;
 pub mod keys;
 pub mod messages;
 pub mod problem;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -64,6 +66,8 @@ pub struct ApiState {
     pub wake: Wake,
     pub settings: Arc<ApiSettings>,
     pub auth: Arc<auth::Authenticator>,
+    /// Wakes inbox long-polls when the router assigns inbound messages to keys.
+    pub inbox: inbound::InboxSignal,
 }
 
 impl ApiState {
@@ -74,6 +78,7 @@ impl ApiState {
             wake,
             settings: Arc::new(settings),
             auth: Arc::new(auth::Authenticator::default()),
+            inbox: inbound::InboxSignal::default(),
         }
     }
 }
@@ -114,6 +119,7 @@ fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(messages::send_message))
         .routes(routes!(messages::get_message))
+        .routes(routes!(inbound::get_inbox))
         .split_for_parts()
 }
 

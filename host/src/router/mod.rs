@@ -9,17 +9,26 @@
 //! command limit ([`limit`]). The audit rows of a batch of commands, their replies and their
 //! routed marks are committed in one transaction: no answer with police data goes out without
 //! its audit row, and one commit serves many commands.
+//!
+//! Inbound messages for other systems (issue 5; R16, R19): a message whose first word is an API
+//! key's keyword, or that came to one of its service numbers, is not answered; it is assigned
+//! to the key (inbox row, webhook delivery) in the same transaction that marks it routed. `H`
+//! and every plugin command stay the router's whatever number they came to, so police commands
+//! never reach another system. The keys' routes are read from the store every
+//! [`INBOUND_ROUTES_TTL`], so changes made with `jingxun apikey` apply within that time.
 
 pub mod command;
 pub mod limit;
 pub mod replies;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::inbound::InboxSignal;
 use crate::audit::AuditEntry;
 use crate::clock::now_ms;
 use crate::config::{RouterConfig, UnauthorisedReply};
@@ -29,7 +38,7 @@ use crate::phone::PhoneNumber;
 use crate::plugins::{
     CommandInfo, InvocationError, Outcome, PluginHost, PluginRequest, PluginUser,
 };
-use crate::store::{InboxCompletion, InboxMessage, NewOutbound, Store};
+use crate::store::{InboundRoute, InboxCompletion, InboxMessage, NewOutbound, RouteKind, Store};
 use command::ParsedCommand;
 use limit::{PhoneLimiter, Verdict};
 
@@ -37,6 +46,8 @@ use limit::{PhoneLimiter, Verdict};
 const INBOX_LEASE: Duration = Duration::from_secs(60);
 /// The keyword of the help command (R15).
 pub const HELP_KEYWORD: &str = "H";
+/// How long the API keys' inbound routes are used before they are read again.
+pub const INBOUND_ROUTES_TTL: Duration = Duration::from_secs(2);
 
 /// What the router needs from the rest of the daemon.
 #[derive(Clone)]
@@ -72,6 +83,60 @@ pub struct Router {
     parts: RouterParts,
     settings: Arc<RouterSettings>,
     limiter: Arc<Mutex<PhoneLimiter>>,
+    /// The API keys' inbound routes, as last read.
+    inbound: Arc<RwLock<InboundTable>>,
+    /// Told when messages were assigned to API keys.
+    inbox: InboxSignal,
+}
+
+/// Which API key receives which inbound messages: keywords (upper case) and service numbers
+/// (digits) of the keys that may receive.
+#[derive(Debug, Default)]
+pub struct InboundTable {
+    keywords: HashMap<String, String>,
+    numbers: HashMap<String, String>,
+    loaded: Option<Instant>,
+}
+
+impl InboundTable {
+    /// The table of the active routes among `routes`.
+    pub fn new(routes: &[InboundRoute]) -> InboundTable {
+        let mut table = InboundTable::default();
+        for route in routes.iter().filter(|r| r.active) {
+            let map = match route.kind {
+                RouteKind::Keyword => &mut table.keywords,
+                RouteKind::Number => &mut table.numbers,
+            };
+            map.insert(route.value.clone(), route.api_key.clone());
+        }
+        table
+    }
+
+    /// The key that receives a message whose first word is `keyword` (upper case; `None` when
+    /// the text has no keyword), which came to `service_number`. `router_keyword` says whether
+    /// the router owns the keyword (`H`, a plugin command): then no key gets it.
+    pub fn receiver(
+        &self,
+        keyword: Option<&str>,
+        router_keyword: bool,
+        service_number: Option<&str>,
+    ) -> Option<&str> {
+        if router_keyword {
+            return None;
+        }
+        if let Some(key) = keyword.and_then(|k| self.keywords.get(k)) {
+            return Some(key.as_str());
+        }
+        let digits: String = service_number?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        self.numbers.get(&digits).map(String::as_str)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keywords.is_empty() && self.numbers.is_empty()
+    }
 }
 
 /// The decision for one inbound message: what to send back and what to audit. Both are
@@ -82,6 +147,8 @@ pub struct Decision {
     pub replies: Vec<String>,
     /// Audit rows for the police queries this message made or was refused.
     pub audit: Vec<AuditEntry>,
+    /// The API key that receives the message instead (no reply then).
+    pub api_key: Option<String>,
 }
 
 impl Decision {
@@ -89,6 +156,7 @@ impl Decision {
         Self {
             replies: vec![text.into()],
             audit: Vec::new(),
+            api_key: None,
         }
     }
 
@@ -96,6 +164,14 @@ impl Decision {
         Self {
             replies: Vec::new(),
             audit: Vec::new(),
+            api_key: None,
+        }
+    }
+
+    fn for_api_key(key: &str) -> Self {
+        Self {
+            api_key: Some(key.to_owned()),
+            ..Self::silent()
         }
     }
 
@@ -113,6 +189,45 @@ impl Router {
             parts,
             settings: Arc::new(settings),
             limiter: Arc::new(Mutex::new(limiter)),
+            inbound: Arc::new(RwLock::new(InboundTable::default())),
+            inbox: InboxSignal::default(),
+        }
+    }
+
+    /// Tells `signal` whenever messages were assigned to API keys (the inbox long-polls and the
+    /// webhook dispatcher wait on it).
+    pub fn with_inbox_signal(mut self, signal: InboxSignal) -> Self {
+        self.inbox = signal;
+        self
+    }
+
+    /// Reads the API keys' inbound routes again if they are older than [`INBOUND_ROUTES_TTL`].
+    /// On a store error the routes in hand are kept (and read again next time).
+    pub async fn refresh_inbound_routes(&self) {
+        let stale = self
+            .inbound
+            .read()
+            .map(|t| t.loaded.is_none_or(|at| at.elapsed() >= INBOUND_ROUTES_TTL))
+            .unwrap_or(true);
+        if !stale {
+            return;
+        }
+        match self.parts.store.api_inbound_routes().await {
+            Ok(routes) => {
+                let mut table = InboundTable::new(&routes);
+                table.loaded = Some(Instant::now());
+                for keyword in table.keywords.keys() {
+                    if self.parts.plugins.command(keyword).is_some() {
+                        tracing::warn!(%keyword, api_key = %table.keywords[keyword], "an API key's keyword is also a plugin command now; the plugin answers it");
+                    }
+                }
+                if let Ok(mut current) = self.inbound.write() {
+                    *current = table;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the API keys' inbound routes; keeping the last ones")
+            }
         }
     }
 
@@ -137,6 +252,7 @@ impl Router {
             };
             let full = claimed.len() as u32 == batch;
             if !claimed.is_empty() {
+                self.refresh_inbound_routes().await;
                 // One task per message: a plugin call occupies its thread while it runs, so the
                 // messages of a batch must not share a task.
                 let mut tasks = tokio::task::JoinSet::new();
@@ -158,8 +274,12 @@ impl Router {
                         }
                     }
                 }
+                let assigned = completions.iter().any(|c| c.api_key.is_some());
                 self.commit(completions).await;
                 self.parts.wake.notify();
+                if assigned {
+                    self.inbox.notify();
+                }
             }
             if full && !shutdown.is_cancelled() {
                 continue;
@@ -203,6 +323,7 @@ impl Router {
             id: message.id,
             audit,
             replies,
+            api_key: decision.api_key,
         }
     }
 
@@ -232,7 +353,11 @@ impl Router {
     /// Decides the answer to one inbound message and the audit rows it needs, calling the
     /// plugin when it is a command. Writes nothing.
     pub async fn route(&self, message: &InboxMessage) -> Decision {
-        let Some(command) = command::parse(&message.text) else {
+        let parsed = command::parse(&message.text);
+        if let Some(key) = self.api_receiver(message, parsed.as_ref()) {
+            return Decision::for_api_key(&key);
+        }
+        let Some(command) = parsed else {
             return self.hint(message);
         };
         let verdict = self
@@ -387,6 +512,24 @@ impl Router {
         Decision::reply(text)
     }
 
+    /// The API key that receives `message` instead of the router, if any.
+    fn api_receiver(
+        &self,
+        message: &InboxMessage,
+        command: Option<&ParsedCommand>,
+    ) -> Option<String> {
+        let table = self.inbound.read().ok()?;
+        if table.is_empty() {
+            return None;
+        }
+        let keyword = command.map(|c| c.keyword.as_str());
+        let router_keyword =
+            keyword.is_some_and(|k| k == HELP_KEYWORD || self.parts.plugins.command(k).is_some());
+        table
+            .receiver(keyword, router_keyword, message.service_number.as_deref())
+            .map(str::to_owned)
+    }
+
     /// The hint for text that is no command. Short codes and alphanumeric senders (other
     /// services, auto-responders) get nothing, so that two machines never answer each other.
     fn hint(&self, message: &InboxMessage) -> Decision {
@@ -449,5 +592,49 @@ fn refusal_reason(identity: Option<&PhoneIdentity>) -> &'static str {
         Some(PhoneIdentity { user: None, .. }) => "phone_without_user",
         Some(PhoneIdentity { user: Some(u), .. }) if !u.active => "user_disabled",
         Some(_) => "business_not_granted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(kind: RouteKind, value: &str, key: &str, active: bool) -> InboundRoute {
+        InboundRoute {
+            kind,
+            value: value.into(),
+            api_key: key.into(),
+            active,
+        }
+    }
+
+    #[test]
+    fn inbound_messages_go_to_the_key_of_their_keyword_or_number_and_never_router_keywords() {
+        let table = InboundTable::new(&[
+            route(RouteKind::Keyword, "NEWS", "news", true),
+            route(RouteKind::Number, "10690110", "oa", true),
+            route(RouteKind::Keyword, "OLD", "revoked", false),
+        ]);
+        assert_eq!(table.receiver(Some("NEWS"), false, None), Some("news"));
+        // The keyword wins over the number it came to.
+        assert_eq!(
+            table.receiver(Some("NEWS"), false, Some("10690110")),
+            Some("news")
+        );
+        assert_eq!(table.receiver(None, false, Some("10690110")), Some("oa"));
+        assert_eq!(
+            table.receiver(Some("HELLO"), false, Some("+10690110")),
+            Some("oa")
+        );
+        // H and plugin commands stay the router's, whatever number they came to.
+        assert_eq!(table.receiver(Some("CP"), true, Some("10690110")), None);
+        assert_eq!(
+            table.receiver(Some("OLD"), false, None),
+            None,
+            "inactive key"
+        );
+        assert_eq!(table.receiver(Some("HELLO"), false, Some("10690111")), None);
+        assert_eq!(table.receiver(None, false, None), None);
+        assert!(InboundTable::default().is_empty());
     }
 }

@@ -25,6 +25,10 @@ pub struct ApiKeyRecord {
     pub created_at: i64,
     /// When it was revoked; a revoked key is refused.
     pub revoked_at: Option<i64>,
+    /// Networks (CIDR) it may be used from; empty: any.
+    pub allowed_networks: Vec<String>,
+    /// Where inbound messages assigned to it are POSTed, if anywhere (its secret is not here).
+    pub webhook_url: Option<String>,
 }
 
 impl ApiKeyRecord {
@@ -61,8 +65,8 @@ pub enum IdempotentOutcome {
     Mismatch,
 }
 
-const KEY_COLUMNS: &str =
-    "id, name, key_prefix, scopes, rate_per_second, service_numbers, created_at, revoked_at";
+const KEY_COLUMNS: &str = "id, name, key_prefix, scopes, rate_per_second, service_numbers, \
+     created_at, revoked_at, allowed_networks, webhook_url";
 
 fn key_from_row(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
     let words = |column: &str| -> Result<Vec<String>, StoreError> {
@@ -78,6 +82,8 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
         service_numbers: words("service_numbers")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        allowed_networks: words("allowed_networks")?,
+        webhook_url: row.try_get("webhook_url")?,
     })
 }
 
@@ -168,6 +174,7 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        super::api_inbound::retire_key_in(&mut tx, name, now_ms).await?;
         let record = sqlx::query(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE name = $1"
         ))

@@ -139,6 +139,11 @@ impl Store {
             .collect();
         let audit: Vec<&PreparedEntry> = fresh.iter().flat_map(|c| c.audit.iter()).collect();
         super::audit::append_audit_batch(self.backend, &mut tx, &audit).await?;
+        let assigned: Vec<(MessageId, &str)> = fresh
+            .iter()
+            .filter_map(|c| c.api_key.as_deref().map(|key| (c.id, key)))
+            .collect();
+        super::api_inbound::assign_in(self.backend, &mut tx, &assigned, now_ms).await?;
         let replies: Vec<NewOutbound> = fresh
             .iter()
             .flat_map(|c| c.replies.iter().cloned())
@@ -171,6 +176,10 @@ impl Store {
         for entry in &completion.audit {
             super::audit::append_audit(self.backend, tx, entry).await?;
         }
+        if let Some(key) = completion.api_key.as_deref() {
+            super::api_inbound::assign_in(self.backend, tx, &[(completion.id, key)], now_ms)
+                .await?;
+        }
         if completion.replies.is_empty() {
             return Ok(Vec::new());
         }
@@ -189,6 +198,9 @@ pub(crate) struct InboxCompletion {
     pub audit: Vec<PreparedEntry>,
     /// The replies to queue.
     pub replies: Vec<NewOutbound>,
+    /// The API key that receives the message instead of the router answering it (issue 5):
+    /// its inbox row (and webhook delivery) is committed with the routed mark.
+    pub api_key: Option<String>,
 }
 
 #[cfg(test)]
@@ -251,6 +263,7 @@ mod tests {
                     .unwrap(),
             ],
             replies: vec![NewOutbound::new("+8613800000001", "帮助")],
+            api_key: None,
         };
         assert_eq!(
             store
@@ -314,6 +327,7 @@ mod tests {
                     .unwrap(),
             ],
             replies: vec![NewOutbound::new(peer, "答复")],
+            api_key: None,
         };
         // The first was finished by another router already.
         store

@@ -50,6 +50,7 @@
 //! `options=-csearch_path%3D<schema>`: [`Store::connect`] accepts any URL that sqlx accepts, so
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
+mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
 mod directory;
@@ -71,6 +72,9 @@ use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row, Transaction};
 
+pub use api_inbound::{
+    ApiInboxEntry, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, InboundRoute, RouteKind,
+};
 pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
