@@ -20,6 +20,9 @@ on_both_backends!(
     requests_without_a_usable_key_or_scope_get_problem_documents,
     a_message_whose_validity_ended_is_never_sent,
     the_openapi_document_parses_and_lists_the_paths,
+    an_inbound_sms_with_the_keys_keyword_reaches_a_waiting_long_poll_and_gets_no_reply,
+    a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once_it_is_back,
+    a_key_limited_to_another_network_is_refused_from_loopback,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -382,6 +385,480 @@ async fn the_openapi_document_parses_and_lists_the_paths(backend: Backend) {
     );
     for path in ["/api/v1/messages", "/api/v1/messages/{id}"] {
         assert!(reply.body["paths"][path].is_object(), "{path} missing");
+    }
+    rig.finish().await;
+}
+// ---- Inbound SMS for API clients (issue 5; R16, R19, R20) ----
+
+/// The replies the simulated modem was asked to send to `number` (canonical).
+fn submitted_to(sim: &SimHandle, number: &str) -> usize {
+    sim.submitted()
+        .iter()
+        .filter_map(|s| s.decoded.as_ref())
+        .filter(|d| d.destination.to_string() == number)
+        .count()
+}
+
+/// A GET on a blocking thread, so that a long-poll (up to 30 s, longer than `http` waits) can
+/// run while the test goes on. Answers the status and the JSON body.
+fn long_poll_in_background(
+    address: &str,
+    path: &str,
+    key: &str,
+) -> tokio::task::JoinHandle<(u16, Value)> {
+    use std::io::{Read, Write};
+    let (address, path, key) = (address.to_owned(), path.to_owned(), key.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect to the daemon");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .expect("timeout");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+             Authorization: Bearer {key}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the answer");
+        let raw = String::from_utf8(raw).expect("UTF-8 answer");
+        let (head, payload) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+        let status = head
+            .lines()
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        let payload = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(payload)
+        } else {
+            payload.to_owned()
+        };
+        (
+            status,
+            serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+        )
+    })
+}
+
+/// R16, R19: an SMS whose first word is a key's keyword reaches a long-poll that was already
+/// waiting, and the router does not answer it; a text with no key's keyword still gets the
+/// router's hint. Police commands and `H` never go to a key (router unit tests).
+async fn an_inbound_sms_with_the_keys_keyword_reaches_a_waiting_long_poll_and_gets_no_reply(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    let out = rig.daemon.cli_ok(&[
+        "apikey",
+        "create",
+        "--name",
+        "news",
+        "--scopes",
+        "receive",
+        "--keyword",
+        "news",
+    ]);
+    let key = out.trim().to_owned();
+    // A keyword of the router is refused with a clear error.
+    let refused = rig
+        .daemon
+        .cli(&["apikey", "update", "--name", "news", "--keyword", "H"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("help command"),
+        "{refused:?}"
+    );
+    let empty = rig.call("GET", "/api/v1/inbox?wait=0", Some(&key), None);
+    assert_eq!(empty.status, 200, "{empty:?}");
+    assert_eq!(empty.body["messages"], json!([]));
+    assert_eq!(empty.body["next_cursor"], "0");
+    let poll = long_poll_in_background(&rig.daemon.http, "/api/v1/inbox?after=0&wait=30", &key);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!poll.is_finished(), "the long-poll must wait for a message");
+    rig.sim
+        .receive_sms("13800000021", "News 今天的新闻")
+        .expect("deliver to the simulated modem");
+    let (status, page) = poll.await.expect("the long-poll thread");
+    assert_eq!(status, 200, "{page}");
+    let messages = page["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{page}");
+    assert_eq!(messages[0]["text"], "News 今天的新闻");
+    assert_eq!(messages[0]["from"], "+8613800000021");
+    assert_eq!(messages[0]["state"], "received");
+    let cursor = page["next_cursor"].as_str().expect("a cursor").to_owned();
+    assert_eq!(messages[0]["cursor"], cursor.as_str());
+    // Nothing after the cursor.
+    let after = rig.call(
+        "GET",
+        &format!("/api/v1/inbox?after={cursor}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(after.body["messages"], json!([]), "{after:?}");
+    assert_eq!(after.body["next_cursor"], cursor.as_str());
+    // A later text without the keyword is the router's: it gets the hint. Once that reply has
+    // left, a reply to the keyword message (queued before it) would have too.
+    rig.sim
+        .receive_sms("13800000022", "hello")
+        .expect("deliver to the simulated modem");
+    let deadline = Instant::now() + LONG_WAIT;
+    while submitted_to(&rig.sim, "+8613800000022") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no hint reply\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        submitted_to(&rig.sim, "+8613800000021"),
+        0,
+        "the router must not answer a message that went to an API key"
+    );
+    // Another key cannot read it, and a key without the receive scope is refused.
+    let sender = rig.key("oa", "send");
+    assert_problem(&rig.call("GET", "/api/v1/inbox", Some(&sender), None), 403);
+    assert_problem(
+        &rig.call("GET", "/api/v1/inbox?wait=31", Some(&key), None),
+        422,
+    );
+    assert_problem(
+        &rig.call("GET", "/api/v1/inbox?after=abc", Some(&key), None),
+        400,
+    );
+    rig.finish().await;
+}
+
+/// One request the test's webhook receiver got.
+#[derive(Debug, Clone)]
+struct Hook {
+    signature: String,
+    delivery: String,
+    body: Vec<u8>,
+    /// The status it answered.
+    answered: u16,
+}
+
+/// A webhook receiver on `port`: answers 500 while `failing` is set, else 204, and records
+/// every request.
+async fn webhook_receiver(
+    port: u16,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Hook>>>,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the webhook receiver");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (failing, seen) = (failing.clone(), seen.clone());
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let (head, body_start) = loop {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&raw[..at]).into_owned(), at + 4);
+                    }
+                };
+                let header = |name: &str| {
+                    head.lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                let length: usize = header("content-length").parse().unwrap_or(0);
+                let mut body = raw[body_start..].to_vec();
+                while body.len() < length {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    body.extend_from_slice(&buf[..n]);
+                }
+                let answered = if failing.load(std::sync::atomic::Ordering::SeqCst) {
+                    500
+                } else {
+                    204
+                };
+                seen.lock().expect("lock").push(Hook {
+                    signature: header("x-jingxun-signature"),
+                    delivery: header("x-jingxun-delivery"),
+                    body,
+                    answered,
+                });
+                let reply = format!(
+                    "HTTP/1.1 {answered} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    })
+}
+
+/// Checks `X-Jingxun-Signature` as a client would, computing the HMAC itself.
+fn signature_is_valid(secret: &str, hook: &Hook) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = hook.signature.split_once(",v1=") else {
+        return false;
+    };
+    let Some(t) = t.strip_prefix("t=") else {
+        return false;
+    };
+    let now = chrono::Utc::now().timestamp();
+    if t.parse::<i64>().map_or(true, |t| (now - t).abs() > 300) {
+        return false;
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&hook.body);
+    hex::decode(v1).is_ok_and(|v1| mac.verify_slice(&v1).is_ok())
+}
+
+/// Issue 5: a webhook receiver that is down for a while (connections refused, then 500
+/// answers) still gets every inbound message once it is back, each with a valid signature.
+async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once_it_is_back(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    rig.daemon.cli_ok(&[
+        "apikey",
+        "create",
+        "--name",
+        "oa",
+        "--scopes",
+        "receive",
+        "--keyword",
+        "OA",
+    ]);
+    let https = rig.daemon.cli(&[
+        "apikey",
+        "webhook",
+        "--name",
+        "oa",
+        "--url",
+        "https://oa.example/sms",
+    ]);
+    assert!(!https.status.success());
+    assert!(
+        String::from_utf8_lossy(&https.stderr).contains("TLS is not supported yet"),
+        "{https:?}"
+    );
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let secret = rig
+        .daemon
+        .cli_ok(&["apikey", "webhook", "--name", "oa", "--url", &url])
+        .trim()
+        .to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let listed = rig.daemon.cli_ok(&["apikey", "list", "--json"]);
+    assert!(!listed.contains(&secret), "the secret is never listed");
+    let texts = ["OA 请审批 1", "oa 请审批 2", "OA 请审批 3"];
+    for (i, text) in texts.iter().enumerate() {
+        rig.sim
+            .receive_sms(&format!("1380000003{i}"), text)
+            .expect("deliver to the simulated modem");
+    }
+    // Nobody listens: every delivery fails at least once (connection refused).
+    let deadline = Instant::now() + LONG_WAIT;
+    loop {
+        let out = rig
+            .daemon
+            .cli_ok(&["apikey", "deliveries", "--name", "oa", "--json"]);
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        if rows.len() == texts.len()
+            && rows
+                .iter()
+                .all(|r| r["state"] == "pending" && r["attempts"].as_u64() >= Some(1))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries did not fail: {out}\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Up, but failing with 500 at first.
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Hook>::new()));
+    let receiver = webhook_receiver(port, failing.clone(), seen.clone()).await;
+    let deadline = Instant::now() + LONG_WAIT;
+    while seen.lock().expect("lock").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no retry reached the receiver\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Back: every message arrives, signed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let delivered = loop {
+        let hooks = seen.lock().expect("lock").clone();
+        let delivered: Vec<Value> = hooks
+            .iter()
+            .filter(|h| h.answered == 204)
+            .map(|h| serde_json::from_slice(&h.body).expect("a JSON body"))
+            .collect();
+        if texts
+            .iter()
+            .all(|t| delivered.iter().any(|m| m["text"] == *t))
+        {
+            break delivered;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every message was delivered: {hooks:?}\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let hooks = seen.lock().expect("lock").clone();
+    for hook in &hooks {
+        assert!(
+            signature_is_valid(&secret, hook),
+            "bad signature on {hook:?}"
+        );
+        assert!(hook.delivery.parse::<i64>().is_ok(), "{hook:?}");
+    }
+    assert!(!signature_is_valid("whsec_wrong", &hooks[0]));
+    for message in &delivered {
+        assert!(
+            message["from"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("+86"))
+        );
+        assert!(
+            message["cursor"].is_string() && message["id"].is_i64(),
+            "{message}"
+        );
+    }
+    // The store agrees: all delivered, after failures.
+    let deadline = Instant::now() + LONG_WAIT;
+    loop {
+        let out = rig.daemon.cli_ok(&[
+            "apikey",
+            "deliveries",
+            "--name",
+            "oa",
+            "--state",
+            "delivered",
+            "--json",
+        ]);
+        if out.lines().count() == texts.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{out}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And the inbox holds the same messages, oldest first.
+    let key_out = rig.daemon.cli_ok(&["apikey", "list", "--json"]);
+    assert!(key_out.contains("\"keywords\":[\"OA\"]"), "{key_out}");
+    receiver.abort();
+    rig.finish().await;
+}
+
+/// Issue 5 item 1, security checklist: a key limited to other networks is refused with a 403
+/// problem from 127.0.0.1; one limited to the loopback network is served.
+async fn a_key_limited_to_another_network_is_refused_from_loopback(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let refused = rig.daemon.cli(&[
+        "apikey",
+        "create",
+        "--name",
+        "bad",
+        "--scopes",
+        "send",
+        "--allow-network",
+        "10.0.0.0/33",
+    ]);
+    assert!(!refused.status.success(), "{refused:?}");
+    let listed = rig.daemon.cli_ok(&["apikey", "list", "--json"]);
+    assert!(
+        !listed.contains("\"bad\""),
+        "a refused network leaves no key: {listed}"
+    );
+    let remote = rig
+        .daemon
+        .cli_ok(&[
+            "apikey",
+            "create",
+            "--name",
+            "lan",
+            "--scopes",
+            "send",
+            "--allow-network",
+            "10.0.0.0/8",
+        ])
+        .trim()
+        .to_owned();
+    let local = rig
+        .daemon
+        .cli_ok(&[
+            "apikey",
+            "create",
+            "--name",
+            "local",
+            "--scopes",
+            "send",
+            "--allow-network",
+            "127.0.0.0/8",
+            "--allow-network",
+            "10.0.0.0/8",
+        ])
+        .trim()
+        .to_owned();
+    let forbidden = rig.call("GET", "/api/v1/messages/1", Some(&remote), None);
+    assert_problem(&forbidden, 403);
+    assert!(
+        forbidden.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("10.0.0.0/8") && d.contains("127.0.0.1")),
+        "{forbidden:?}"
+    );
+    let body = json!({"to": ["13800000041"], "text": "from the wrong network"});
+    assert_problem(
+        &rig.call("POST", "/api/v1/messages", Some(&remote), Some(&body)),
+        403,
+    );
+    // The other key passes the check (and then finds no such message).
+    assert_problem(
+        &rig.call("GET", "/api/v1/messages/1", Some(&local), None),
+        404,
+    );
+    // Lifting the limit takes effect within the key cache's lifetime.
+    rig.daemon
+        .cli_ok(&["apikey", "update", "--name", "lan", "--clear-networks"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = rig.call("GET", "/api/v1/messages/1", Some(&remote), None);
+        if reply.status == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{reply:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     rig.finish().await;
 }
