@@ -167,23 +167,36 @@ pub async fn send_message(
             answer,
             now,
         )
-        .await
-        .map_err(|e| {
-            tracing::error!(api_key = client.name(), error = %e, "cannot queue API messages");
-            Problem::unavailable()
-        })?;
+        .await;
+    idempotent_answer(&client, outcome, |ids| {
+        if send_at_ms.is_none_or(|t| t <= now) {
+            state.wake.notify();
+        }
+        tracing::info!(
+            api_key = client.name(),
+            messages = ids.len(),
+            invalid = invalid.len(),
+            parts = plan,
+            "queued API messages"
+        );
+    })
+}
+
+/// The answer to an idempotent enqueue (shared with the notification endpoints): 202 with the
+/// stored body, calling `queued` with the new ids when messages were queued (not on a replay);
+/// 409 for an idempotency key reused with another request; 503 when the store failed.
+pub(super) fn idempotent_answer(
+    client: &ApiClient,
+    outcome: Result<IdempotentOutcome, crate::store::StoreError>,
+    queued: impl FnOnce(&[MessageId]),
+) -> Result<Response, Problem> {
+    let outcome = outcome.map_err(|e| {
+        tracing::error!(api_key = client.name(), error = %e, "cannot queue API messages");
+        Problem::unavailable()
+    })?;
     let body = match outcome {
         IdempotentOutcome::Queued { ids, response } => {
-            if send_at_ms.is_none_or(|t| t <= now) {
-                state.wake.notify();
-            }
-            tracing::info!(
-                api_key = client.name(),
-                messages = ids.len(),
-                invalid = invalid.len(),
-                parts = plan,
-                "queued API messages"
-            );
+            queued(&ids);
             response
         }
         IdempotentOutcome::Replayed { response } => {
@@ -254,7 +267,7 @@ fn validate(request: &SendRequest) -> Result<usize, Problem> {
 
 /// The service number to send from: the one asked for if the key may use it; else, for a key
 /// limited to some numbers, the first of them; else any.
-fn service_number(
+pub(super) fn service_number(
     state: &ApiState,
     client: &ApiClient,
     asked: Option<&str>,
@@ -298,7 +311,7 @@ fn recipients(state: &ApiState, to: &[String]) -> (Vec<PhoneNumber>, Vec<Invalid
     (valid, invalid)
 }
 
-fn json_problem(rejection: JsonRejection) -> Problem {
+pub(super) fn json_problem(rejection: JsonRejection) -> Problem {
     match rejection {
         JsonRejection::JsonDataError(e) => Problem::unprocessable(e.body_text()),
         JsonRejection::MissingJsonContentType(e) => Problem::new(

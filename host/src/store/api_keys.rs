@@ -65,6 +65,16 @@ pub enum IdempotentOutcome {
     Mismatch,
 }
 
+/// More writes for the transaction of [`Store::enqueue_idempotent_with`], given the ids of the
+/// messages just inserted.
+pub(crate) trait AlsoInTransaction: Sync {
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut sqlx::Transaction<'static, sqlx::Any>,
+        ids: &'a [MessageId],
+    ) -> futures::future::BoxFuture<'a, Result<(), StoreError>>;
+}
+
 const KEY_COLUMNS: &str = "id, name, key_prefix, scopes, rate_per_second, service_numbers, \
      created_at, revoked_at, allowed_networks, webhook_url";
 
@@ -207,6 +217,32 @@ impl Store {
         response: impl Fn(&[MessageId]) -> String,
         now_ms: i64,
     ) -> Result<IdempotentOutcome, StoreError> {
+        self.enqueue_idempotent_with(
+            api_key,
+            idempotency_key,
+            request_hash,
+            batch,
+            response,
+            None,
+            now_ms,
+        )
+        .await
+    }
+
+    /// [`Store::enqueue_idempotent`], making `also`'s writes (e.g. a citizen application's
+    /// latest status) in the same transaction, after the messages are inserted; nothing of it
+    /// happens when the idempotency key was used before.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn enqueue_idempotent_with(
+        &self,
+        api_key: &str,
+        idempotency_key: Option<&str>,
+        request_hash: &str,
+        batch: &[NewOutbound],
+        response: impl Fn(&[MessageId]) -> String,
+        also: Option<&dyn AlsoInTransaction>,
+        now_ms: i64,
+    ) -> Result<IdempotentOutcome, StoreError> {
         // Two rounds: the second one only runs when a concurrent request inserted the same
         // idempotency row first, and then finds it.
         for _round in 0..2 {
@@ -237,6 +273,9 @@ impl Store {
                     .bind(batch_id)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some(also) = also {
+                also.write(&mut tx, &ids).await?;
             }
             let answer = response(&ids);
             if let Some(idempotency_key) = idempotency_key {
