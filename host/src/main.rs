@@ -108,6 +108,11 @@ enum Command {
         #[command(subcommand)]
         action: cli::help_text::HelpTextAction,
     },
+    /// The texts of OA reminders and citizen notices: list, show, set (R17).
+    Template {
+        #[command(subcommand)]
+        action: cli::template::TemplateAction,
+    },
     /// List the audit log (itself recorded), or `audit verify` its hash chain.
     Audit(cli::audit::AuditArgs),
     /// Query plugins: install, upgrade, enable, disable, roll back, grant, configure.
@@ -235,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Phone { action } => cli::phone::run(&config, action).await?,
             Command::User { action } => cli::user::run(&config, action).await?,
             Command::HelpText { action } => cli::help_text::run(&config, action).await?,
+            Command::Template { action } => cli::template::run(&config, action).await?,
             Command::Audit(args) => cli::audit::run(&config, args).await?,
             Command::Plugin { action } => cli::plugin::run(&config, action).await?,
             Command::Datasource { action } => cli::datasource::run(&config, action).await?,

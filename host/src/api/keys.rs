@@ -32,6 +32,8 @@ pub enum Scope {
     Send,
     /// Read inbound messages.
     Receive,
+    /// Send OA reminders and citizen notices (`/api/v1/notifications/...`).
+    Notify,
 }
 
 impl Scope {
@@ -40,6 +42,7 @@ impl Scope {
         match self {
             Scope::Send => "send",
             Scope::Receive => "receive",
+            Scope::Notify => "notify",
         }
     }
 }
@@ -56,6 +59,7 @@ impl FromStr for Scope {
         match s.trim().to_ascii_lowercase().as_str() {
             "send" => Ok(Scope::Send),
             "receive" => Ok(Scope::Receive),
+            "notify" => Ok(Scope::Notify),
             _ => Err(KeyError::UnknownScope(s.trim().to_owned())),
         }
     }
@@ -71,7 +75,7 @@ pub enum KeyError {
     )]
     InvalidName(String),
     /// A scope is not known.
-    #[error("unknown scope `{0}`: use send, receive or both separated by a comma")]
+    #[error("unknown scope `{0}`: use send, receive, notify, or several separated by commas")]
     UnknownScope(String),
     /// No scope given.
     #[error("a key needs at least one scope: --scopes send, receive or send,receive")]

@@ -15,7 +15,9 @@ pub mod auth;
 pub mod inbound;
 pub mod keys;
 pub mod messages;
+pub mod notifications;
 pub mod problem;
+pub mod templates;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -94,7 +96,10 @@ impl ApiState {
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),
-    tags((name = "messages", description = "Outbound SMS"))
+    tags(
+        (name = "messages", description = "Outbound SMS"),
+        (name = "notifications", description = "OA reminders and citizen application notices from administrator-edited templates")
+    )
 )]
 struct ApiDoc;
 
@@ -119,6 +124,8 @@ fn api_routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(messages::send_message))
         .routes(routes!(messages::get_message))
+        .routes(routes!(notifications::notify_oa))
+        .routes(routes!(notifications::notify_citizen))
         .routes(routes!(inbound::get_inbox))
         .split_for_parts()
 }

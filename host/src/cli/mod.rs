@@ -10,4 +10,5 @@ pub mod help_text;
 pub mod messages;
 pub mod phone;
 pub mod plugin;
+pub mod template;
 pub mod user;

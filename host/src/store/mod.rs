@@ -56,6 +56,7 @@ pub(crate) mod audit;
 mod directory;
 mod inbound;
 mod inbox;
+mod notifications;
 mod outbound;
 mod plugins;
 mod query;
@@ -79,6 +80,7 @@ pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
+pub use notifications::{CitizenApplication, CitizenStatusUpdate, OaRecipient, TemplateRecord};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use plugins::{
     DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginVersionRecord,
