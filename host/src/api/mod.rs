@@ -12,6 +12,7 @@
 //!   [`OPENAPI_PATH`] without a key.
 
 pub mod auth;
+pub mod committer;
 pub mod inbound;
 pub mod keys;
 pub mod messages;
@@ -70,12 +71,15 @@ pub struct ApiState {
     pub auth: Arc<auth::Authenticator>,
     /// Wakes inbox long-polls when the router assigns inbound messages to keys.
     pub inbox: inbound::InboxSignal,
+    /// Commits the enqueues of concurrent requests together (one disk flush per group).
+    pub committer: committer::Committer,
 }
 
 impl ApiState {
     /// The API over `store`, waking the dispatcher through `wake`.
     pub fn new(store: Store, wake: Wake, settings: ApiSettings) -> ApiState {
         ApiState {
+            committer: committer::Committer::start(store.clone()),
             store,
             wake,
             settings: Arc::new(settings),

@@ -77,6 +77,8 @@ pub use api_inbound::{
     ApiInboxEntry, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, InboundRoute, RouteKind,
 };
 pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
+/// The extra writes of an enqueue's transaction (the API call's audit row, a notice's status).
+pub(crate) use api_keys::AlsoInTransaction;
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
