@@ -53,6 +53,7 @@
 mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
+mod batch;
 mod directory;
 mod inbound;
 mod inbox;
@@ -77,6 +78,8 @@ pub use api_inbound::{
     ApiInboxEntry, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, InboundRoute, RouteKind,
 };
 pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
+pub use batch::GroupOutcome;
+pub(crate) use batch::GroupedEnqueue;
 /// The extra writes of an enqueue's transaction (the API call's audit row, a notice's status).
 pub(crate) use api_keys::AlsoInTransaction;
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
