@@ -75,6 +75,8 @@ struct Outcome {
     p99_ms: f64,
     max_ms: f64,
     queued: Option<u64>,
+    /// CPU seconds the daemon used during the run.
+    cpu: Option<f64>,
 }
 
 /// Runs the benchmark; `args`: `--threads N`, `--connections N`, `--duration 15s`, and
@@ -155,6 +157,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             o.requests,
             o.failed
         );
+        if let Some(cpu) = o.cpu.filter(|c| *c > 0.0) {
+            // What the daemon itself cost, whatever else ran on the machine meanwhile.
+            println!(
+                "      daemon CPU: {:.0} µs per request ({:.0}% of one core on average): {:.0} \
+                 requests per CPU-second",
+                cpu * 1e6 / o.requests.max(1) as f64,
+                cpu * 100.0 / o.seconds,
+                o.requests as f64 / cpu
+            );
+        }
         // wrk stops with requests still in flight (at most one per connection): the daemon
         // may have committed those without wrk counting their answers.
         let accepted = (o.requests - o.failed) * recipients;
@@ -196,6 +208,7 @@ fn measure(binary: &Path, recipients: u64, load: &Load) -> Result<Outcome, Strin
     })?;
     let script = daemon.dir.join("post.lua");
     fs::write(&script, WRK_SCRIPT).map_err(|e| format!("cannot write the wrk script: {e}"))?;
+    let cpu_before = daemon.cpu_seconds();
     let output = Command::new("wrk")
         .env("JX_KEY", &daemon.key)
         .env("JX_RECIPIENTS", recipients.to_string())
@@ -210,6 +223,10 @@ fn measure(binary: &Path, recipients: u64, load: &Load) -> Result<Outcome, Strin
         .arg(format!("http://{}/api/v1/messages", daemon.address))
         .output()
         .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let cpu = daemon
+        .cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let text = String::from_utf8_lossy(&output.stdout);
     eprint!("{text}");
     if !output.status.success() {
@@ -244,6 +261,7 @@ fn measure(binary: &Path, recipients: u64, load: &Load) -> Result<Outcome, Strin
         p99_ms: n[8] as f64 / 1e3,
         max_ms: n[9] as f64 / 1e3,
         queued,
+        cpu,
     })
 }
 

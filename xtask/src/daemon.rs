@@ -131,6 +131,18 @@ impl Daemon {
         self.keep = true;
     }
 
+    /// CPU seconds (user and system) the daemon has used so far, from `/proc` (Linux); `None`
+    /// elsewhere.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        // USER_HZ is 100 on every Linux architecture this runs on.
+        Some(ticks / 100.0)
+    }
+
     /// Whether the daemon is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -10,7 +10,6 @@ mod bench_api;
 mod daemon;
 mod plugins;
 mod schemathesis;
-mod web;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -22,7 +21,6 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("plugins") => plugins::build(&root(), &args[1..]),
-        Some("web") => web::build(&root()),
         Some("schemathesis") => schemathesis_only(&args[1..]),
         Some("bench-api") => bench_api::run(&args[1..]),
         _ => {
@@ -130,10 +128,17 @@ fn test(extra: &[String]) -> Result<(), String> {
 }
 
 /// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.
-/// `--no-build` uses the debug binary already built (when another build holds cargo's lock).
+/// `--no-build` uses the binary already built (debug, else release), e.g. when another build
+/// holds cargo's lock.
 fn schemathesis_only(args: &[String]) -> Result<(), String> {
     if schemathesis::skipped() || args.iter().any(|a| a == "--no-build") {
-        return schemathesis::run(&root().join("target/debug/jingxun"));
+        let debug = root().join("target/debug/jingxun");
+        let binary = if debug.exists() {
+            debug
+        } else {
+            root().join("target/release/jingxun")
+        };
+        return schemathesis::run(&binary);
     }
     say("building the debug jingxun");
     let mut build = cargo();
