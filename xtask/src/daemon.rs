@@ -63,7 +63,7 @@ impl Daemon {
             .arg("--config")
             .arg(&config)
             .args(["apikey", "create", "--name", spec.name, "--scopes"])
-            .arg("send,receive")
+            .arg("send,receive,notify")
             .arg("--rate")
             .arg(spec.rate.to_string())
             .current_dir(&dir)
