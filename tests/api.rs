@@ -23,6 +23,9 @@ on_both_backends!(
     an_inbound_sms_with_the_keys_keyword_reaches_a_waiting_long_poll_and_gets_no_reply,
     a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once_it_is_back,
     a_key_limited_to_another_network_is_refused_from_loopback,
+    a_posted_message_leaves_an_audit_row_naming_the_key_and_the_source,
+    a_flood_of_unknown_keys_from_one_source_ends_in_429_while_a_known_key_still_works,
+    the_reference_page_is_html_and_lists_every_path,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -99,6 +102,8 @@ struct Reply {
     status: u16,
     content_type: String,
     retry_after: Option<String>,
+    /// `X-Request-Id`.
+    request_id: Option<String>,
     body: Value,
 }
 
@@ -149,6 +154,7 @@ fn http(address: &str, method: &str, path: &str, key: Option<&str>, body: Option
         status,
         content_type: header("content-type").unwrap_or_default(),
         retry_after: header("retry-after"),
+        request_id: header("x-request-id"),
         body: serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
     }
 }
@@ -860,5 +866,176 @@ async fn a_key_limited_to_another_network_is_refused_from_loopback(backend: Back
         assert!(Instant::now() < deadline, "{reply:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    rig.finish().await;
+}
+
+/// `jingxun audit --json --event EVENT`, parsed (newest first).
+fn audit_rows(daemon: &Daemon, event: &str) -> Vec<Value> {
+    daemon
+        .cli_ok(&["audit", "--json", "--event", event, "--limit", "1000"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
+        .collect()
+}
+
+/// Polls the audit log until `event` has `count` rows (refusals are written asynchronously),
+/// and returns them.
+async fn wait_for_audit(daemon: &Daemon, event: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + LONG_WAIT;
+    loop {
+        let rows = audit_rows(daemon, event);
+        if rows.len() >= count {
+            return rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} `{event}` audit row(s) never came: {rows:?}\n{}",
+            daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Checklist "Audit" (who = API client, object, outcome, source, request id): a send through
+/// the API is audited in the transaction of its messages, with the key's name (never the key),
+/// the source address, the request id of the answer, counts and masked numbers (never the
+/// text); a refused key is audited too; the chain still verifies.
+async fn a_posted_message_leaves_an_audit_row_naming_the_key_and_the_source(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let key = rig.key("oa", "send");
+    let text = "审计测试 secret-text-123";
+    let reply = rig.call(
+        "POST",
+        "/api/v1/messages",
+        Some(&key),
+        Some(&json!({"to": ["13800000005", "13800000006", "bad"], "text": text})),
+    );
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let request_id = reply.request_id.clone().expect("an X-Request-Id");
+    // The row is committed with the messages: it is there as soon as the answer is.
+    let rows = audit_rows(&rig.daemon, "message.send");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["component"], "api");
+    assert_eq!(row["outcome"], "ok");
+    assert_eq!(row["actor"], "api:oa");
+    assert_eq!(row["source"], "127.0.0.1");
+    assert_eq!(row["request_id"], request_id.as_str());
+    assert!(
+        row["object"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("api:oa:")),
+        "the batch of the messages: {row}"
+    );
+    assert_eq!(row["details"]["recipients"], 2);
+    assert_eq!(row["details"]["invalid"], 1);
+    assert_eq!(
+        row["details"]["recipients_sample"],
+        json!(["+86138****0005", "+86138****0006"])
+    );
+    assert_eq!(row["details"]["first_id"], reply.body["messages"][0]["id"]);
+    let dump = rig.daemon.cli_ok(&["audit", "--json", "--limit", "1000"]);
+    assert!(!dump.contains("secret-text-123"), "the text is not audited");
+    assert!(!dump.contains(&key), "the key is never audited");
+    assert!(!dump.contains("+8613800000005"), "numbers are masked");
+    // A refused key is audited too (asynchronously), with its source and request id.
+    let forged = format!("jx_{}", "f".repeat(64));
+    let refused = rig.call(
+        "POST",
+        "/api/v1/messages",
+        Some(&forged),
+        Some(&json!({"to": ["13800000005"], "text": "x"})),
+    );
+    assert_problem(&refused, 401);
+    let refused_id = refused.request_id.clone().expect("an X-Request-Id");
+    assert_eq!(refused.body["request_id"], refused_id.as_str());
+    let rows = wait_for_audit(&rig.daemon, "auth", 1).await;
+    assert_eq!(rows[0]["outcome"], "refused");
+    assert_eq!(rows[0]["details"]["reason"], "unknown_key");
+    assert_eq!(rows[0]["source"], "127.0.0.1");
+    assert_eq!(rows[0]["request_id"], refused_id.as_str());
+    assert_eq!(rows[0]["object"], "POST /api/v1/messages");
+    // An idempotent replay changes nothing and says so.
+    let body = json!({"to": ["13800000007"], "text": "once", "idempotency_key": "k1"});
+    let first = rig.call("POST", "/api/v1/messages", Some(&key), Some(&body));
+    assert_eq!(first.status, 202, "{first:?}");
+    let again = rig.call("POST", "/api/v1/messages", Some(&key), Some(&body));
+    assert_eq!(again.status, 202, "{again:?}");
+    let calls = wait_for_audit(&rig.daemon, "call", 1).await;
+    assert_eq!(calls[0]["outcome"], "replayed");
+    assert_eq!(audit_rows(&rig.daemon, "message.send").len(), 2);
+    let verified = rig.daemon.cli_ok(&["audit", "verify"]);
+    assert!(verified.contains("intact"), "{verified}");
+    rig.finish().await;
+}
+
+/// Checklist "bursts get 429, memory stays bounded": one source presenting made-up keys is
+/// limited (429 with Retry-After, before any look-up) after its budget of failures, while a key
+/// that worked before from the same address keeps working; refusals by 429 are not audited one
+/// by one.
+async fn a_flood_of_unknown_keys_from_one_source_ends_in_429_while_a_known_key_still_works(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    let key = rig.key("oa", "send");
+    let body = json!({"to": ["13800000008"], "text": "still works"});
+    let first = rig.call("POST", "/api/v1/messages", Some(&key), Some(&body));
+    assert_eq!(first.status, 202, "{first:?}");
+    let limited = (0..200)
+        .map(|n| {
+            let forged = format!("jx_{n:064x}");
+            rig.call("POST", "/api/v1/messages", Some(&forged), Some(&body))
+        })
+        .find(|reply| reply.status != 401)
+        .expect("a flood of 200 unknown keys is limited");
+    assert_problem(&limited, 429);
+    assert!(
+        limited
+            .retry_after
+            .as_deref()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1),
+        "{limited:?}"
+    );
+    // No key at all from the same source is limited too (looped: on a slow machine a token
+    // may have refilled since).
+    let keyless = (0..200)
+        .map(|_| rig.call("POST", "/api/v1/messages", None, Some(&body)))
+        .find(|reply| reply.status != 401)
+        .expect("keyless requests are limited too");
+    assert_problem(&keyless, 429);
+    let ok = rig.call("POST", "/api/v1/messages", Some(&key), Some(&body));
+    assert_eq!(ok.status, 202, "the known key is not limited: {ok:?}");
+    let blocked = wait_for_audit(&rig.daemon, "auth.blocked", 1).await;
+    assert_eq!(blocked[0]["source"], "127.0.0.1");
+    let refused = audit_rows(&rig.daemon, "auth");
+    assert!(
+        refused.len() < 200,
+        "requests refused with 429 are not audited one by one: {} rows",
+        refused.len()
+    );
+    rig.finish().await;
+}
+
+/// Issue 5 item 3: the reference page is served without a key, as HTML with every path of the
+/// OpenAPI document and no script.
+async fn the_reference_page_is_html_and_lists_every_path(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let reply = rig.call("GET", "/api/docs", None, None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.content_type.starts_with("text/html"), "{reply:?}");
+    let page = reply.body.as_str().expect("an HTML page").to_owned();
+    let document = rig.call("GET", "/api/openapi.json", None, None);
+    let paths = document.body["paths"].as_object().expect("paths");
+    assert!(paths.contains_key("/api/v1/messages"));
+    for path in paths.keys() {
+        let escaped = path
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(page.contains(&escaped), "{path} missing from the page");
+    }
+    assert!(page.contains("/api/openapi.json"));
+    assert!(!page.to_ascii_lowercase().contains("<script"));
     rig.finish().await;
 }

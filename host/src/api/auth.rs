@@ -2,20 +2,32 @@
 //! hashed and looked up (verified keys are cached for [`CACHE_TTL`], so a revocation takes
 //! effect within that time in a running daemon), then the key's token bucket is charged. Every
 //! call is logged with the key's name, never the key.
+//!
+//! Every request gets a request id, sent back as `X-Request-Id` and added to problem documents
+//! as `request_id`. Refused authentications are audited ([`super::call_audit`]), and each
+//! source address has a budget of failed authentications ([`super::limiter`]): once it is used
+//! up the source gets 429 before its key is looked up, except for keys verified before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::header;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
+use super::call_audit::{self, AuditSink, CallContext, Refusal};
 use super::keys::{self, KEY_BYTES, KEY_PREFIX, Scope};
-use super::problem::Problem;
+use super::limiter::{Charge, FailureLimiter};
+use super::problem::{PROBLEM_JSON, Problem};
 use crate::store::{ApiKeyRecord, Store};
+
+/// The response header carrying the request id.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How long a looked-up key is trusted without asking the store again: the most a revocation
 /// can lag in a running daemon.
@@ -25,13 +37,44 @@ pub const CACHE_TTL: Duration = Duration::from_secs(2);
 const CACHE_MAX: usize = 10_000;
 
 /// The client of a request, once authenticated; handlers get it as a request extension.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ApiClient {
     /// The key as stored (name, scopes, rate, service numbers).
     pub key: ApiKeyRecord,
+    /// The request's id and source, for audit rows.
+    pub context: CallContext,
+    note: Mutex<Option<CallNote>>,
+}
+
+/// What a handler tells the middleware about the audit of a state-changing call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallNote {
+    /// The call's audit row was committed with its changes: nothing more to write.
+    AuditedInTransaction,
+    /// Nothing changed, for this reason (`replayed`, `conflict`): the middleware writes a row
+    /// with this outcome.
+    Unchanged(&'static str),
 }
 
 impl ApiClient {
+    /// The client of `key` for the request of `context`.
+    pub fn new(key: ApiKeyRecord, context: CallContext) -> ApiClient {
+        ApiClient {
+            key,
+            context,
+            note: Mutex::new(None),
+        }
+    }
+
+    /// Records how the call was audited (see [`CallNote`]); the last note counts.
+    pub fn note(&self, note: CallNote) {
+        *self.note.lock().unwrap_or_else(PoisonError::into_inner) = Some(note);
+    }
+
+    fn noted(&self) -> Option<CallNote> {
+        *self.note.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The key's name, logged and stored with what it does.
     pub fn name(&self) -> &str {
         &self.key.name
@@ -90,44 +133,189 @@ impl Bucket {
 pub struct Authenticator {
     cache: Mutex<HashMap<String, (ApiKeyRecord, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Failed authentications per source address.
+    failures: Mutex<FailureLimiter>,
+    /// Hashes of keys verified in this process: the failure budget of their source does not
+    /// stop them (they are still looked up again, so a revocation is seen). Only keys that
+    /// exist get here, so it stays small; it is emptied if it ever reaches [`CACHE_MAX`].
+    known_good: Mutex<HashSet<String>>,
+    /// The asynchronous writer of refusal rows.
+    pub audit: AuditSink,
+}
+
+/// Why [`Authenticator::authenticate_from`] refused a request.
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    /// The answer.
+    pub problem: Problem,
+    /// The refused authentication to audit; `None` for a rate limit or a store failure.
+    pub refusal: Option<Refusal>,
+    /// The key, when it exists (a revoked one).
+    pub key: Option<ApiKeyRecord>,
+    /// This failure used up its source's budget (audit it once, as `auth.blocked`).
+    pub now_blocked: bool,
+}
+
+impl AuthFailure {
+    fn refused(refusal: Refusal, problem: Problem) -> AuthFailure {
+        AuthFailure {
+            problem,
+            refusal: Some(refusal),
+            key: None,
+            now_blocked: false,
+        }
+    }
+
+    fn other(problem: Problem) -> AuthFailure {
+        AuthFailure {
+            problem,
+            refusal: None,
+            key: None,
+            now_blocked: false,
+        }
+    }
+}
+
+/// Whole seconds to announce in `Retry-After` for `wait` (rounded up, at least 1).
+fn retry_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The key's text in an `Authorization` header value, if it is `Bearer jx_<64 hex digits>`.
+fn bearer_key(value: &str) -> Option<&str> {
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)?;
+    (token.starts_with(KEY_PREFIX) && token.len() == KEY_PREFIX.len() + 2 * KEY_BYTES)
+        .then_some(token)
 }
 
 impl Authenticator {
     /// The key presented as `authorization` (the header's value), or the problem to answer.
+    /// No source address: no failure budget and nothing audited (see
+    /// [`Authenticator::authenticate_from`]).
     pub async fn authenticate(
         &self,
         store: &Store,
         authorization: Option<&str>,
     ) -> Result<ApiClient, Problem> {
+        let context = CallContext::new(None, "", "");
+        self.verify(store, authorization)
+            .await
+            .map(|key| ApiClient::new(key, context))
+            .map_err(|failure| failure.problem)
+    }
+
+    /// Like [`Authenticator::authenticate`], for a request from `context.source` at `now`:
+    /// a source that has used up its failure budget gets 429 before its key is looked up
+    /// (unless the key was verified before in this process), and every refused
+    /// authentication is charged to its source.
+    pub async fn authenticate_from(
+        &self,
+        store: &Store,
+        authorization: Option<&str>,
+        context: &CallContext,
+        now: Instant,
+    ) -> Result<ApiKeyRecord, AuthFailure> {
+        let hash = authorization.and_then(bearer_key).map(keys::hash_key);
+        let known = hash.as_ref().is_some_and(|h| {
+            self.known_good
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(h)
+        });
+        if !known && let Some(ip) = context.source {
+            let check = self
+                .failures
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .check(ip, now);
+            if let Err(wait) = check {
+                return Err(AuthFailure::other(Problem::too_many_requests(
+                    retry_seconds(wait),
+                    "too many failed authentications from this address; retry after the time \
+                     in Retry-After with a valid key (`Authorization: Bearer jx_...`)",
+                )));
+            }
+        }
+        match self.verify(store, authorization).await {
+            Ok(key) => {
+                if let Some(hash) = hash {
+                    let mut known = self
+                        .known_good
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if known.len() >= CACHE_MAX {
+                        known.clear();
+                    }
+                    known.insert(hash);
+                }
+                Ok(key)
+            }
+            Err(mut failure) => {
+                if failure.refusal.is_some()
+                    && let Some(ip) = context.source
+                {
+                    let charge = self
+                        .failures
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .fail(ip, now);
+                    failure.now_blocked = charge == Charge::NowBlocked;
+                }
+                if failure.refusal == Some(Refusal::RevokedKey)
+                    && let Some(hash) = hash
+                {
+                    self.known_good
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(&hash);
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    /// Checks the header and the key (cached), and charges the key's rate limit.
+    async fn verify(
+        &self,
+        store: &Store,
+        authorization: Option<&str>,
+    ) -> Result<ApiKeyRecord, AuthFailure> {
         let Some(value) = authorization else {
-            return Err(Problem::unauthorized(
-                "no API key: send it as `Authorization: Bearer <key>`",
+            return Err(AuthFailure::refused(
+                Refusal::NoKey,
+                Problem::unauthorized("no API key: send it as `Authorization: Bearer <key>`"),
             ));
         };
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .unwrap_or("");
-        if !token.starts_with(KEY_PREFIX) || token.len() != KEY_PREFIX.len() + 2 * KEY_BYTES {
-            return Err(Problem::unauthorized(
-                "the Authorization header must be `Bearer jx_...` with the key as created by \
-                 `jingxun apikey create`",
+        let Some(token) = bearer_key(value) else {
+            return Err(AuthFailure::refused(
+                Refusal::MalformedKey,
+                Problem::unauthorized(
+                    "the Authorization header must be `Bearer jx_...` with the key as created by \
+                     `jingxun apikey create`",
+                ),
             ));
-        }
+        };
         let hash = keys::hash_key(token);
         let key = self.lookup(store, &hash).await?;
         if !key.is_active() {
-            return Err(Problem::unauthorized(format!(
-                "the API key `{}` was revoked; ask an administrator for a new one",
-                key.name
-            )));
+            return Err(AuthFailure {
+                problem: Problem::unauthorized(format!(
+                    "the API key `{}` was revoked; ask an administrator for a new one",
+                    key.name
+                )),
+                refusal: Some(Refusal::RevokedKey),
+                key: Some(key),
+                now_blocked: false,
+            });
         }
-        self.charge(&key)?;
-        Ok(ApiClient { key })
+        self.charge(&key).map_err(AuthFailure::other)?;
+        Ok(key)
     }
 
-    async fn lookup(&self, store: &Store, hash: &str) -> Result<ApiKeyRecord, Problem> {
+    async fn lookup(&self, store: &Store, hash: &str) -> Result<ApiKeyRecord, AuthFailure> {
         let now = Instant::now();
         {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -139,11 +327,12 @@ impl Authenticator {
         }
         let found = store.api_key_by_hash(hash).await.map_err(|e| {
             tracing::error!(error = %e, "cannot look up an API key");
-            Problem::unavailable()
+            AuthFailure::other(Problem::unavailable())
         })?;
         let Some(key) = found else {
-            return Err(Problem::unauthorized(
-                "unknown API key; check that it was copied whole",
+            return Err(AuthFailure::refused(
+                Refusal::UnknownKey,
+                Problem::unauthorized("unknown API key; check that it was copied whole"),
             ));
         };
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -161,9 +350,8 @@ impl Authenticator {
             .entry(key.name.clone())
             .or_insert_with(|| Bucket::new(key.rate_per_second, now));
         bucket.take(key.rate_per_second, now).map_err(|wait| {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             Problem::too_many_requests(
-                seconds.max(1),
+                retry_seconds(wait),
                 format!(
                     "the API key `{}` may make {} requests per second; retry after the time in \
                      Retry-After",
@@ -174,7 +362,9 @@ impl Authenticator {
     }
 }
 
-/// Middleware of `/api/v1`: authenticates, rate limits, then logs the call with the key's name.
+/// Middleware of `/api/v1`: gives the request an id, authenticates it (charging failures to
+/// the source's budget), rate limits, audits refusals and the state-changing calls that did not
+/// audit themselves, and logs the call with the key's name.
 pub async fn middleware(
     State(state): State<ApiState>,
     mut request: Request,
@@ -183,22 +373,32 @@ pub async fn middleware(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let context = CallContext::new(source, method.as_str(), &path);
+    state.auth.audit.start(&state.store);
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let client = match state
+    let key = match state
         .auth
-        .authenticate(&state.store, authorization.as_deref())
+        .authenticate_from(&state.store, authorization.as_deref(), &context, started)
         .await
     {
-        Ok(client) => client,
-        Err(problem) => {
-            tracing::info!(%method, %path, status = problem.status, reason = %problem.title, "API call refused");
-            return problem.into_response();
+        Ok(key) => key,
+        Err(failure) => {
+            tracing::info!(request_id = %context.request_id, source = ?source, %method, %path, status = failure.problem.status, reason = %failure.problem.title, "API call refused");
+            audit_failure(&state.auth.audit, &context, &failure);
+            return finish(failure.problem.into_response(), &context.request_id)
+                .await
+                .0;
         }
     };
+    let client = ApiClient::new(key, context.clone());
     // A key limited to some networks (`--allow-network`) is refused from elsewhere.
     let peer = request
         .extensions()
@@ -206,20 +406,133 @@ pub async fn middleware(
         .map(|c| c.0);
     if let Err(problem) = super::inbound::check_source(&client.key, peer) {
         tracing::info!(api_key = %client.key.name, %method, %path, status = problem.status, "API call refused: source network not allowed for the key");
-        return problem.into_response();
+        state.auth.audit.submit(call_audit::refused(
+            &context,
+            Refusal::Network,
+            Some(&client.key),
+            problem.status,
+            Some(&problem.detail),
+        ));
+        return finish(problem.into_response(), &context.request_id).await.0;
     }
-    let name = client.key.name.clone();
-    request.extensions_mut().insert(Arc::new(client));
+    let client = Arc::new(client);
+    request.extensions_mut().insert(client.clone());
     let response = next.run(request).await;
+    let status = response.status().as_u16();
     tracing::info!(
-        api_key = %name,
+        api_key = %client.key.name,
+        request_id = %context.request_id,
         %method,
         %path,
-        status = response.status().as_u16(),
+        status,
         ms = started.elapsed().as_millis() as u64,
         "API call"
     );
+    let (response, detail) = finish(response, &context.request_id).await;
+    audit_call(
+        &state.auth.audit,
+        &client,
+        &method,
+        status,
+        detail.as_deref(),
+    );
     response
+}
+
+/// Queues the rows of a refused authentication: the refusal, and `auth.blocked` when it used
+/// up its source's budget. Rate limits and store failures are logged only.
+fn audit_failure(sink: &AuditSink, context: &CallContext, failure: &AuthFailure) {
+    if let Some(refusal) = failure.refusal {
+        sink.submit(call_audit::refused(
+            context,
+            refusal,
+            failure.key.as_ref(),
+            failure.problem.status,
+            None,
+        ));
+    }
+    if failure.now_blocked {
+        sink.submit(call_audit::blocked(context));
+    }
+}
+
+/// After a handler: a 403 is a refused authorisation (scope, service number); a
+/// state-changing call (not `GET`, `HEAD`, `OPTIONS`) whose handler did not commit its own
+/// audit row gets one from the asynchronous writer.
+fn audit_call(
+    sink: &AuditSink,
+    client: &ApiClient,
+    method: &axum::http::Method,
+    status: u16,
+    detail: Option<&str>,
+) {
+    use axum::http::Method;
+    if status == 403 {
+        sink.submit(call_audit::refused(
+            &client.context,
+            Refusal::Forbidden,
+            Some(&client.key),
+            status,
+            detail,
+        ));
+        return;
+    }
+    if [Method::GET, Method::HEAD, Method::OPTIONS].contains(method) {
+        return;
+    }
+    match client.noted() {
+        Some(CallNote::AuditedInTransaction) => {}
+        Some(CallNote::Unchanged(outcome)) => {
+            sink.submit(call_audit::call(
+                &client.context,
+                &client.key.name,
+                status,
+                Some(outcome),
+            ));
+        }
+        None => {
+            sink.submit(call_audit::call(
+                &client.context,
+                &client.key.name,
+                status,
+                None,
+            ));
+        }
+    }
+}
+
+/// Sets `X-Request-Id` and adds `request_id` to a problem document; returns the problem's
+/// `detail` too, for the audit. Problem documents are small, so re-encoding them is cheap, and
+/// only error answers are touched.
+async fn finish(response: Response, request_id: &str) -> (Response, Option<String>) {
+    let (mut parts, body) = response.into_parts();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        parts.headers.insert(REQUEST_ID_HEADER, value);
+    }
+    let is_problem = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !is_problem {
+        return (Response::from_parts(parts, body), None);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (Response::from_parts(parts, Body::empty()), None);
+    };
+    let mut detail = None;
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            detail = map
+                .get("detail")
+                .and_then(|d| d.as_str())
+                .map(str::to_owned);
+            map.insert("request_id".into(), request_id.into());
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::from(serde_json::Value::Object(map).to_string())
+        }
+        _ => Body::from(bytes),
+    };
+    (Response::from_parts(parts, body), detail)
 }
 
 #[cfg(test)]
@@ -286,7 +599,106 @@ mod tests {
         );
     }
 
+    /// Checklist "bursts get 429": a source that keeps presenting made-up keys is limited
+    /// before any look-up (the store is closed and still it answers 429, not 503), while a key
+    /// verified before from the same source keeps working.
+    async fn a_source_flooding_unknown_keys_gets_429_before_any_lookup_but_known_keys_pass(
+        db: &crate::store::test_db::TestDb,
+    ) {
+        let spec = keys::KeySpec {
+            name: "oa".into(),
+            scopes: vec![Scope::Send],
+            rate_per_second: 1000,
+            service_numbers: vec![],
+        };
+        let (_, key) = keys::create(&db.store, &spec, "86", "test", "test")
+            .await
+            .expect("create");
+        let good = format!("Bearer {}", key.secret);
+        let bad = format!("Bearer jx_{}", "0".repeat(64));
+        let auth = Authenticator::default();
+        let t0 = Instant::now();
+        let context = CallContext::new(Some("192.0.2.77".parse().expect("ip")), "POST", "/x");
+        auth.authenticate_from(&db.store, Some(&good), &context, t0)
+            .await
+            .expect("a valid key");
+        let burst = super::super::limiter::FailureBudget::default().burst;
+        let mut blocked_at = None;
+        for n in 1..=burst {
+            let failure = auth
+                .authenticate_from(&db.store, Some(&bad), &context, t0)
+                .await
+                .expect_err("an unknown key");
+            assert_eq!(failure.problem.status, 401);
+            assert_eq!(failure.refusal, Some(Refusal::UnknownKey));
+            if failure.now_blocked {
+                blocked_at = Some(n);
+            }
+        }
+        assert_eq!(
+            blocked_at,
+            Some(burst),
+            "reported blocked once, at the last token"
+        );
+        let limited = auth
+            .authenticate_from(&db.store, Some(&bad), &context, t0)
+            .await
+            .expect_err("limited");
+        assert_eq!(limited.problem.status, 429);
+        assert_eq!(limited.problem.retry_after, Some(1));
+        assert_eq!(limited.refusal, None, "429s are not audited one by one");
+        // No key at all is limited too, and so is a well-formed key never verified here.
+        let none = auth
+            .authenticate_from(&db.store, None, &context, t0)
+            .await
+            .expect_err("limited");
+        assert_eq!(none.problem.status, 429);
+        // The known key still passes from the limited source.
+        auth.authenticate_from(&db.store, Some(&good), &context, t0)
+            .await
+            .expect("a known key is not stopped by its source's budget");
+        // Another source is not limited.
+        let other = CallContext::new(Some("192.0.2.78".parse().expect("ip")), "POST", "/x");
+        let failure = auth
+            .authenticate_from(&db.store, Some(&bad), &other, t0)
+            .await
+            .expect_err("unknown");
+        assert_eq!(failure.problem.status, 401);
+        // No look-up happens for the limited source: with the store closed it still gets
+        // 429, where a look-up would fail with 503.
+        db.store.close().await;
+        let closed = auth
+            .authenticate_from(&db.store, Some(&bad), &context, t0)
+            .await
+            .expect_err("limited");
+        assert_eq!(closed.problem.status, 429);
+        // Once a token has refilled, the source may try again (and the look-up fails now).
+        let later = auth
+            .authenticate_from(&db.store, Some(&bad), &context, t0 + Duration::from_secs(1))
+            .await
+            .expect_err("store closed");
+        assert_eq!(later.problem.status, 503);
+    }
+
+    #[tokio::test]
+    async fn responses_get_a_request_id_and_problems_carry_it() {
+        let (response, detail) =
+            finish(Problem::not_found("nothing here").into_response(), "abc123").await;
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "abc123");
+        assert_eq!(detail.as_deref(), Some("nothing here"));
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(value["request_id"], "abc123");
+        assert_eq!(value["status"], 404);
+        let (plain, detail) = finish("ok".into_response(), "def").await;
+        assert_eq!(plain.headers()[REQUEST_ID_HEADER], "def");
+        assert_eq!(detail, None);
+    }
+
     crate::store::test_db::on_both_backends!(
-        keys_are_checked_revocation_is_seen_and_bursts_get_429
+        keys_are_checked_revocation_is_seen_and_bursts_get_429,
+        a_source_flooding_unknown_keys_gets_429_before_any_lookup_but_known_keys_pass,
     );
 }

@@ -157,17 +157,34 @@ pub async fn send_message(
         // Serialising this struct cannot fail (strings and integers only).
         serde_json::to_string(&response).unwrap_or_default()
     };
+    // The call's audit row is committed with the messages (see `call_audit`).
+    let audit = super::call_audit::in_transaction(
+        &state.store,
+        &client,
+        "message.send",
+        &batch_id,
+        super::call_audit::send_details(
+            &valid,
+            invalid.len(),
+            plan,
+            request.text.chars().count(),
+            request.idempotency_key.as_deref(),
+        ),
+        None,
+    );
     let outcome = state
         .store
-        .enqueue_idempotent(
+        .enqueue_idempotent_with(
             client.name(),
             request.idempotency_key.as_deref(),
             &request_hash,
             &batch,
             answer,
+            Some(&audit),
             now,
         )
         .await;
+    super::call_audit::note_enqueue(&client, &outcome);
     idempotent_answer(&client, outcome, |ids| {
         if send_at_ms.is_none_or(|t| t <= now) {
             state.wake.notify();

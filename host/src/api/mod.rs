@@ -10,14 +10,21 @@
 //!   transaction before the answer is sent.
 //! - The OpenAPI 3.1 document is generated from the handlers (utoipa) and served at
 //!   [`OPENAPI_PATH`] without a key.
+//! - A reference page rendered from it on the server is served at [`reference::PATH`]
+//!   (`/api/docs`), without a key and without JavaScript or outside resources.
+//! - Every request gets an `X-Request-Id`; API calls are audited ([`call_audit`]) and floods
+//!   of failed authentications are limited per source ([`limiter`]).
 
 pub mod auth;
+pub mod call_audit;
 pub mod committer;
 pub mod inbound;
 pub mod keys;
+pub mod limiter;
 pub mod messages;
 pub mod notifications;
 pub mod problem;
+pub mod reference;
 pub mod templates;
 pub mod webhooks;
 
@@ -164,6 +171,7 @@ async fn plain_errors_as_problems(response: axum::response::Response) -> axum::r
 /// The API's routes: `/api/v1/...` behind the key check, and [`OPENAPI_PATH`] open.
 pub fn router(state: ApiState) -> Router {
     let (routes, document) = api_routes();
+    let reference_page = reference::page(&document);
     // Serialising the generated document cannot fail (it is plain data).
     let document: Arc<str> = document.to_pretty_json().unwrap_or_default().into();
     // Unknown `/api/v1` paths answer a 404 problem (after the key check, so that they reveal
@@ -190,6 +198,7 @@ pub fn router(state: ApiState) -> Router {
                 }
             }),
         )
+        .route(reference::PATH, reference_page)
         .merge(v1)
 }
 

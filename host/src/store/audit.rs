@@ -224,3 +224,70 @@ fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
         hash: row.try_get("hash")?,
     })
 }
+
+/// The audit row of an API call, appended in the transaction that queues the call's messages
+/// ([`Store::enqueue_idempotent_with`] and the group commit take it as their extra write), so
+/// that an answer of 202 means the messages and their audit row are both committed. The row's
+/// details get the new messages' first and last id; `then` runs afterwards in the same
+/// transaction (a notification's own write).
+pub(crate) struct AuditInTransaction {
+    backend: Backend,
+    entry: crate::audit::AuditEntry,
+    then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
+}
+
+impl AuditInTransaction {
+    /// Appends `entry` (of `store`'s backend) with the call's messages, then runs `then`.
+    pub(crate) fn new(
+        store: &Store,
+        entry: crate::audit::AuditEntry,
+        then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
+    ) -> AuditInTransaction {
+        AuditInTransaction {
+            backend: store.backend(),
+            entry,
+            then,
+        }
+    }
+}
+
+impl super::api_keys::AlsoInTransaction for AuditInTransaction {
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut Transaction<'static, sqlx::Any>,
+        ids: &'a [super::MessageId],
+    ) -> futures::future::BoxFuture<'a, Result<(), super::StoreError>> {
+        Box::pin(async move {
+            let mut entry = self.entry.clone();
+            if let (Some(first), Some(last), Some(details)) =
+                (ids.first(), ids.last(), entry.details.as_object_mut())
+            {
+                details.insert("first_id".into(), (*first).into());
+                details.insert("last_id".into(), (*last).into());
+                details.insert("messages".into(), ids.len().into());
+            }
+            let prepared = entry.prepare().map_err(audit_to_store)?;
+            append_audit(self.backend, tx, &prepared)
+                .await
+                .map_err(audit_to_store)?;
+            if let Some(then) = &self.then {
+                then.write(tx, ids).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn audit_to_store(e: AuditError) -> super::StoreError {
+    match e {
+        AuditError::Store(e) => e,
+        AuditError::InvalidEntry { field, reason } => super::StoreError::InvalidInput {
+            field,
+            reason: format!("the call's audit row: {reason}"),
+        },
+        AuditError::InvalidFilter(reason) => super::StoreError::InvalidInput {
+            field: "audit",
+            reason,
+        },
+    }
+}
