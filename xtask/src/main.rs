@@ -10,6 +10,7 @@ mod bench_api;
 mod daemon;
 mod plugins;
 mod schemathesis;
+mod web;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("plugins") => plugins::build(&root(), &args[1..]),
+        Some("web") => web::build(&root()),
         Some("schemathesis") => schemathesis_only(&args[1..]),
         Some("bench-api") => bench_api::run(&args[1..]),
         _ => {

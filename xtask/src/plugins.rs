@@ -28,7 +28,7 @@ use crate::say;
 
 /// The target triple plugins are built for. WASI targets are not used: a plugin gets nothing but
 /// the host interfaces of its WIT world, and Debian's Rust has no wasi-libc.
-const TARGET: &str = "wasm32-unknown-unknown";
+pub(crate) const TARGET: &str = "wasm32-unknown-unknown";
 /// The cargo profile (root `Cargo.toml`) plugins are built with.
 const PROFILE: &str = "plugin";
 /// The Debian packages of the fallback route.
@@ -47,7 +47,7 @@ struct PluginCrate {
 
 /// How the wasm32 code is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub(crate) enum Route {
     /// The rustup toolchain that runs this xtask, with the target installed.
     Rustup,
     /// Debian's `rustc-web` with `-Zbuild-std`.
@@ -250,7 +250,7 @@ fn newest(path: &Path) -> Option<SystemTime> {
 }
 
 /// Picks the toolchain as the module documentation says, installing what it can.
-fn choose_route() -> Result<Route, String> {
+pub(crate) fn choose_route() -> Result<Route, String> {
     match std::env::var("JINGXUN_WASM_ROUTE").as_deref() {
         Ok("rustup") => return Ok(Route::Rustup),
         Ok("debian") => {
