@@ -54,14 +54,24 @@ impl Store {
     /// Runs `jobs` in one write transaction, each inside its own savepoint, and commits once.
     /// Returns one outcome per job, in order. When the commit itself fails, every job gets an
     /// error (the first the commit's own, the others one that says so): none was accepted.
-    pub(crate) async fn enqueue_idempotent_group(&self, jobs: &[GroupedEnqueue]) -> Vec<GroupOutcome> {
+    pub(crate) async fn enqueue_idempotent_group(
+        &self,
+        jobs: &[GroupedEnqueue],
+    ) -> Vec<GroupOutcome> {
         let mut tx = match self.begin_write().await {
             Ok(tx) => tx,
             Err(e) => return every_job_failed(jobs.len(), e),
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
-            outcomes.push(self.grouped_one(&mut tx, job).await);
+            match self.grouped_one(&mut tx, job).await {
+                Ok(outcome) => outcomes.push(outcome),
+                // A savepoint could not be set, released or rolled back to: the transaction
+                // may be gone (SQLite rolls back by itself on a full disk or an I/O error, and
+                // a later SAVEPOINT would silently open a new one). Fail the whole group; the
+                // dropped transaction rolls back whatever is left of it.
+                Err(e) => return every_job_failed(jobs.len(), e),
+            }
         }
         if let Err(e) = tx.commit().await {
             return every_job_failed(jobs.len(), e.into());
@@ -70,12 +80,13 @@ impl Store {
     }
 
     /// One job inside the group's transaction: in a savepoint, retried once when a concurrent
-    /// writer (another process) stored the same idempotency key first.
+    /// writer (another process) stored the same idempotency key first. The outer error means
+    /// the savepoint itself failed (the whole group must fail); the inner one is the job's own.
     async fn grouped_one(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         job: &GroupedEnqueue,
-    ) -> GroupOutcome {
+    ) -> Result<GroupOutcome, StoreError> {
         for _round in 0..2 {
             sqlx::query("SAVEPOINT jx_grouped_enqueue")
                 .execute(&mut **tx)
@@ -95,15 +106,15 @@ impl Store {
                     .await?;
             }
             match result {
-                Ok(Some(outcome)) => return Ok(outcome),
+                Ok(Some(outcome)) => return Ok(Ok(outcome)),
                 Ok(None) => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Ok(Err(e)),
             }
         }
-        Err(StoreError::InvalidInput {
+        Ok(Err(StoreError::InvalidInput {
             field: "idempotency_key",
             reason: "a concurrent request with the same key is still being stored; retry".into(),
-        })
+        }))
     }
 
     /// The steps of one idempotent enqueue inside `tx`. `Ok(None)`: another writer stored the
