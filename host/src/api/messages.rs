@@ -142,20 +142,24 @@ pub async fn send_message(
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&request).map_err(|e| Problem::bad_request(e.to_string()))?,
     ));
-    let answer = |ids: &[MessageId]| {
-        let response = SendResponse {
-            messages: valid
-                .iter()
-                .zip(ids)
-                .map(|(number, id)| Queued {
-                    to: number.to_string(),
-                    id: *id,
-                })
-                .collect(),
-            invalid: invalid.clone(),
-        };
-        // Serialising this struct cannot fail (strings and integers only).
-        serde_json::to_string(&response).unwrap_or_default()
+    let answer = {
+        let numbers: Vec<String> = valid.iter().map(ToString::to_string).collect();
+        let invalid = invalid.clone();
+        move |ids: &[MessageId]| {
+            let response = SendResponse {
+                messages: numbers
+                    .iter()
+                    .zip(ids)
+                    .map(|(number, id)| Queued {
+                        to: number.clone(),
+                        id: *id,
+                    })
+                    .collect(),
+                invalid: invalid.clone(),
+            };
+            // Serialising this struct cannot fail (strings and integers only).
+            serde_json::to_string(&response).unwrap_or_default()
+        }
     };
     // The call's audit row is committed with the messages (see `call_audit`).
     let audit = super::call_audit::in_transaction(
@@ -172,17 +176,19 @@ pub async fn send_message(
         ),
         None,
     );
+    // Committed together with the other requests waiting at this moment (group commit: one
+    // disk flush for all of them; see `committer`), each as if alone.
     let outcome = state
-        .store
-        .enqueue_idempotent_with(
-            client.name(),
-            request.idempotency_key.as_deref(),
-            &request_hash,
-            &batch,
-            answer,
-            Some(&audit),
-            now,
-        )
+        .committer
+        .enqueue(crate::store::GroupedEnqueue {
+            api_key: client.name().to_owned(),
+            idempotency_key: request.idempotency_key.clone(),
+            request_hash,
+            batch,
+            response: Box::new(answer),
+            also: Some(Box::new(audit)),
+            now_ms: now,
+        })
         .await;
     super::call_audit::note_enqueue(&client, &outcome);
     idempotent_answer(&client, outcome, |ids| {
