@@ -50,6 +50,69 @@ pub struct Config {
     /// The WebAssembly query plugins.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// The web admin: sessions, lock-out, cookies.
+    #[serde(default)]
+    pub web: WebConfig,
+}
+
+/// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Minutes without a request after which an administrator's session ends.
+    #[serde(default = "default_web_admin_idle_minutes")]
+    pub admin_idle_minutes: u64,
+    /// Minutes without a request after which other sessions end.
+    #[serde(default = "default_web_idle_minutes")]
+    pub idle_minutes: u64,
+    /// Hours after sign-in after which every session ends.
+    #[serde(default = "default_web_absolute_hours")]
+    pub absolute_hours: u64,
+    /// Failed sign-ins in a row that lock an account.
+    #[serde(default = "default_web_lockout_failures")]
+    pub lockout_failures: u32,
+    /// Minutes a locked account stays locked.
+    #[serde(default = "default_web_lockout_minutes")]
+    pub lockout_minutes: u64,
+    /// Mark cookies `Secure` and name the session cookie `__Host-jx_session`. Browsers then
+    /// send it only over HTTPS, except to `localhost`/`127.0.0.1`, which Chromium and Firefox
+    /// treat as secure. Set to false only when serving plain HTTP to other hosts, and never in
+    /// production.
+    #[serde(default = "default_true")]
+    pub secure_cookies: bool,
+    /// Where the browser bundle (`pkg/jingxun_web.js`, `.wasm`) is served from; default:
+    /// `../site` from the running executable (`target/site` for `target/release/jingxun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_dir: Option<PathBuf>,
+}
+
+fn default_web_admin_idle_minutes() -> u64 {
+    15
+}
+fn default_web_idle_minutes() -> u64 {
+    30
+}
+fn default_web_absolute_hours() -> u64 {
+    8
+}
+fn default_web_lockout_failures() -> u32 {
+    5
+}
+fn default_web_lockout_minutes() -> u64 {
+    10
+}
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            admin_idle_minutes: default_web_admin_idle_minutes(),
+            idle_minutes: default_web_idle_minutes(),
+            absolute_hours: default_web_absolute_hours(),
+            lockout_failures: default_web_lockout_failures(),
+            lockout_minutes: default_web_lockout_minutes(),
+            secure_cookies: true,
+            site_dir: None,
+        }
+    }
 }
 
 /// `[database]`
@@ -407,6 +470,7 @@ impl Config {
             router: RouterConfig::default(),
             log: LogConfig::default(),
             plugins: PluginsConfig::default(),
+            web: WebConfig::default(),
         }
     }
 
@@ -569,6 +633,23 @@ impl Config {
                 "must be between 1 and 4096 (MiB per plugin call)",
             );
         }
+        let web = &self.web;
+        if !(1..=1440).contains(&web.admin_idle_minutes) || !(1..=1440).contains(&web.idle_minutes)
+        {
+            return invalid(
+                "web.idle_minutes".into(),
+                "web.idle_minutes and web.admin_idle_minutes must be between 1 and 1440",
+            );
+        }
+        if !(1..=24).contains(&web.absolute_hours) {
+            return invalid("web.absolute_hours".into(), "must be between 1 and 24");
+        }
+        if !(1..=100).contains(&web.lockout_failures) {
+            return invalid("web.lockout_failures".into(), "must be between 1 and 100");
+        }
+        if !(1..=1440).contains(&web.lockout_minutes) {
+            return invalid("web.lockout_minutes".into(), "must be between 1 and 1440");
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid(
                 "log.level".into(),
@@ -592,6 +673,17 @@ mod tests {
         assert_eq!(config.queue, QueueConfig::default());
         assert_eq!(config.plugins, PluginsConfig::default());
         assert_eq!(config.router, RouterConfig::default());
+        assert_eq!(config.web, WebConfig::default());
+    }
+
+    #[test]
+    fn web_sessions_default_to_the_checklist_and_are_validated_by_key() {
+        let web = Config::from_toml("").unwrap().web;
+        assert_eq!((web.admin_idle_minutes, web.absolute_hours), (15, 8));
+        assert_eq!((web.lockout_failures, web.lockout_minutes), (5, 10));
+        assert!(web.secure_cookies);
+        let err = Config::from_toml("[web]\nabsolute_hours = 0\n").unwrap_err();
+        assert!(err.to_string().contains("web.absolute_hours"), "{err}");
     }
 
     #[test]

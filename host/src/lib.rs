@@ -13,10 +13,12 @@
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
 //! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
 //! - [`bench`]: `jingxun bench`, the measured figures.
+//! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod clock;
 pub mod config;

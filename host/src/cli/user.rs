@@ -6,6 +6,7 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 
+use jingxun::auth::{Accounts, AuthSettings};
 use jingxun::config::Config;
 use jingxun::directory::{Directory, GrantTarget, RoleRecord, UserRecord};
 use jingxun::store::Store;
@@ -24,6 +25,19 @@ pub enum UserAction {
         /// A role to put the user in (admin, operator, registrar, auditor, officer...); repeatable.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        /// Read a web admin password from standard input (one line; 8 to 128 characters, not a
+        /// common word): the user may then sign in to the web admin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's web admin password, read from standard input; ends the user's web sessions.
+    Passwd {
+        #[arg(long)]
+        login: String,
+        /// Read the new password from standard input (one line). Required: passwords are never
+        /// taken from the command line, where other users could see them.
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
     /// List users with roles, businesses and phones.
     List {
@@ -120,18 +134,56 @@ pub async fn open_directory(config: &Config) -> anyhow::Result<(Store, Directory
 /// Runs one `jingxun user` subcommand.
 pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
     let (store, directory) = open_directory(config).await?;
-    let result = execute(&directory, action).await;
+    let result = execute(config, &store, &directory, action).await;
     store.close().await;
     result
 }
 
-async fn execute(directory: &Directory, action: UserAction) -> anyhow::Result<()> {
+/// Reads one password line from standard input (the line end removed, nothing else).
+fn read_password_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        anyhow::bail!(
+            "no password on standard input: pipe one line, e.g. `printf '%s\\n' \"$PASS\" | jingxun user passwd --login L --password-stdin`"
+        );
+    }
+    Ok(password.to_owned())
+}
+
+async fn execute(
+    config: &Config,
+    store: &Store,
+    directory: &Directory,
+    action: UserAction,
+) -> anyhow::Result<()> {
     let actor = cli_actor();
+    let accounts = || Accounts::new(store.clone(), AuthSettings::from_config(config));
     let mut out = std::io::stdout().lock();
     match action {
-        UserAction::Add { login, name, roles } => {
+        UserAction::Add {
+            login,
+            name,
+            roles,
+            password_stdin,
+        } => {
             let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+            // Read and check the password first, so that a refused one creates nothing.
+            let password = if password_stdin {
+                let password = read_password_stdin()?;
+                jingxun::auth::password::check_new_password(&password)?;
+                Some(password)
+            } else {
+                None
+            };
             directory.add_user(&login, &name, &roles, &actor).await?;
+            if let Some(password) = password {
+                accounts()
+                    .set_password(&login, &password, &actor, "cli")
+                    .await?;
+            }
             writeln!(
                 out,
                 "user {} ({}) created{}",
@@ -142,6 +194,20 @@ async fn execute(directory: &Directory, action: UserAction) -> anyhow::Result<()
                 } else {
                     format!(" in role(s) {}", roles.join(", "))
                 }
+            )?;
+            if password_stdin {
+                writeln!(out, "web admin password set")?;
+            }
+        }
+        UserAction::Passwd { login, .. } => {
+            let password = read_password_stdin()?;
+            accounts()
+                .set_password(&login, &password, &actor, "cli")
+                .await?;
+            writeln!(
+                out,
+                "web admin password of {} set; the user's web sessions were ended",
+                login.trim().to_lowercase()
             )?;
         }
         UserAction::List { json } => {

@@ -51,6 +51,7 @@
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
 mod api_inbound;
+pub(crate) mod accounts;
 mod api_keys;
 pub(crate) mod audit;
 mod batch;
