@@ -26,6 +26,10 @@ on_both_backends!(
     a_posted_message_leaves_an_audit_row_naming_the_key_and_the_source,
     a_flood_of_unknown_keys_from_one_source_ends_in_429_while_a_known_key_still_works,
     the_reference_page_is_html_and_lists_every_path,
+    an_oa_reminder_addressed_by_login_reaches_the_users_phone_in_the_administrators_words,
+    an_oa_reminder_to_an_unknown_login_or_a_user_without_a_phone_is_refused_and_queues_nothing,
+    a_citizen_notice_is_sent_and_the_applications_latest_status_is_kept,
+    notifications_need_a_key_with_the_notify_scope,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -1037,5 +1041,292 @@ async fn the_reference_page_is_html_and_lists_every_path(backend: Backend) {
     }
     assert!(page.contains("/api/openapi.json"));
     assert!(!page.to_ascii_lowercase().contains("<script"));
+    rig.finish().await;
+}
+
+/// The texts `sim` was asked to send to `number` (canonical), in order.
+fn texts_to(sim: &SimHandle, number: &str) -> Vec<String> {
+    sim.submitted()
+        .iter()
+        .filter_map(|s| s.decoded.as_ref())
+        .filter(|d| d.destination.to_string() == number)
+        .map(|d| d.text.clone())
+        .collect()
+}
+
+/// R19, issue 5: an OA reminder addressed by login reaches the user's active registered phone
+/// (not a disabled one), in the words of the template the administrator set (audited).
+async fn an_oa_reminder_addressed_by_login_reaches_the_users_phone_in_the_administrators_words(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    let cli = &rig.daemon;
+    cli.cli_ok(&["user", "add", "--login", "zhangsan", "--name", "张三"]);
+    cli.cli_ok(&[
+        "phone",
+        "add",
+        "--number",
+        "13800000011",
+        "--name",
+        "张三",
+        "--user",
+        "zhangsan",
+    ]);
+    cli.cli_ok(&[
+        "phone",
+        "add",
+        "--number",
+        "13800000012",
+        "--name",
+        "张三",
+        "--user",
+        "zhangsan",
+    ]);
+    cli.cli_ok(&["phone", "disable", "--number", "13800000012"]);
+    let refused = cli.cli(&[
+        "template",
+        "set",
+        "--key",
+        "oa.todo",
+        "--text",
+        "{title} {phone}",
+    ]);
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        error.contains("{phone}") && error.contains("{title}"),
+        "{error}"
+    );
+    cli.cli_ok(&[
+        "template",
+        "set",
+        "--key",
+        "oa.todo",
+        "--text",
+        "待办提醒：{name}，请办理“{title}”[[（{from}）]][[，截止{due}]]。",
+    ]);
+    assert!(
+        cli.cli_ok(&["template", "show", "--key", "oa.todo"])
+            .contains("待办提醒")
+    );
+    let key = rig.key("oa", "notify");
+    let reply = rig.call(
+        "POST",
+        "/api/v1/notifications/oa",
+        Some(&key),
+        Some(
+            &json!({"login": "ZhangSan", "kind": "todo", "title": "审批请假单", "from": "办公室"}),
+        ),
+    );
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let expected = "待办提醒：张三，请办理“审批请假单”（办公室）。";
+    assert_eq!(reply.body["text"], expected, "{reply:?}");
+    assert_eq!(
+        reply.body["messages"],
+        json!([{"to": "+86138****0011", "id": reply.body["messages"][0]["id"]}]),
+        "one message, to the active phone, whose number is not revealed"
+    );
+    rig.sim
+        .wait_for_submitted(1, LONG_WAIT)
+        .await
+        .expect("the modem got the reminder");
+    assert_eq!(
+        texts_to(&rig.sim, "+8613800000011"),
+        vec![expected.to_owned()]
+    );
+    // A document to read, with the default template.
+    let reply = rig.call(
+        "POST",
+        "/api/v1/notifications/oa",
+        Some(&key),
+        Some(&json!({"login": "zhangsan", "kind": "read", "title": "年度总结", "due": "12月1日"})),
+    );
+    assert_eq!(reply.status, 202, "{reply:?}");
+    rig.sim
+        .wait_for_submitted(2, LONG_WAIT)
+        .await
+        .expect("the modem got the second reminder");
+    let texts = texts_to(&rig.sim, "+8613800000011");
+    assert!(
+        texts[1].contains("年度总结")
+            && texts[1].contains("请于12月1日前")
+            && texts[1].contains("张三"),
+        "{texts:?}"
+    );
+    assert!(
+        texts_to(&rig.sim, "+8613800000012").is_empty(),
+        "a disabled phone gets nothing"
+    );
+    let audit = cli.cli_ok(&["audit", "--json"]);
+    assert!(
+        audit.contains("template.set") && audit.contains("待办提醒"),
+        "{audit}"
+    );
+    rig.finish().await;
+}
+
+/// Issue 5: a reminder that cannot reach anyone is refused with a problem document that says
+/// what is wrong and what to do, and nothing is queued.
+async fn an_oa_reminder_to_an_unknown_login_or_a_user_without_a_phone_is_refused_and_queues_nothing(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    let cli = &rig.daemon;
+    cli.cli_ok(&["user", "add", "--login", "lisi", "--name", "李四"]);
+    cli.cli_ok(&["user", "add", "--login", "wangwu", "--name", "王五"]);
+    cli.cli_ok(&[
+        "phone",
+        "add",
+        "--number",
+        "13800000013",
+        "--name",
+        "王五",
+        "--user",
+        "wangwu",
+    ]);
+    cli.cli_ok(&["user", "disable", "--login", "wangwu"]);
+    let key = rig.key("oa", "notify");
+    let post = |login: &str| {
+        rig.call(
+            "POST",
+            "/api/v1/notifications/oa",
+            Some(&key),
+            Some(&json!({"login": login, "kind": "todo", "title": "审批"})),
+        )
+    };
+    for (login, hint) in [
+        ("nobody", "jingxun user add"),
+        ("lisi", "jingxun phone add"),
+        ("wangwu", "jingxun user enable"),
+    ] {
+        let reply = post(login);
+        assert_problem(&reply, 422);
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(login) && detail.contains(hint), "{reply:?}");
+    }
+    let too_long = rig.call(
+        "POST",
+        "/api/v1/notifications/oa",
+        Some(&key),
+        Some(&json!({"login": "lisi", "kind": "todo", "title": ""})),
+    );
+    assert_problem(&too_long, 422);
+    assert!(
+        rig.daemon.messages("out").is_empty(),
+        "nothing may be queued"
+    );
+    rig.finish().await;
+}
+
+/// R17: an office's progress notice reaches the citizen, and the application's latest status
+/// is kept (replaced by the next notice) for the citizen's SMS query.
+async fn a_citizen_notice_is_sent_and_the_applications_latest_status_is_kept(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let key = rig.key("crj", "notify");
+    let notice = |status: &str, note: Option<&str>| {
+        let mut body = json!({
+            "application_number": "e440300202612010001",
+            "kind": "passport",
+            "status": status,
+            "phone": "13900000021",
+            "name": "李四",
+        });
+        if let Some(note) = note {
+            body["note"] = json!(note);
+        }
+        rig.call(
+            "POST",
+            "/api/v1/notifications/citizen",
+            Some(&key),
+            Some(&body),
+        )
+    };
+    let first = notice("accepted", None);
+    assert_eq!(first.status, 202, "{first:?}");
+    assert_eq!(first.body["messages"][0]["to"], "+8613900000021");
+    let second = notice("ready_for_collection", Some("请携带身份证到窗口领取。"));
+    assert_eq!(second.status, 202, "{second:?}");
+    rig.sim
+        .wait_for_submitted(2, LONG_WAIT)
+        .await
+        .expect("the modem got both notices");
+    let texts = texts_to(&rig.sim, "+8613900000021");
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("E440300202612010001")
+            && texts[0].contains("已受理")
+            && texts[0].contains("李四"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("可领取") && texts[1].ends_with("请携带身份证到窗口领取。"),
+        "{texts:?}"
+    );
+    let store = jingxun::store::Store::connect(&rig.database.url)
+        .await
+        .expect("open the daemon's store");
+    let latest = store
+        .citizen_application_status("passport", "E440300202612010001")
+        .await
+        .expect("read the status")
+        .expect("the application is known");
+    assert_eq!(latest.status, "ready_for_collection");
+    assert_eq!(latest.phone, "+8613900000021");
+    assert_eq!(latest.api_key, "crj");
+    assert_eq!(latest.message_id, second.body["messages"][0]["id"].as_i64());
+    assert!(latest.updated_at >= latest.created_at);
+    assert_eq!(
+        store
+            .citizen_application_status("id_card", "E440300202612010001")
+            .await
+            .expect("read"),
+        None
+    );
+    store.close().await;
+    let bad = rig.call(
+        "POST",
+        "/api/v1/notifications/citizen",
+        Some(&key),
+        Some(&json!({"application_number": "E1", "kind": "passport", "status": "lost", "phone": "13900000021"})),
+    );
+    assert_problem(&bad, 422);
+    rig.finish().await;
+}
+
+/// Security checklist ("Police queries and the API"): the notification endpoints need the
+/// `notify` scope, and a notify key cannot send arbitrary texts.
+async fn notifications_need_a_key_with_the_notify_scope(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let sender = rig.key("sender", "send");
+    let oa = json!({"login": "zhangsan", "kind": "todo", "title": "审批"});
+    let citizen = json!({"application_number": "E1", "kind": "id_card", "status": "accepted", "phone": "13900000022"});
+    for (path, body) in [
+        ("/api/v1/notifications/oa", &oa),
+        ("/api/v1/notifications/citizen", &citizen),
+    ] {
+        let reply = rig.call("POST", path, Some(&sender), Some(body));
+        assert_problem(&reply, 403);
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("notify")),
+            "{reply:?}"
+        );
+        assert_problem(&rig.call("POST", path, None, Some(body)), 401);
+    }
+    let notifier = rig.key("office", "notify");
+    assert_problem(
+        &rig.call(
+            "POST",
+            "/api/v1/messages",
+            Some(&notifier),
+            Some(&json!({"to": ["13900000022"], "text": "anything"})),
+        ),
+        403,
+    );
+    assert!(
+        rig.daemon.messages("out").is_empty(),
+        "nothing may be queued"
+    );
     rig.finish().await;
 }
