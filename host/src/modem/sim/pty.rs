@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -25,6 +25,12 @@ impl Pty {
     /// discipline). Must be called inside a Tokio runtime with I/O enabled.
     pub(super) fn open() -> io::Result<Pty> {
         let pair = nix::pty::openpty(None, None).map_err(io::Error::from)?;
+        // openpty(3) does not set close-on-exec: without it every process started later by this
+        // one (a daemon under test, a CLI call) inherits the master, and the host's side never
+        // sees the hang-up when the simulator unplugs, only a timeout.
+        for fd in [&pair.master, &pair.slave] {
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(io::Error::from)?;
+        }
         let mut termios = tcgetattr(&pair.slave).map_err(io::Error::from)?;
         cfmakeraw(&mut termios);
         tcsetattr(&pair.slave, SetArg::TCSANOW, &termios).map_err(io::Error::from)?;

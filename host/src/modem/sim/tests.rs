@@ -366,3 +366,31 @@ async fn wait_for_submitted_times_out_with_a_count() {
     }
     sim.shutdown().await;
 }
+
+/// A process started after the simulator (the daemon under test, a CLI call) must not inherit
+/// the pty: if it held the master, unplugging would not hang up the host's side, and a driver
+/// waiting for an answer would notice the vanished modem only when its wait timed out.
+#[tokio::test]
+async fn unplug_hangs_up_the_host_even_when_a_child_process_was_started_meanwhile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = dir.path().join("ttyMODEM");
+    let sim = SimModem::start(SimConfig::default(), Some(link.clone()))
+        .await
+        .expect("pty available");
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("start a child process");
+    let mut port = open(&link);
+    setup(&mut port).await;
+    sim.inject(Fault::Unplug(Duration::from_secs(30)));
+    let seen = tokio::time::timeout(WAIT, port.next()).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    match seen {
+        Ok(None | Some(Err(_))) => {}
+        other => panic!("expected EOF or an I/O error after unplugging, got {other:?}"),
+    }
+    drop(port);
+    sim.shutdown().await;
+}
