@@ -135,7 +135,11 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             poll_interval: Duration::from_millis(config.queue.poll_interval_ms),
         },
     );
-    let router_task = tokio::spawn(router.with_inbox_signal(inbox.clone()).run(shutdown.clone()));
+    let router_task = tokio::spawn(
+        router
+            .with_inbox_signal(inbox.clone())
+            .run(shutdown.clone()),
+    );
 
     let owner = lease_owner();
     let dispatch_settings = DispatchSettings {

@@ -25,7 +25,7 @@ use crate::{root, say, status};
 /// Test cases per API operation unless `JINGXUN_SCHEMATHESIS_MAX_EXAMPLES` says otherwise.
 pub const DEFAULT_MAX_EXAMPLES: u32 = 100;
 /// Seconds for the whole run unless `JINGXUN_SCHEMATHESIS_MAX_TIME` says otherwise.
-pub const DEFAULT_MAX_TIME: u32 = 600;
+pub const DEFAULT_MAX_TIME: u32 = 240;
 /// Seconds one request may take (above the API's longest long-poll).
 pub const REQUEST_TIMEOUT: u32 = 40;
 /// The checks that must hold for every response.

@@ -50,8 +50,8 @@
 //! `options=-csearch_path%3D<schema>`: [`Store::connect`] accepts any URL that sqlx accepts, so
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
-mod api_inbound;
 pub(crate) mod accounts;
+mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
 mod batch;
@@ -78,11 +78,11 @@ use sqlx::{AnyPool, Executor, Row, Transaction};
 pub use api_inbound::{
     ApiInboxEntry, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, InboundRoute, RouteKind,
 };
+/// The extra writes of an enqueue's transaction (the API call's audit row, a notice's status).
+pub(crate) use api_keys::AlsoInTransaction;
 pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
 pub use batch::GroupOutcome;
 pub(crate) use batch::GroupedEnqueue;
-/// The extra writes of an enqueue's transaction (the API call's audit row, a notice's status).
-pub(crate) use api_keys::AlsoInTransaction;
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
