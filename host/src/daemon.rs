@@ -51,6 +51,9 @@ pub enum DaemonError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Web accounts could not be read or the initial administrator created.
+    #[error("cannot prepare the web admin's accounts: {0}")]
+    Accounts(#[from] crate::auth::AuthError),
 }
 
 /// The demo police datasource the embedded default start creates and registers.
@@ -179,6 +182,32 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             )
         },
     });
+    // The web admin (issue 4) on the same port, behind its session layer; the API keeps /api.
+    let accounts = crate::auth::Accounts::new(
+        store.clone(),
+        crate::auth::AuthSettings::from_config(&config),
+    );
+    if embedded {
+        announce_initial_admin(&accounts, config.http.listen).await?;
+    }
+    let app = app.merge(crate::web::router(
+        crate::web::WebState {
+            accounts,
+            store: store.clone(),
+            modems: modems.clone(),
+            simulators: simulators.clone(),
+            plugins: plugins.clone(),
+            directory: Directory::new(store.clone(), &config.sms.default_country_code),
+            default_country_code: config.sms.default_country_code.clone(),
+            max_attempts: config.queue.max_attempts,
+            status_report: config.queue.status_report,
+            secure_cookies: config.web.secure_cookies,
+            throttle: std::sync::Arc::default(),
+            wake: wake.clone(),
+            shutdown: shutdown.clone(),
+        },
+        &crate::web::site_dir(&config),
+    ));
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         // The peer address (`ConnectInfo`) feeds the API's per-source limits and audit rows.
@@ -248,6 +277,23 @@ async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
         ?granted,
         "registered the demo datasource"
     );
+    Ok(())
+}
+
+/// The embedded default start: when no administrator can sign in to the web admin, creates
+/// user `admin` with a random password and prints it once on the console (never in the log).
+async fn announce_initial_admin(
+    accounts: &crate::auth::Accounts,
+    listen: std::net::SocketAddr,
+) -> Result<(), DaemonError> {
+    if let Some(password) = accounts.ensure_initial_admin().await? {
+        tracing::info!(
+            "created the initial web administrator `admin`; its password is printed once on the console"
+        );
+        println!(
+            "\n==> Web admin: http://{listen}/\n    first sign-in: login `admin`, password `{password}`\n    (shown only this once: sign in and change it under 修改密码 / Change password)\n"
+        );
+    }
     Ok(())
 }
 

@@ -2,13 +2,16 @@
 //!
 //! The library is split by responsibility; the `jingxun` binary is a thin command line over it.
 //! - [`config`]: the TOML configuration, its defaults, environment overrides and validation.
-//! - [`sms`]: the 3GPP TS 23.040 codec (PDUs, alphabets, concatenation).
+//! - [`sms`]: the 3GPP TS 23.040 codec (PDUs, alphabets, concatenation): the `jingxun-sms`
+//!   crate beside this one (`host/sms`), which the web admin's browser bundle shares.
 //! - [`modem`]: the AT protocol, the serial modem driver and the modem simulator.
 //! - [`phone`]: recipient lists and phone number normalisation.
+//! - [`address_book`]: departments, contacts and groups (R21) that the web admin sends to.
 //! - [`store`]: the durable message store (SQLite or PostgreSQL through sqlx).
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
 //! - [`api`]: the HTTP API for other systems (`/api/v1`) and its API keys.
-//! - [`http`]: the HTTP listener (health now; API and web admin later).
+//! - [`http`]: the HTTP listener: health, the API and the web admin on one port.
+//! - [`web`]: the web admin (the `jingxun-web` pages) behind its session and CSRF layer.
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
 //! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
@@ -16,6 +19,7 @@
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
+pub mod address_book;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -31,5 +35,6 @@ pub mod modem;
 pub mod phone;
 pub mod plugins;
 pub mod router;
-pub mod sms;
+pub use jingxun_sms as sms;
 pub mod store;
+pub mod web;

@@ -214,6 +214,28 @@ impl Daemon {
             .expect("run jingxun")
     }
 
+    /// Runs a `jingxun` subcommand with `input` on its standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(JINGXUN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run jingxun");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for jingxun")
+    }
+
     /// Runs a `jingxun` subcommand that must succeed, and returns its standard output.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);

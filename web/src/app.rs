@@ -1,24 +1,29 @@
-//! The pages: sign-in, the dashboard shell with the navigation of every page (only those the
-//! role may open are linked; the server refuses the others anyway), change password, and
-//! placeholders for the pages still to come.
+//! The application: the document shell, the router with every page, and what the pages share
+//! (the frame with its navigation, the notice that reports a form's outcome, the form token,
+//! the language switch, the live feeds).
 //!
 //! Every page is rendered on the server with all its data (`SsrMode::Async`), so it is complete
 //! before the browser bundle loads and every form works as a plain HTML form post; once
-//! hydrated, the same forms call their server functions without a page load. Navigation links
-//! are full page loads (`rel="external"`), so the server's page guard sees every page.
+//! hydrated, the same forms call their server functions, and the live parts (counts, results,
+//! the dashboard) update in place. Navigation links and the redirects that end every form are
+//! full page loads, so the server's page guard sees every page.
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 use leptos_router::{SsrMode, path};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::i18n::{Lang, t};
-use crate::model::{Dashboard, Page, Viewer};
-use crate::server::{ChangePassword, SignIn, SignOut, get_dashboard, get_viewer};
+use crate::model::{Page, Viewer};
+use crate::pages;
+use crate::server::{SignOut, get_viewer};
 
-/// The style sheet, inlined into every page (no external files or CDN). It contains no `<`,
-/// `>` or `&`, so it needs no escaping.
+/// The style sheet, inlined into every page with the response's CSP nonce (no external files
+/// or CDN: a police intranet has no internet). It contains no `<`, `>` or `&`.
 pub const CSS: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font-family:system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f3f5f8;color:#1d2733;font-size:15px;line-height:1.5}
@@ -29,37 +34,87 @@ header.top .brand{font-weight:700;font-size:17px;letter-spacing:.5px;color:#fff}
 header.top .spacer{flex:1}
 header.top .who{opacity:.9}
 header.top a,header.top button.link{color:#dfe8f5}
-button.link{background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}
+header.top form{margin:0}
+button.link{background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline;color:#1f5fbf}
 .layout{display:flex;min-height:calc(100vh - 52px)}
 nav.side{width:200px;flex:none;background:#fff;border-right:1px solid #dde3ea;padding:12px 0}
 nav.side a{display:block;padding:8px 20px;color:#1d2733}
 nav.side a.current{background:#e6eef9;color:#16365f;font-weight:600;border-left:3px solid #1f5fbf;padding-left:17px}
-main{flex:1;padding:24px 28px;max-width:1100px}
+main{flex:1;padding:24px 28px;max-width:1180px;min-width:0}
 h1{font-size:22px;margin:0 0 16px}
-h2{font-size:17px;margin:24px 0 10px}
+h2{font-size:17px;margin:0 0 12px}
+h3{font-size:15px;margin:14px 0 8px}
 .card{background:#fff;border:1px solid #dde3ea;border-radius:8px;padding:18px 20px;margin-bottom:18px}
+.card.narrow{max-width:480px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:18px}
+.grid2 .card{margin-bottom:0}
+.scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e8ecf1}
-th{font-weight:600;color:#4a5868;font-size:13px}
+th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #e8ecf1;vertical-align:top}
+th{font-weight:600;color:#4a5868;font-size:13px;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.text{max-width:380px;overflow-wrap:anywhere}
+tr.off td{color:#8a96a3}
 .tiles{display:flex;flex-wrap:wrap;gap:12px}
+#batch-tally .tile{flex:0 0 auto;padding:8px 14px}
 .tile{flex:1 1 120px;background:#f7f9fc;border:1px solid #e1e7ee;border-radius:8px;padding:12px 14px}
-.tile .n{font-size:24px;font-weight:700}
+.tile .n{font-size:24px;font-weight:700;font-variant-numeric:tabular-nums}
 .tile .l{color:#5b6878;font-size:13px}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;background:#e8ecf1}
-.badge.ready{background:#dff3e4;color:#1e6b34}
-.badge.down{background:#fbe3e3;color:#9b1c1c}
-.notice{padding:10px 14px;border-radius:6px;margin-bottom:14px}
+.tile.bad .n{color:#b42323}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;background:#e8ecf1;white-space:nowrap}
+.badge.ready,.badge.sent,.badge.delivered,.badge.received,.badge.on,.badge.ok{background:#dff3e4;color:#1e6b34}
+.badge.down,.badge.failed,.badge.expired,.badge.refused,.badge.off{background:#fbe3e3;color:#9b1c1c}
+.badge.queued,.badge.sending,.badge.connecting,.badge.initialising,.badge.partial{background:#fff3d6;color:#7a5300}
+.notice{padding:10px 14px;border-radius:6px;margin:0 0 14px}
 .notice.error{background:#fdecec;border:1px solid #f5c2c2;color:#8a1f1f}
 .notice.ok{background:#e7f6ea;border:1px solid #bfe3c7;color:#1e6b34}
+.notice.info{background:#eef4fc;border:1px solid #c9dbf3;color:#1d3f73}
 .muted{color:#5b6878}
+.small{font-size:13px}
+.empty{color:#5b6878;padding:18px 0;text-align:center}
 form.stack label{display:block;margin:12px 0 4px;font-weight:600}
-form.stack input[type=text],form.stack input[type=password]{width:100%;padding:9px 10px;border:1px solid #c5ced8;border-radius:6px;font-size:15px}
-button.primary{margin-top:18px;background:#1f5fbf;color:#fff;border:0;border-radius:6px;padding:10px 20px;font-size:15px;cursor:pointer}
+form.stack label.check{font-weight:400;display:inline-flex;align-items:center;gap:6px;margin:4px 16px 4px 0}
+input[type=text],input[type=password],input[type=search],input[type=date],input[type=datetime-local],select,textarea{padding:8px 10px;border:1px solid #c5ced8;border-radius:6px;font-size:15px;font-family:inherit;background:#fff}
+form.stack input[type=text],form.stack input[type=password],form.stack select,form.stack textarea{width:100%}
+textarea{min-height:110px;resize:vertical}
+form.inline{display:inline}
+form.row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end}
+form.row label{display:flex;flex-direction:column;font-size:13px;color:#4a5868;gap:3px}
+button{font:inherit;cursor:pointer}
+button.primary{background:#1f5fbf;color:#fff;border:0;border-radius:6px;padding:9px 20px;font-size:15px}
 button.primary:hover{background:#174c99}
+form.stack button.primary{margin-top:16px}
+button.secondary{background:#fff;color:#1f5fbf;border:1px solid #9fb6d8;border-radius:6px;padding:8px 16px}
+button.small{background:#fff;color:#1f5fbf;border:1px solid #c5d3e6;border-radius:5px;padding:2px 10px;font-size:13px}
+button.danger{color:#9b1c1c;border-color:#e3b5b5}
+.actions{display:flex;flex-wrap:wrap;gap:6px}
 .signin{max-width:380px;margin:9vh auto 0;padding:0 16px}
 .signin .card{padding:26px 28px}
 .signin .brand{text-align:center;font-size:22px;font-weight:700;color:#16365f;margin-bottom:18px}
 .lang{text-align:center;margin-top:12px}
+.count{margin-top:6px;color:#4a5868;font-size:14px}
+.count b{color:#16365f}
+ul.tree{list-style:none;padding-left:18px;margin:4px 0}
+ul.tree.top{padding-left:0}
+ul.tree li{margin:3px 0}
+details>summary{cursor:pointer}
+.picker{max-height:360px;overflow:auto;border:1px solid #dde3ea;border-radius:6px;padding:8px 12px;background:#fbfcfd}
+.chat{display:flex;flex-direction:column;gap:8px;max-height:480px;overflow:auto;padding:12px;background:#eef1f5;border-radius:8px}
+.bubble{max-width:78%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.bubble.me{align-self:flex-end;background:#95ec69}
+.bubble.them{align-self:flex-start;background:#fff;border:1px solid #dde3ea}
+.bubble .meta{display:block;font-size:12px;color:#5b6878;margin-top:2px}
+pre.reply{white-space:pre-wrap;background:#f7f9fc;border:1px solid #e1e7ee;border-radius:6px;padding:10px 12px;margin:0;font-family:inherit}
+svg.chart{width:100%;height:180px;display:block}
+svg.chart .in{fill:#3f7fd9}
+svg.chart .out{fill:#35a164}
+svg.chart .axis{stroke:#c5ced8;stroke-width:1}
+svg.chart text{font-size:11px;fill:#5b6878}
+.legend{display:flex;gap:16px;font-size:13px;color:#4a5868}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+.legend i.in{background:#3f7fd9}
+.legend i.out{background:#35a164}
+code{background:#f0f3f7;padding:1px 5px;border-radius:4px;font-size:13px}
 @media (max-width:820px){.layout{flex-direction:column}nav.side{width:auto;display:flex;flex-wrap:wrap;border-right:0;border-bottom:1px solid #dde3ea;padding:4px}nav.side a{padding:6px 12px}nav.side a.current{border-left:0;padding-left:12px;border-radius:6px}main{padding:16px}}
 "#;
 
@@ -74,7 +129,7 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>{t(lang, "app.name")}</title>
-                <style inner_html=CSS></style>
+                <style nonce=leptos::nonce::use_nonce() inner_html=CSS></style>
                 <HydrationScripts options/>
             </head>
             <body>
@@ -93,18 +148,18 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| "">
-                <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
-                <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
-                <Route path=path!("/password") view=PasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/send") view=|| view! { <Coming page=Page::Send/> } ssr=SsrMode::Async/>
-                <Route path=path!("/messages") view=|| view! { <Coming page=Page::Messages/> } ssr=SsrMode::Async/>
-                <Route path=path!("/users") view=|| view! { <Coming page=Page::Users/> } ssr=SsrMode::Async/>
-                <Route path=path!("/phones") view=|| view! { <Coming page=Page::Phones/> } ssr=SsrMode::Async/>
-                <Route path=path!("/address-book") view=|| view! { <Coming page=Page::AddressBook/> } ssr=SsrMode::Async/>
-                <Route path=path!("/plugins") view=|| view! { <Coming page=Page::Plugins/> } ssr=SsrMode::Async/>
-                <Route path=path!("/help-text") view=|| view! { <Coming page=Page::HelpText/> } ssr=SsrMode::Async/>
-                <Route path=path!("/audit") view=|| view! { <Coming page=Page::Audit/> } ssr=SsrMode::Async/>
-                <Route path=path!("/simulator") view=|| view! { <Coming page=Page::Simulator/> } ssr=SsrMode::Async/>
+                <Route path=path!("/signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
+                <Route path=path!("/password") view=pages::password::PasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/send") view=pages::send::SendPage ssr=SsrMode::Async/>
+                <Route path=path!("/messages") view=pages::messages::MessagesPage ssr=SsrMode::Async/>
+                <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/phones") view=pages::phones::PhonesPage ssr=SsrMode::Async/>
+                <Route path=path!("/address-book") view=pages::address_book::AddressBookPage ssr=SsrMode::Async/>
+                <Route path=path!("/plugins") view=pages::plugins::PluginsPage ssr=SsrMode::Async/>
+                <Route path=path!("/help-text") view=pages::help_text::HelpTextPage ssr=SsrMode::Async/>
+                <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/simulator") view=pages::simulator::SimulatorPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -112,77 +167,79 @@ pub fn App() -> impl IntoView {
 
 type ViewerResource = Resource<Result<Viewer, ServerFnError>>;
 
-fn viewer_resource() -> ViewerResource {
+/// The viewer of this page.
+pub fn viewer_resource() -> ViewerResource {
     expect_context::<ViewerResource>()
 }
 
 /// A query parameter of the current URL.
-fn query(name: &'static str) -> impl Fn() -> Option<String> + Copy {
+pub fn query(name: &'static str) -> impl Fn() -> Option<String> + Copy {
     let map = use_query_map();
     move || map.read().get(name)
 }
 
 /// Shown when the viewer cannot be read (the server was unreachable).
-fn unavailable() -> impl IntoView {
+pub fn unavailable() -> impl IntoView {
     view! { <main><p class="notice error">{t(Lang::Zh, "error.server.lead")} " / " {t(Lang::En, "error.server.lead")}</p></main> }
 }
 
 /// The link that switches language, keeping the page.
-fn lang_switch(lang: Lang, path: &'static str) -> impl IntoView {
+pub fn lang_switch(lang: Lang, path: &'static str) -> impl IntoView {
     let href = format!("{path}?lang={}", lang.other().code());
     view! { <a href=href rel="external" hreflang=lang.other().code()>{t(lang, "app.switch")}</a> }
 }
 
-/// The sign-in page.
-#[component]
-fn SignInPage() -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let error = query("error");
-    let signed_out = query("signed_out");
+/// The hidden form token every form carries.
+pub fn csrf_field(viewer: &Viewer) -> impl IntoView + use<> {
+    view! { <input type="hidden" name="csrf" value=viewer.csrf.clone()/> }
+}
+
+/// Where a form posts to: the server function `F` (a plain HTML form post, before and after
+/// the bundle loads; the function answers with a redirect, so every form ends on a page the
+/// server rendered, with the outcome in its URL).
+pub fn action<F: leptos::server_fn::ServerFn>() -> &'static str {
+    F::PATH
+}
+
+/// A signed-in page: the frame around `body`, which gets the viewer and the page's data,
+/// loaded by `fetch` from the URL's query on the server (and carried to the browser in the
+/// page). A refused or failed load shows a notice instead.
+pub fn signed_in_page<T, Fetch, Fut, Body>(page: Page, fetch: Fetch, body: Body) -> impl IntoView
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+    Fetch: Fn(ParamsMap) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, ServerFnError>> + Send + 'static,
+    Body: Fn(&Viewer, T) -> AnyView + Clone + Send + Sync + 'static,
+{
     let viewer = viewer_resource();
+    let query = use_query_map();
+    let data = Resource::new(move || query.get(), fetch);
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Err(_) => Either::Left(unavailable()),
-                    Ok(v) => {
-                        let lang = v.lang;
-                        let message = match error().as_deref() {
-                            Some("expired") => Some(("error", "signin.expired")),
-                            Some(_) => Some(("error", "signin.refused")),
-                            None => signed_out().map(|_| ("ok", "signin.signed_out")),
-                        };
-                        Either::Right(view! {
-                            <div class="signin">
-                                <div class="brand">{t(lang, "app.name")}</div>
-                                <div class="card">
-                                    <h1>{t(lang, "signin.title")}</h1>
-                                    <p class="muted">{t(lang, "signin.lead")}</p>
-                                    {message.map(|(kind, key)| view! {
-                                        <p class=format!("notice {kind}") role="alert" id="signin-message">{t(lang, key)}</p>
-                                    })}
-                                    <ActionForm action=action attr:class="stack" attr:id="signin-form">
-                                        <input type="hidden" name="csrf" value=v.csrf.clone()/>
-                                        <label for="login">{t(lang, "signin.login")}</label>
-                                        <input type="text" id="login" name="login" autocomplete="username" autocapitalize="none" required maxlength="64"/>
-                                        <label for="password">{t(lang, "signin.password")}</label>
-                                        <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="128"/>
-                                        <button type="submit" class="primary" id="signin-submit">{t(lang, "signin.submit")}</button>
-                                    </ActionForm>
-                                </div>
-                                <p class="lang">{lang_switch(lang, "/signin")}</p>
-                            </div>
-                        })
-                    }
-                }
-            })}
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    let Ok(v) = viewer.await else { return Either::Left(unavailable()) };
+                    let lang = v.lang;
+                    let content = match data.await {
+                        Ok(value) => body(&v, value),
+                        Err(_) => view! { <p class="notice error" role="alert">{t(lang, "page.unavailable")}</p> }.into_any(),
+                    };
+                    Either::Right(view! {
+                        <Frame viewer=v page=page>
+                            <Notice lang=lang/>
+                            {content}
+                        </Frame>
+                    })
+                })
+            }}
         </Suspense>
     }
 }
 
 /// The frame of every signed-in page: top bar, navigation, content.
 #[component]
-fn Frame(viewer: Viewer, page: Page, children: Children) -> impl IntoView {
+pub fn Frame(viewer: Viewer, page: Page, children: Children) -> impl IntoView {
     let lang = viewer.lang;
     let user = viewer.user.clone();
     let (login, name, links) = match &user {
@@ -200,17 +257,16 @@ fn Frame(viewer: Viewer, page: Page, children: Children) -> impl IntoView {
         ),
         None => (String::new(), String::new(), Vec::new().collect_view()),
     };
-    let sign_out = ServerAction::<SignOut>::new();
     view! {
         <header class="top">
             <span class="brand">{t(lang, "app.name")}</span>
             <span class="spacer"></span>
             <span class="who" id="who">{t(lang, "nav.signed_in_as")} ": " {name} " (" {login} ")"</span>
             {lang_switch(lang, page.path())}
-            <ActionForm action=sign_out attr:id="signout-form">
-                <input type="hidden" name="csrf" value=viewer.csrf.clone()/>
+            <form method="post" action={action::<SignOut>()} id="signout-form">
+                {csrf_field(&viewer)}
                 <button type="submit" class="link" id="signout">{t(lang, "nav.sign_out")}</button>
-            </ActionForm>
+            </form>
         </header>
         <div class="layout">
             <nav class="side" id="nav">{links}</nav>
@@ -222,163 +278,81 @@ fn Frame(viewer: Viewer, page: Page, children: Children) -> impl IntoView {
     }
 }
 
-/// The dashboard: modems and queue depths from the store.
+/// The outcome of the form that led here (`?ok=<code>` or `?error=<code>&detail=`), in the
+/// viewer's language.
 #[component]
-fn DashboardPage() -> impl IntoView {
-    let viewer = viewer_resource();
-    let data = Resource::new(|| (), |_| get_dashboard());
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                let Ok(v) = viewer.await else { return Either::Left(unavailable()) };
-                let lang = v.lang;
-                let figures = data.await;
-                Either::Right(view! {
-                    <Frame viewer=v page=Page::Dashboard>
-                        {dashboard_body(lang, figures)}
-                    </Frame>
-                })
-            })}
-        </Suspense>
-    }
-}
-
-fn dashboard_body(lang: Lang, figures: Result<Dashboard, ServerFnError>) -> impl IntoView {
-    let Ok(d) = figures else {
-        return Either::Left(view! { <p class="notice error">{t(lang, "dash.unavailable")}</p> });
-    };
-    let tiles = d
-        .queue
-        .iter()
-        .map(|(state, n)| {
-            let key = format!("queue.{state}");
-            view! {
-                <div class="tile" data-state=state.clone()>
-                    <div class="n">{*n}</div>
-                    <div class="l">{t(lang, &key)}</div>
-                </div>
-            }
-        })
-        .collect_view();
-    let modems = if d.modems.is_empty() {
-        Either::Left(view! { <p class="muted">{t(lang, "dash.no_modems")}</p> })
-    } else {
-        let yes_no = move |b: Option<bool>| match b {
-            Some(true) => t(lang, "yes"),
-            Some(false) => t(lang, "no"),
-            None => t(lang, "unknown"),
-        };
-        let rows = d
-            .modems
-            .iter()
-            .map(|m| {
-                let badge = format!("badge {}", m.state);
-                let state = t(lang, &format!("state.{}", m.state));
-                let signal = match m.signal {
-                    Some(s) if s <= 31 => format!("{s}/31"),
-                    _ => t(lang, "unknown").to_owned(),
+pub fn Notice(lang: Lang) -> impl IntoView {
+    let ok = query("ok");
+    let error = query("error");
+    let detail = query("detail");
+    move || {
+        let detail = detail().filter(|d| !d.is_empty());
+        if let Some(code) = error() {
+            let key = format!("refusal.{code}");
+            let text = match t(lang, &key) {
+                "?" => t(lang, "refusal.unknown"),
+                known => known,
+            };
+            Some(view! {
+                <p class="notice error" role="alert" id="notice">{text}{detail.map(|d| format!(" ({d})"))}</p>
+            }.into_any())
+        } else {
+            ok().map(|code| {
+                let text = match t(lang, &format!("done.{code}")) {
+                    "?" => t(lang, "done.saved"),
+                    known => known,
                 };
                 view! {
-                    <tr data-modem=m.name.clone()>
-                        <td>{m.name.clone()}</td>
-                        <td><span class=badge>{state}</span>{m.last_error.clone().map(|e| view! { <div class="muted">{e}</div> })}</td>
-                        <td>{signal}</td>
-                        <td>{yes_no(m.registered)}</td>
-                        <td>{m.parts_sent}</td>
-                        <td>{m.parts_failed}</td>
-                        <td>{m.parts_received}</td>
-                    </tr>
-                }
+                    <p class="notice ok" role="status" id="notice">{text}{detail.map(|d| format!(" {d}"))}</p>
+                }.into_any()
             })
-            .collect_view();
-        Either::Right(view! {
-            <table id="modems">
-                <thead><tr>
-                    <th>{t(lang, "dash.name")}</th><th>{t(lang, "dash.state")}</th><th>{t(lang, "dash.signal")}</th>
-                    <th>{t(lang, "dash.registered")}</th><th>{t(lang, "dash.sent")}</th><th>{t(lang, "dash.failed")}</th><th>{t(lang, "dash.received")}</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        })
+        }
+    }
+}
+
+/// A state badge (`queued`, `sent`, `ready`...), in the viewer's language.
+pub fn state_badge(lang: Lang, state: &str) -> impl IntoView + use<> {
+    let class = format!("badge {state}");
+    let text = match t(lang, &format!("state.{state}")) {
+        "?" => state.to_owned(),
+        known => known.to_owned(),
     };
-    Either::Right(view! {
-        <section class="card">
-            <h2>{t(lang, "dash.modems")}</h2>
-            {modems}
-        </section>
-        <section class="card">
-            <h2>{t(lang, "dash.queue")}</h2>
-            <div class="tiles" id="queue">{tiles}</div>
-        </section>
-    })
+    view! { <span class=class data-state=state.to_owned()>{text}</span> }
 }
 
-/// Change password.
-#[component]
-fn PasswordPage() -> impl IntoView {
-    let viewer = viewer_resource();
-    let action = ServerAction::<ChangePassword>::new();
-    let error = query("error");
-    let done = query("done");
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                let Ok(v) = viewer.await else { return Either::Left(unavailable()) };
-                let lang = v.lang;
-                let csrf = v.csrf.clone();
-                let message = match (error(), done()) {
-                    (Some(code), _) => {
-                        let key = match code.as_str() {
-                            "wrong_current" => "password.wrong_current",
-                            "mismatch" => "password.mismatch",
-                            "too_short" => "password.too_short",
-                            "too_long" => "password.too_long",
-                            "common" => "password.common",
-                            _ => "password.failed",
-                        };
-                        EitherOf3::A(view! { <p class="notice error" role="alert">{t(lang, key)}</p> })
+/// An empty-state line.
+pub fn empty(lang: Lang, key: &'static str) -> impl IntoView + use<> {
+    view! { <p class="empty">{t(lang, key)}</p> }
+}
+
+/// A signal holding `initial` that each event of the live feed at `url` replaces, once the
+/// browser bundle runs (on the server, and before hydration, it stays `initial`).
+pub fn live<T>(url: String, initial: T) -> ReadSignal<T>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let (value, set_value) = signal(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+        if let Ok(source) = web_sys::EventSource::new(&url) {
+            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |event: web_sys::MessageEvent| {
+                    if let Some(data) = event.data().as_string()
+                        && let Ok(parsed) = serde_json::from_str::<T>(&data)
+                    {
+                        set_value.set(parsed);
                     }
-                    (None, Some(_)) => EitherOf3::B(view! { <p class="notice ok" role="status">{t(lang, "password.done")}</p> }),
-                    (None, None) => EitherOf3::C(()),
-                };
-                Either::Right(view! {
-                    <Frame viewer=v page=Page::Password>
-                        <div class="card" style="max-width:460px">
-                            {message}
-                            <ActionForm action=action attr:class="stack" attr:id="password-form">
-                                <input type="hidden" name="csrf" value=csrf/>
-                                <label for="current">{t(lang, "password.current")}</label>
-                                <input type="password" id="current" name="current" autocomplete="current-password" required maxlength="128"/>
-                                <label for="new_password">{t(lang, "password.new")}</label>
-                                <input type="password" id="new_password" name="new_password" autocomplete="new-password" required minlength="8" maxlength="128"/>
-                                <label for="confirm">{t(lang, "password.confirm")}</label>
-                                <input type="password" id="confirm" name="confirm" autocomplete="new-password" required minlength="8" maxlength="128"/>
-                                <p class="muted">{t(lang, "password.rules")}</p>
-                                <button type="submit" class="primary">{t(lang, "password.submit")}</button>
-                            </ActionForm>
-                        </div>
-                    </Frame>
-                })
-            })}
-        </Suspense>
+                },
+            );
+            source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            let source = send_wrapper::SendWrapper::new(source);
+            on_cleanup(move || source.close());
+        }
     }
-}
-
-/// A page still to be built: the frame, its title and a note.
-#[component]
-fn Coming(page: Page) -> impl IntoView {
-    let viewer = viewer_resource();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                let Ok(v) = viewer.await else { return Either::Left(unavailable()) };
-                let lang = v.lang;
-                Either::Right(view! {
-                    <Frame viewer=v page=page>
-                        <div class="card"><p class="muted">{t(lang, "coming.lead")}</p></div>
-                    </Frame>
-                })
-            })}
-        </Suspense>
-    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, set_value);
+    value
 }

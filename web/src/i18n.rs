@@ -52,8 +52,9 @@ impl Lang {
     }
 }
 
-/// (key, Chinese, English).
-const WORDS: &[(&str, &str, &str)] = &[
+/// (key, Chinese, English): the words every page shares. Each page's own words are in its
+/// module (`pages::*::WORDS`).
+const COMMON: &[(&str, &str, &str)] = &[
     ("app.name", "警讯短信平台", "Jingxun SMS platform"),
     ("app.switch", "English", "中文"),
     ("nav.signed_in_as", "当前用户", "Signed in as"),
@@ -69,98 +70,27 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("page.audit", "审计日志", "Audit log"),
     ("page.simulator", "模拟手机", "Simulated handset"),
     ("page.password", "修改密码", "Change password"),
-    ("signin.title", "登录", "Sign in"),
     (
-        "signin.lead",
-        "请使用管理员分配的账号登录。",
-        "Sign in with the account your administrator gave you.",
-    ),
-    ("signin.login", "用户名", "Login"),
-    ("signin.password", "密码", "Password"),
-    ("signin.submit", "登录", "Sign in"),
-    (
-        "signin.refused",
-        "用户名或密码错误，或账号已被暂时锁定。请稍后再试或联系管理员。",
-        "The login or password is wrong, or the account is locked for a while. Try again later or ask an administrator.",
-    ),
-    (
-        "signin.expired",
-        "页面已过期，请重新提交。",
-        "The page had expired; please submit it again.",
-    ),
-    (
-        "signin.signed_out",
-        "您已安全退出。",
-        "You have signed out.",
-    ),
-    ("password.current", "当前密码", "Current password"),
-    ("password.new", "新密码", "New password"),
-    ("password.confirm", "确认新密码", "Confirm the new password"),
-    (
-        "password.rules",
-        "8 至 128 个字符，可使用任意文字；不能使用常见密码或“police”“admin”“警察”等词。",
-        "8 to 128 characters of any script; common passwords and words such as police, admin or 警察 are refused.",
-    ),
-    ("password.submit", "修改密码", "Change password"),
-    (
-        "password.done",
-        "密码已修改，其他设备上的登录已失效。",
-        "Your password was changed; your other sessions were ended.",
-    ),
-    (
-        "password.wrong_current",
-        "当前密码不正确。",
-        "The current password is wrong.",
-    ),
-    (
-        "password.mismatch",
-        "两次输入的新密码不一致。",
-        "The two new passwords differ.",
-    ),
-    (
-        "password.too_short",
-        "新密码太短：至少 8 个字符。",
-        "The new password is too short: at least 8 characters.",
-    ),
-    (
-        "password.too_long",
-        "新密码太长：最多 128 个字符。",
-        "The new password is too long: at most 128 characters.",
-    ),
-    (
-        "password.common",
-        "新密码太容易被猜到，请换一个。",
-        "The new password is too easy to guess; choose another.",
-    ),
-    (
-        "password.failed",
-        "密码未能修改，请稍后再试。",
-        "The password could not be changed; try again later.",
-    ),
-    ("dash.modems", "调制解调器", "Modems"),
-    ("dash.queue", "发送队列", "Outbound queue"),
-    (
-        "dash.no_modems",
-        "尚未配置调制解调器：待发短信将留在队列中。",
-        "No modem is configured: outbound messages stay queued.",
-    ),
-    ("dash.name", "名称", "Name"),
-    ("dash.state", "状态", "State"),
-    ("dash.signal", "信号", "Signal"),
-    ("dash.registered", "已注册网络", "Registered"),
-    ("dash.sent", "已发送", "Sent"),
-    ("dash.failed", "失败", "Failed"),
-    ("dash.received", "已接收", "Received"),
-    (
-        "dash.unavailable",
-        "暂时无法读取数据，请稍后刷新。",
-        "The figures cannot be read just now; reload in a moment.",
+        "page.unavailable",
+        "暂时无法读取此页的数据，请稍后刷新。",
+        "This page's data cannot be read just now; reload in a moment.",
     ),
     ("state.ready", "就绪", "ready"),
     ("state.connecting", "连接中", "connecting"),
     ("state.initialising", "初始化", "initialising"),
     ("state.down", "故障", "down"),
     ("state.stopped", "已停止", "stopped"),
+    ("state.queued", "排队", "queued"),
+    ("state.sending", "发送中", "sending"),
+    ("state.sent", "已发送", "sent"),
+    ("state.delivered", "已送达", "delivered"),
+    ("state.failed", "失败", "failed"),
+    ("state.expired", "已过期", "expired"),
+    ("state.received", "已接收", "received"),
+    ("state.partial", "不完整", "partial"),
+    ("state.pending", "待发", "pending"),
+    ("state.on", "启用", "active"),
+    ("state.off", "停用", "disabled"),
     ("queue.queued", "排队", "queued"),
     ("queue.sending", "发送中", "sending"),
     ("queue.sent", "已发送", "sent"),
@@ -170,11 +100,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("yes", "是", "yes"),
     ("no", "否", "no"),
     ("unknown", "未知", "unknown"),
-    (
-        "coming.lead",
-        "此页面正在建设中，功能将在后续版本提供。",
-        "This page is being built; it comes in a later version.",
-    ),
     ("error.forbidden.title", "无权访问", "Not allowed"),
     (
         "error.forbidden.lead",
@@ -200,11 +125,343 @@ const WORDS: &[(&str, &str, &str)] = &[
         "The server could not complete the request; try again in a moment.",
     ),
     ("error.back", "返回概览", "Back to the dashboard"),
+    // Why an action was refused (`?error=<code>`; crate::model::Refusal).
+    (
+        "refusal.unknown",
+        "操作未完成。",
+        "The action was not done.",
+    ),
+    (
+        "refusal.unavailable",
+        "暂时无法完成，请稍后再试（原因已记入日志）。",
+        "It could not be done just now; try again in a moment (the cause is in the log).",
+    ),
+    (
+        "refusal.not_found",
+        "找不到该记录，可能已被删除。",
+        "There is no such record; it may have been deleted.",
+    ),
+    (
+        "refusal.invalid_phone",
+        "不是有效的手机号码",
+        "Not a phone number",
+    ),
+    (
+        "refusal.invalid_login",
+        "用户名只能使用 1-64 个字母、数字或 . _ - @，并以字母或数字开头",
+        "A login is 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit",
+    ),
+    (
+        "refusal.invalid_name",
+        "姓名或名称不能为空，最多 64 个字，不能含控制字符",
+        "A name must not be empty, at most 64 characters, without control characters",
+    ),
+    (
+        "refusal.invalid_keyword",
+        "业务指令只能是 1-16 个字母或数字",
+        "A business keyword is 1 to 16 letters or digits",
+    ),
+    ("refusal.unknown_user", "没有这个用户", "No such user"),
+    ("refusal.unknown_role", "没有这个角色", "No such role"),
+    (
+        "refusal.unknown_phone",
+        "这部手机没有登记",
+        "This phone is not registered",
+    ),
+    (
+        "refusal.user_exists",
+        "该用户名已存在",
+        "This login exists already",
+    ),
+    (
+        "refusal.phone_exists",
+        "这部手机已经登记过",
+        "This phone is registered already",
+    ),
+    (
+        "refusal.no_role",
+        "请至少选择一个角色",
+        "Choose at least one role",
+    ),
+    (
+        "refusal.own_account",
+        "不能停用自己的账号或取消自己的管理员角色",
+        "You cannot disable your own account or take away your own administrator role",
+    ),
+    (
+        "refusal.wrong_password",
+        "您自己的密码不正确",
+        "Your own password is wrong",
+    ),
+    (
+        "refusal.password_too_short",
+        "密码太短：至少 8 个字符",
+        "The password is too short: at least 8 characters",
+    ),
+    (
+        "refusal.password_too_long",
+        "密码太长：最多 128 个字符",
+        "The password is too long: at most 128 characters",
+    ),
+    (
+        "refusal.password_common",
+        "密码太容易被猜到，请换一个",
+        "The password is too easy to guess; choose another",
+    ),
+    (
+        "refusal.no_rows",
+        "没有可导入的行",
+        "There are no rows to import",
+    ),
+    (
+        "refusal.too_many_rows",
+        "一次最多导入 5000 行",
+        "At most 5,000 rows at a time",
+    ),
+    (
+        "refusal.missing_owner",
+        "缺少机主姓名",
+        "The owner's name is missing",
+    ),
+    (
+        "refusal.duplicate_row",
+        "与前面的行号码重复",
+        "The same number came on an earlier row",
+    ),
+    (
+        "refusal.department_not_empty",
+        "单位下还有人员或下级单位，不能删除",
+        "The department still holds people or sub-departments",
+    ),
+    (
+        "refusal.department_cycle",
+        "不能把单位移到它自己或它的下级单位下面",
+        "A department cannot move under itself or one of its sub-departments",
+    ),
+    (
+        "refusal.department_exists",
+        "同一上级下已有同名单位",
+        "The parent already has a department of that name",
+    ),
+    (
+        "refusal.group_exists",
+        "已有同名群组",
+        "A group of that name exists",
+    ),
+    (
+        "refusal.no_numbers",
+        "请至少填一个号码",
+        "Give at least one number",
+    ),
+    (
+        "refusal.too_many_numbers",
+        "一个人最多 5 个号码",
+        "At most 5 numbers per person",
+    ),
+    (
+        "refusal.no_member",
+        "请选择要添加的成员",
+        "Choose a member to add",
+    ),
+    (
+        "refusal.empty_text",
+        "短信内容不能为空",
+        "The text is empty",
+    ),
+    (
+        "refusal.text_too_long",
+        "短信内容太长",
+        "The text is too long",
+    ),
+    (
+        "refusal.no_recipients",
+        "请填写号码或从通讯录选择接收人",
+        "Type numbers or pick recipients from the address book",
+    ),
+    (
+        "refusal.too_many_recipients",
+        "接收人太多：一次最多 10000 个",
+        "Too many recipients: at most 10,000 at a time",
+    ),
+    (
+        "refusal.draft_gone",
+        "这份草稿已发送或已过期，请重新填写",
+        "This draft was sent already or has expired; fill in the form again",
+    ),
+    (
+        "refusal.not_resendable",
+        "只有发送失败或过期的短信可以重新发送",
+        "Only failed or expired messages can be sent again",
+    ),
+    (
+        "refusal.upload_failed",
+        "文件上传失败，请重试",
+        "The upload failed; try again",
+    ),
+    (
+        "refusal.no_file",
+        "请选择一个 .wasm 文件",
+        "Choose a .wasm file",
+    ),
+    (
+        "refusal.plugin_invalid",
+        "插件无法安装",
+        "The plugin cannot be installed",
+    ),
+    (
+        "refusal.keyword_taken",
+        "插件的指令已被其他插件占用",
+        "Another plugin owns one of its commands",
+    ),
+    (
+        "refusal.no_previous",
+        "没有可回滚的旧版本",
+        "There is no earlier version to roll back to",
+    ),
+    ("refusal.unknown_plugin", "没有这个插件", "No such plugin"),
+    (
+        "refusal.unknown_datasource",
+        "没有登记这个数据源",
+        "No such datasource is registered",
+    ),
+    (
+        "refusal.not_asked",
+        "插件没有申请这项权限",
+        "The plugin did not ask for this",
+    ),
+    ("refusal.bad_grant", "无效的授权", "Not a valid grant"),
+    (
+        "refusal.invalid_help_text",
+        "帮助文本不可用",
+        "The help text cannot be used",
+    ),
+    (
+        "refusal.no_simulator",
+        "没有内置模拟短信猫",
+        "There is no built-in simulated modem",
+    ),
+    ("refusal.invalid_time", "时间格式不对", "Not a valid time"),
+    (
+        "refusal.bad_filter",
+        "筛选条件不对",
+        "The filter is not valid",
+    ),
+    // What was done (`?ok=<code>`).
+    ("done.saved", "已保存。", "Saved."),
+    ("done.user_created", "用户已创建。", "The user was created."),
+    ("done.user_enabled", "用户已启用。", "The user was enabled."),
+    (
+        "done.user_disabled",
+        "用户已停用，其网页登录已全部失效。",
+        "The user was disabled; all of the user's web sessions ended.",
+    ),
+    (
+        "done.user_access",
+        "角色与业务已保存。",
+        "Roles and businesses were saved.",
+    ),
+    (
+        "done.password_reset",
+        "密码已重设，该用户的网页登录已全部失效。",
+        "The password was reset; all of that user's web sessions ended.",
+    ),
+    ("done.phone_added", "手机已登记：", "Phone registered:"),
+    (
+        "done.phone_enabled",
+        "手机已启用。",
+        "The phone was enabled.",
+    ),
+    (
+        "done.phone_disabled",
+        "手机已停用：它发来的查询将被拒绝。",
+        "The phone was disabled: its queries will be refused.",
+    ),
+    (
+        "done.phone_removed",
+        "手机已删除。",
+        "The phone was removed.",
+    ),
+    (
+        "done.department_saved",
+        "单位已保存。",
+        "The department was saved.",
+    ),
+    (
+        "done.department_deleted",
+        "单位已删除。",
+        "The department was deleted.",
+    ),
+    (
+        "done.contact_saved",
+        "人员已保存。",
+        "The person was saved.",
+    ),
+    (
+        "done.contact_deleted",
+        "人员已删除。",
+        "The person was deleted.",
+    ),
+    ("done.group_saved", "群组已保存。", "The group was saved."),
+    (
+        "done.group_deleted",
+        "群组已删除。",
+        "The group was deleted.",
+    ),
+    ("done.resent", "已重新排队发送。", "Queued again."),
+    ("done.installed", "插件已安装：", "Plugin installed:"),
+    (
+        "done.plugin_enabled",
+        "插件已启用。",
+        "The plugin was enabled.",
+    ),
+    (
+        "done.plugin_disabled",
+        "插件已停用。",
+        "The plugin was disabled.",
+    ),
+    (
+        "done.plugin_rolled_back",
+        "插件已回滚。",
+        "The plugin was rolled back.",
+    ),
+    (
+        "done.plugin_grants",
+        "授权已更改。",
+        "The grants were changed.",
+    ),
+    (
+        "done.help_text_saved",
+        "帮助文本已保存。",
+        "The help text was saved.",
+    ),
+    ("done.handset_sent", "已发送。", "Sent."),
 ];
 
-/// The word for `key` in `lang`; the key itself when it is missing (a test checks none is).
+/// Every table, searched in order.
+const TABLES: &[&[(&str, &str, &str)]] = &[
+    COMMON,
+    crate::pages::signin::WORDS,
+    crate::pages::password::WORDS,
+    crate::pages::dashboard::WORDS,
+    crate::pages::users::WORDS,
+    crate::pages::phones::WORDS,
+    crate::pages::address_book::WORDS,
+    crate::pages::send::WORDS,
+    crate::pages::messages::WORDS,
+    crate::pages::plugins::WORDS,
+    crate::pages::help_text::WORDS,
+    crate::pages::audit::WORDS,
+    crate::pages::simulator::WORDS,
+];
+
+/// The word for `key` in `lang`; `?` when it is missing (tests check that none the pages
+/// name is).
 pub fn t(lang: Lang, key: &str) -> &'static str {
-    match WORDS.iter().find(|(k, _, _)| *k == key) {
+    match TABLES
+        .iter()
+        .flat_map(|table| table.iter())
+        .find(|(k, _, _)| *k == key)
+    {
         Some((_, zh, en)) => match lang {
             Lang::Zh => zh,
             Lang::En => en,
@@ -219,16 +476,13 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
-        let mut keys: Vec<&str> = WORDS.iter().map(|(k, _, _)| *k).collect();
+        let words = || TABLES.iter().flat_map(|table| table.iter());
+        let mut keys: Vec<&str> = words().map(|(k, _, _)| *k).collect();
         keys.sort_unstable();
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len(), "a key is listed twice");
-        assert!(
-            WORDS
-                .iter()
-                .all(|(_, zh, en)| !zh.is_empty() && !en.is_empty())
-        );
+        assert!(words().all(|(_, zh, en)| !zh.is_empty() && !en.is_empty()));
         assert_eq!(t(Lang::Zh, "signin.title"), "登录");
         assert_eq!(t(Lang::En, "signin.title"), "Sign in");
         assert_eq!(Lang::from_code("en-GB"), Some(Lang::En));

@@ -1,20 +1,26 @@
 //! The Jingxun (警讯) web admin (issue 4): Leptos pages rendered by the daemon and hydrated in
 //! the browser, in Simplified Chinese with English available.
 //!
-//! - [`model`]: what server and browser exchange (viewer, pages and their roles, figures);
-//! - [`i18n`]: the dictionary;
-//! - [`app`]: the pages;
-//! - [`server`]: the server functions (`/ui/fn/...`);
-//! - `ssr` (feature `ssr`): the axum routes the daemon merges, and the [`ssr::WebBackend`] trait
-//!   through which the pages reach accounts and the store (implemented by the daemon, which
-//!   also runs the session and CSRF layer in front of these routes).
+//! - [`model`]: what server and browser exchange (viewer, pages and their roles, each page's
+//!   data);
+//! - [`i18n`]: the dictionary (shared words; each page keeps its own);
+//! - [`app`]: the shell, the router and what the pages share;
+//! - [`pages`]: one module per page;
+//! - [`server`]: the server functions (`/ui/fn/...`), one module per page;
+//! - `ssr` (feature `ssr`): the axum routes the daemon merges (pages, server functions, live
+//!   feeds, the audit export, the plugin upload), and the `ssr::WebBackend` traits through
+//!   which the pages reach accounts and the store (implemented by the daemon, which also runs
+//!   the session and CSRF layer in front of these routes).
 //!
 //! Feature `hydrate` builds the browser bundle (`cargo xtask` compiles it for
 //! `wasm32-unknown-unknown` and runs `wasm-bindgen --target web` into `target/site/pkg`).
 
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod i18n;
 pub mod model;
+pub mod pages;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -30,4 +36,10 @@ pub fn hydrate() {
         let _ = leptos::prelude::window().location().set_href(location);
     });
     leptos::mount::hydrate_body(app::App);
+    // A mark for the browser tests (and anyone curious): the live parts run from here on.
+    let _ = js_sys::Reflect::set(
+        &leptos::prelude::window(),
+        &"__jx_hydrated".into(),
+        &true.into(),
+    );
 }

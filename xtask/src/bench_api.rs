@@ -8,7 +8,6 @@
 //! idempotency key. Nothing asserts a time: it prints the figures, and checks that every answer
 //! was a 202 and that the store holds exactly the messages the 202 answers promised.
 
-use std::env;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -279,33 +278,8 @@ fn queued(body: &str) -> Option<u64> {
 
 /// Installs wrk from Debian's packages when it is missing.
 fn ensure_wrk() -> Result<(), String> {
-    let present = Command::new("wrk").arg("--version").output().is_ok();
-    if present {
+    if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
-    say("wrk (the HTTP load generator) is missing: installing it with apt-get");
-    let sudo = env::var("USER").is_ok_and(|u| u != "root")
-        && Command::new("sudo")
-            .arg("-n")
-            .arg("true")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    let apt = |args: &[&str]| {
-        let mut command = if sudo {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        } else {
-            Command::new("apt-get")
-        };
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        command
-    };
-    if status(apt(&["install", "-y", "wrk"]), "apt-get install wrk").is_err() {
-        status(apt(&["update"]), "apt-get update")?;
-        status(apt(&["install", "-y", "wrk"]), "apt-get install wrk").map_err(|e| {
-            format!("{e}: install wrk yourself (Debian/Ubuntu: apt-get install wrk) and retry")
-        })?;
-    }
-    Ok(())
+    crate::apt::install(&["wrk"], "the API benchmark's load generator (wrk)")
 }

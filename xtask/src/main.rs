@@ -6,6 +6,7 @@
 //! plus `wit-component` (which turns a plugin's core module into a component in-process, so that no
 //! extra tool has to be installed).
 
+mod apt;
 mod bench_api;
 mod daemon;
 mod plugins;
@@ -72,6 +73,7 @@ fn status(mut command: Command, what: &str) -> Result<(), String> {
 /// Builds the daemon and runs `jingxun serve` in the current folder.
 fn run(extra: &[String]) -> Result<(), String> {
     plugins::build(&root(), &[])?;
+    web::build(&root())?;
     say("building jingxun (the first build takes a few minutes on 2 cores)");
     let mut build = cargo();
     build.args([
@@ -85,7 +87,7 @@ fn run(extra: &[String]) -> Result<(), String> {
     status(build, "cargo build")?;
     let binary = root().join("target/release/jingxun");
     say(
-        "starting jingxun serve: SQLite store ./jingxun.db, one simulated modem, http://127.0.0.1:8080/healthz (Ctrl-C stops)",
+        "starting jingxun serve: SQLite store ./jingxun.db, one simulated modem, the web admin at http://127.0.0.1:8080/ (Ctrl-C stops)",
     );
     let mut serve = Command::new(binary);
     if extra.is_empty() {
@@ -105,6 +107,8 @@ fn test(extra: &[String]) -> Result<(), String> {
         ),
     }
     plugins::build(&root(), &[])?;
+    web::build(&root())?;
+    web::ensure_browser()?;
     say("building the daemon and the tests");
     let mut build = cargo();
     build.args(["build", "--workspace", "--tests", "--bins"]);

@@ -305,30 +305,11 @@ fn ensure_debian_toolchain() -> Result<(), String> {
     if present {
         return Ok(());
     }
-    let install = format!("apt-get install -y {}", DEBIAN_PACKAGES.join(" "));
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        return Err(format!(
-            "no wasm32 toolchain: either run `rustup target add {TARGET}`, or as root run \
-             `apt-get update && {install}` (Debian's Rust with its std source, about 400 MB), \
-             then run this command again"
-        ));
-    }
-    say("installing Debian's Rust for wasm32: apt-get update");
-    let mut update = Command::new("apt-get");
-    update.arg("update");
-    crate::status(update, "apt-get update")?;
-    say(&format!(
-        "installing Debian's Rust for wasm32: {install} (about a minute)"
-    ));
-    let mut apt = Command::new("apt-get");
-    apt.args(["install", "-y"])
-        .args(DEBIAN_PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    crate::status(apt, "apt-get install")
+    crate::apt::install(
+        DEBIAN_PACKAGES,
+        "Debian's Rust for wasm32 (about 400 MB, a minute)",
+    )
+    .map_err(|e| format!("no wasm32 toolchain: run `rustup target add {TARGET}`, or {e}"))
 }
 
 /// Turns a core module with wit-bindgen's embedded component type into a component.

@@ -23,7 +23,7 @@ const PACKAGE: &str = "jingxun-web";
 /// Its library name, as cargo names the `.wasm`.
 const LIB: &str = "jingxun_web";
 /// The Debian packages the browser tests need.
-const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
+const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-noto-cjk"];
 
 /// Builds the bundle when it is stale. See the module documentation.
 pub fn build(root: &Path) -> Result<(), String> {
@@ -34,6 +34,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     let inputs = [
         root.join("web/src"),
         root.join("web/Cargo.toml"),
+        root.join("host/sms/src"),
         root.join("Cargo.lock"),
     ];
     let newest_input = inputs.iter().filter_map(|p| newest(p)).max();
@@ -81,7 +82,8 @@ pub fn build(root: &Path) -> Result<(), String> {
     cargo
         .current_dir(root)
         .args([
-            "--release",
+            "--profile",
+            "web",
             "--lib",
             "--package",
             PACKAGE,
@@ -93,7 +95,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     crate::status(cargo, "building the web admin bundle")?;
     let module = target_dir
         .join(plugins::TARGET)
-        .join("release")
+        .join("web")
         .join(format!("{LIB}.wasm"));
     say(&format!(
         "wasm-bindgen --target web {} -> target/site/pkg",
@@ -174,38 +176,21 @@ fn ensure_wasm_bindgen(root: &Path, version: &str) -> Result<PathBuf, String> {
     Ok(binary)
 }
 
-/// Makes sure `chromium` and `chromedriver` are installed for the browser tests: with apt-get
-/// when root, otherwise says how (the tests then skip, except in CI).
-// Called by `cargo xtask test` once the browser tests (tests/web.rs) are registered.
-#[allow(dead_code)]
+/// What [`BROWSER_PACKAGES`] install, checked before installing them.
+const BROWSER_FILES: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromedriver",
+    // Chinese glyphs, so that pages and screenshots show characters rather than boxes.
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+];
+
+/// Makes sure Chromium, chromedriver and a Chinese font are installed for the browser tests.
 pub fn ensure_browser() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
-        say("browser tests: chromium and chromedriver present");
+    if BROWSER_FILES.iter().all(|f| Path::new(f).exists()) {
+        say("browser tests: chromium, chromedriver and the CJK font present");
         return Ok(());
     }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    let install = format!("apt-get install -y {}", BROWSER_PACKAGES.join(" "));
-    if !root {
-        say(&format!(
-            "browser tests need Chromium: as root run `apt-get update && {install}`; without it they are skipped (and fail in CI)"
-        ));
-        return Ok(());
-    }
-    say("installing Chromium for the browser tests: apt-get update");
-    let mut update = Command::new("apt-get");
-    update.arg("update");
-    crate::status(update, "apt-get update")?;
-    say(&format!(
-        "installing Chromium for the browser tests: {install}"
-    ));
-    let mut apt = Command::new("apt-get");
-    apt.args(["install", "-y"])
-        .args(BROWSER_PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    crate::status(apt, "apt-get install")
+    crate::apt::install(BROWSER_PACKAGES, "the browser tests' Chromium")
 }
 
 fn modified(path: &Path) -> Option<std::time::SystemTime> {

@@ -369,6 +369,8 @@ pub struct AuditFilter {
     pub since_ms: Option<i64>,
     /// Only rows before this time (unix ms).
     pub until_ms: Option<i64>,
+    /// Only rows with ids below this (paging back through the log).
+    pub before_id: Option<AuditId>,
     /// At most this many rows (1 to [`MAX_LIST`]).
     pub limit: u32,
     /// Oldest first instead of newest first.
@@ -384,6 +386,7 @@ impl Default for AuditFilter {
             actor: None,
             since_ms: None,
             until_ms: None,
+            before_id: None,
             limit: DEFAULT_LIST,
             oldest_first: false,
         }

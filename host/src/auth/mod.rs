@@ -293,6 +293,20 @@ impl Accounts {
         }))
     }
 
+    /// Whether the session whose id hashes to `id_hash` is still open (not signed out,
+    /// expired, or of a disabled user), without counting this as activity: the live feeds ask
+    /// this while they stream, so that an open page stops receiving data when its session ends.
+    pub async fn session_open(&self, id_hash: &str) -> Result<bool, AuthError> {
+        let Some(row) = self.store.session_row(id_hash).await? else {
+            return Ok(false);
+        };
+        let now = now_ms();
+        Ok(now < row.expires_at
+            && now - row.last_seen_at < row.idle_ms
+            && row.user_active
+            && row.has_account)
+    }
+
     /// Ends a session (sign-out), audited.
     pub async fn sign_out(&self, user: &SessionUser, source: &str) -> Result<(), AuthError> {
         let entry = AuditEntry::new(COMPONENT, "signout", "ok")
@@ -330,6 +344,22 @@ impl Accounts {
         self.store
             .account_set_password(&user.login, &hash, Some(&user.id_hash), now_ms(), entry)
             .await
+    }
+
+    /// Whether `password` is the web password of `login` (to ask a signed-in user for it
+    /// again before a sensitive change). A failure here is not a sign-in failure: it does not
+    /// count towards the lock-out, but it is audited by the caller's refusal.
+    pub async fn confirm_password(&self, login: &str, password: &str) -> Result<bool, AuthError> {
+        let stored = self.store.account_row(&normal_login(login)).await?;
+        let hash = stored.map_or_else(|| password::dummy_hash().to_owned(), |a| a.password_hash);
+        Ok(verify_blocking(password.to_owned(), hash).await)
+    }
+
+    /// The logins that have a web password (may sign in to the web admin).
+    pub async fn logins_with_password(
+        &self,
+    ) -> Result<std::collections::BTreeSet<String>, AuthError> {
+        self.store.account_logins().await
     }
 
     /// Ends every web session of a user (for a disabled user).

@@ -18,6 +18,19 @@ pub enum LinkState {
     Stopped,
 }
 
+impl LinkState {
+    /// The state's name, as serialised (`ready`, `down`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Initialising => "initialising",
+            LinkState::Ready => "ready",
+            LinkState::Down => "down",
+            LinkState::Stopped => "stopped",
+        }
+    }
+}
+
 /// A snapshot of one modem's health and counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModemStatus {

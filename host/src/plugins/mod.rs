@@ -286,7 +286,8 @@ impl InstalledPlugin {
     }
 }
 
-fn parse_manifest(json: &str) -> Result<Manifest, PluginError> {
+/// A manifest as stored with its version (JSON).
+pub fn parse_manifest(json: &str) -> Result<Manifest, PluginError> {
     serde_json::from_str(json).map_err(|e| {
         PluginError::Store(StoreError::Corrupt {
             column: "plugin_versions.manifest",
@@ -464,6 +465,8 @@ struct Snapshot {
     plugins: HashMap<String, Arc<Loaded>>,
     /// By keyword.
     keywords: HashMap<String, Arc<Loaded>>,
+    /// Why an enabled plugin could not be loaded, by plugin name.
+    load_errors: HashMap<String, String>,
 }
 
 struct Inner {
@@ -567,6 +570,16 @@ impl PluginHost {
             .keywords
             .get(keyword)
             .and_then(|p| command_info(p, keyword))
+    }
+
+    /// Whether the plugin `name` is loaded and answers its commands now.
+    pub fn is_loaded(&self, name: &str) -> bool {
+        self.snapshot().plugins.contains_key(name)
+    }
+
+    /// Why the enabled plugin `name` could not be loaded at the last refresh, if it could not.
+    pub fn load_error(&self, name: &str) -> Option<String> {
+        self.snapshot().load_errors.get(name).cloned()
     }
 
     /// The store this host works on.
@@ -809,6 +822,7 @@ impl PluginHost {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(plugin = %record.name, error = %e, "plugin skipped");
+                    next.load_errors.insert(record.name.clone(), e.to_string());
                     continue;
                 }
             };
@@ -841,6 +855,7 @@ impl PluginHost {
                     Ok(pre) => pre,
                     Err(e) => {
                         tracing::error!(plugin = %record.name, version = %record.current.version, error = %e, "plugin cannot be loaded; it stays unavailable");
+                        next.load_errors.insert(record.name.clone(), e.to_string());
                         continue;
                     }
                 },

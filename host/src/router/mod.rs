@@ -484,32 +484,14 @@ impl Router {
     }
 
     async fn help(&self, identity: Option<&PhoneIdentity>) -> Decision {
-        let mut text = match self.parts.directory.help_text().await {
+        let text = match self.parts.directory.help_text().await {
             Ok(text) => text,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the help text");
                 String::new()
             }
         };
-        let usable: Vec<CommandInfo> = self
-            .parts
-            .plugins
-            .commands()
-            .into_iter()
-            .filter(|c| !c.police_data || identity.is_some_and(|i| i.may_use(&c.keyword)))
-            .collect();
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        if usable.is_empty() {
-            text.push_str(replies::NO_COMMANDS);
-        } else {
-            text.push_str(replies::COMMANDS_HEADING);
-            for c in &usable {
-                text.push_str(&format!("\n{} {}", c.syntax, c.help));
-            }
-        }
-        Decision::reply(text)
+        Decision::reply(help_reply(&text, &self.parts.plugins.commands(), identity))
     }
 
     /// The API key that receives `message` instead of the router, if any.
@@ -593,6 +575,33 @@ fn refusal_reason(identity: Option<&PhoneIdentity>) -> &'static str {
         Some(PhoneIdentity { user: Some(u), .. }) if !u.active => "user_disabled",
         Some(_) => "business_not_granted",
     }
+}
+
+/// The answer to `H` (R15): the administrator's help text, then the commands this sender may
+/// use (commands without police data for everyone; police commands only for a registered,
+/// active phone of an active user granted them). The web admin's preview shows the same.
+pub fn help_reply(
+    help_text: &str,
+    commands: &[CommandInfo],
+    identity: Option<&PhoneIdentity>,
+) -> String {
+    let mut text = help_text.to_owned();
+    let usable: Vec<&CommandInfo> = commands
+        .iter()
+        .filter(|c| !c.police_data || identity.is_some_and(|i| i.may_use(&c.keyword)))
+        .collect();
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    if usable.is_empty() {
+        text.push_str(replies::NO_COMMANDS);
+    } else {
+        text.push_str(replies::COMMANDS_HEADING);
+        for c in usable {
+            text.push_str(&format!("\n{} {}", c.syntax, c.help));
+        }
+    }
+    text
 }
 
 #[cfg(test)]

@@ -178,6 +178,19 @@ impl Store {
         )
     }
 
+    /// The logins that have a web password.
+    pub(crate) async fn account_logins(
+        &self,
+    ) -> Result<std::collections::BTreeSet<String>, AuthError> {
+        let rows = sqlx::query("SELECT login FROM web_accounts")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get("login"))
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Whether an active user in role `admin` has a web password.
     pub(crate) async fn account_admin_exists(&self) -> Result<bool, AuthError> {
         Ok(sqlx::query(

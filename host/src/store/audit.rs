@@ -78,6 +78,10 @@ impl Store {
             let p = param(&mut binds, Bind::Int(until));
             conditions.push(format!("at < {p}"));
         }
+        if let Some(before) = filter.before_id {
+            let p = param(&mut binds, Bind::Int(before));
+            conditions.push(format!("id < {p}"));
+        }
         let limit = param(&mut binds, Bind::Int(i64::from(filter.limit)));
         let where_clause = if conditions.is_empty() {
             String::new()

@@ -51,6 +51,7 @@
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
 pub(crate) mod accounts;
+mod address_book;
 mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
@@ -66,6 +67,7 @@ mod query;
 pub(crate) mod test_db;
 #[cfg(test)]
 mod tests;
+mod web_admin;
 
 use std::str::FromStr;
 use std::sync::Once;
@@ -91,7 +93,8 @@ pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound,
 pub use plugins::{
     DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginVersionRecord,
 };
-pub use query::{MAX_LIST, MessageFilter, QueueDepths};
+pub use query::{MAX_LIST, MessageFilter, QueueDepths, Traffic};
+pub use web_admin::{STASH_MS, StashKind, WebSendError, WebSendRecord};
 
 /// Database id of a message (`messages.id`).
 pub type MessageId = i64;

@@ -20,6 +20,14 @@ pub struct MessageFilter {
     pub peer: Option<String>,
     /// The recipients of one send.
     pub batch_id: Option<String>,
+    /// The other party's number contains these digits.
+    pub peer_contains: Option<String>,
+    /// The text contains this (case as typed).
+    pub text_contains: Option<String>,
+    /// Created at or after this time (unix ms).
+    pub since_ms: Option<i64>,
+    /// Created before this time (unix ms).
+    pub until_ms: Option<i64>,
     /// Only ids greater than this (paging forwards).
     pub after_id: Option<MessageId>,
     /// Only ids smaller than this (paging backwards).
@@ -28,6 +36,28 @@ pub struct MessageFilter {
     pub newest_first: bool,
     /// At most this many rows; 0 means 100, and more than [`MAX_LIST`] means [`MAX_LIST`].
     pub limit: u32,
+}
+
+/// Traffic counts of a period ([`Store::traffic_since`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    pub inbound: u64,
+    pub outbound: u64,
+    pub failed: u64,
+}
+
+/// `%text%` for LIKE, with `%`, `_` and the escape `\` of the text itself escaped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Number of outbound messages in each state.
@@ -68,12 +98,42 @@ impl Store {
             texts.push(value);
             conditions.push(format!("{column} = ${}", texts.len()));
         }
+        // Searches: the typed text is a LIKE pattern with its own wildcards escaped.
+        let mut searches: Vec<&str> = Vec::new();
+        match (&filter.peer_contains, &filter.text_contains) {
+            (Some(peer), Some(text)) => {
+                texts.push(like_pattern(peer));
+                texts.push(like_pattern(text));
+                let (p, t) = (texts.len() - 1, texts.len());
+                conditions.push(format!(
+                    "(peer LIKE ${p} ESCAPE '\\' OR text LIKE ${t} ESCAPE '\\')"
+                ));
+            }
+            (Some(value), None) => {
+                texts.push(like_pattern(value));
+                searches.push("peer");
+            }
+            (None, Some(value)) => {
+                texts.push(like_pattern(value));
+                searches.push("text");
+            }
+            (None, None) => {}
+        }
+        for column in searches {
+            conditions.push(format!("{column} LIKE ${} ESCAPE '\\'", texts.len()));
+        }
         let mut int_conditions: Vec<(&str, i64)> = Vec::new();
         if let Some(after) = filter.after_id {
             int_conditions.push(("id >", after));
         }
         if let Some(before) = filter.before_id {
             int_conditions.push(("id <", before));
+        }
+        if let Some(since) = filter.since_ms {
+            int_conditions.push(("created_at >=", since));
+        }
+        if let Some(until) = filter.until_ms {
+            int_conditions.push(("created_at <", until));
         }
         for (condition, value) in int_conditions {
             ints.push(value);
@@ -176,6 +236,58 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?,
         };
         Ok(Some((message, parts)))
+    }
+
+    /// Traffic since `since_ms`: messages received, outbound messages created, outbound
+    /// messages that failed or expired (by their last change).
+    pub async fn traffic_since(&self, since_ms: i64) -> Result<Traffic, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM messages WHERE created_at >= $1 AND direction = 'in') AS inbound, \
+               (SELECT COUNT(*) FROM messages WHERE created_at >= $1 AND direction = 'out') AS outbound, \
+               (SELECT COUNT(*) FROM messages WHERE created_at >= $1 AND direction = 'out' \
+                  AND state IN ('failed', 'expired')) AS failed",
+        )
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0))
+        };
+        Ok(Traffic {
+            inbound: count("inbound")?,
+            outbound: count("outbound")?,
+            failed: count("failed")?,
+        })
+    }
+
+    /// Messages per minute from `since_ms` (a minute boundary): received ones by their
+    /// creation, sent ones by the time the network took their last part. Minutes without
+    /// traffic are absent; `(minute start, received, sent)`, oldest first.
+    pub async fn traffic_per_minute(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m, SUM(inbound) AS inbound, SUM(outbound) AS outbound FROM ( \
+               SELECT (created_at / 60000) * 60000 AS m, 1 AS inbound, 0 AS outbound \
+                 FROM messages WHERE created_at >= $1 AND direction = 'in' \
+               UNION ALL \
+               SELECT (sent_at / 60000) * 60000 AS m, 0 AS inbound, 1 AS outbound \
+                 FROM messages WHERE sent_at >= $1 AND direction = 'out' \
+             ) AS t GROUP BY m ORDER BY m",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n = |name: &str| -> Result<u64, StoreError> {
+                    Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
+                };
+                Ok((r.try_get::<i64, _>("m")?, n("inbound")?, n("outbound")?))
+            })
+            .collect()
     }
 
     /// How many outbound messages are in each state.

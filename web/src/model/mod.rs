@@ -1,9 +1,23 @@
 //! What the server and the browser exchange: who is looking, the pages and who may open them,
-//! and the dashboard's figures. Plain serde types, compiled into both sides.
+//! why an action was refused, and each page's data (one module per page). Plain serde types,
+//! compiled into both sides.
+
+pub mod address_book;
+pub mod audit;
+pub mod dashboard;
+pub mod help_text;
+pub mod messages;
+pub mod phones;
+pub mod plugins;
+pub mod send;
+pub mod simulator;
+pub mod users;
 
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
+
+pub use dashboard::{Dashboard, ModemRow};
 
 /// The four roles that may use the web admin (directory roles, checked on the server).
 pub const ADMIN: &str = "admin";
@@ -135,27 +149,119 @@ impl Page {
     }
 }
 
-/// The dashboard's figures (read-only; live updates come later).
+/// Why the platform refused an action, for the page to show in the viewer's language: a
+/// dictionary code (`refusal.<code>`) and, when it helps, the value at fault (a number, a
+/// login, a plugin's load error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dashboard {
-    pub modems: Vec<ModemRow>,
-    /// Outbound messages per state: queued, sending, sent, delivered, failed, expired.
-    pub queue: Vec<(String, u64)>,
+pub struct Refusal {
+    pub code: String,
+    pub detail: Option<String>,
 }
 
-/// One modem on the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModemRow {
-    pub name: String,
-    /// `connecting`, `initialising`, `ready`, `down`, `stopped`.
-    pub state: String,
-    /// `+CSQ` 0-31 (99 unknown).
-    pub signal: Option<u8>,
-    pub registered: Option<bool>,
-    pub last_error: Option<String>,
-    pub parts_sent: u64,
-    pub parts_failed: u64,
-    pub parts_received: u64,
+impl Refusal {
+    /// A refusal without detail.
+    pub fn new(code: &str) -> Self {
+        Refusal {
+            code: code.to_owned(),
+            detail: None,
+        }
+    }
+
+    /// A refusal naming the value at fault.
+    pub fn with(code: &str, detail: impl Into<String>) -> Self {
+        Refusal {
+            code: code.to_owned(),
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The store or another service failed: try again later (the cause is in the log).
+    pub fn unavailable() -> Self {
+        Refusal::new("unavailable")
+    }
+}
+
+/// What a backend call answers.
+pub type Outcome<T> = Result<T, Refusal>;
+
+/// Percent-encodes a query component (RFC 3986 unreserved characters stay).
+pub fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Milliseconds since the Unix epoch shown as `YYYY-MM-DD HH:MM:SS` in China Standard Time
+/// (UTC+8, no daylight saving), the time every police user reads.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000) + 8 * 3600;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` (as an `<input type=date|datetime-local>` gives it) in
+/// China Standard Time, as milliseconds since the Unix epoch.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut fields = date.split('-').map(|f| f.parse::<i64>().ok());
+    let (y, m, d) = (fields.next()??, fields.next()??, fields.next()??);
+    if fields.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (hh, mm) = match time {
+        Some(t) => {
+            let mut hm = t.split(':').map(|f| f.parse::<i64>().ok());
+            let (hh, mm) = (hm.next()??, hm.next().unwrap_or(Some(0))?);
+            if !(0..24).contains(&hh) || !(0..60).contains(&mm) {
+                return None;
+            }
+            (hh, mm)
+        }
+        None => (0, 0),
+    };
+    let days = days_from_civil(y, m, d);
+    Some(((days * 86_400 + hh * 3600 + mm * 60) - 8 * 3600) * 1000)
+}
+
+// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -175,5 +281,19 @@ mod tests {
         assert!(!Page::Dashboard.allows(&["officer".to_string()]));
         assert_eq!(Page::from_path("/users/"), Some(Page::Users));
         assert_eq!(Page::from_path("/signin"), None);
+    }
+
+    #[test]
+    fn times_are_shown_and_read_in_china_standard_time() {
+        // 2026-12-01 00:00:00 UTC is 08:00 in Beijing.
+        let ms = 1_796_083_200_000;
+        assert_eq!(format_time(ms), "2026-12-01 08:00:00");
+        assert_eq!(parse_time("2026-12-01T08:00"), Some(ms));
+        assert_eq!(parse_time("2026-12-01"), Some(ms - 8 * 3_600_000));
+        assert_eq!(format_time(0), "1970-01-01 08:00:00");
+        assert_eq!(parse_time("2026-13-01"), None);
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2024-02-29 23:59"), Some(1_709_222_340_000));
+        assert_eq!(encode_component("京A 1"), "%E4%BA%ACA%201");
     }
 }

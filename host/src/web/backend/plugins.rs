@@ -1,0 +1,251 @@
+//! The plugin registry through the daemon's [`crate::plugins::PluginHost`] (so that every
+//! change takes effect at once), each change audited (component `plugins`) once it is made.
+
+use jingxun_web::model::plugins::{CommandRow, PluginRow, PluginsPage};
+use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::ssr::backend::{PluginGrantKind, PluginsBackend};
+use jingxun_web::ssr::{Actor, BoxFuture};
+use serde_json::json;
+
+use super::{HostBackend, audit_source, unavailable};
+use crate::audit::{AuditEntry, AuditLog};
+use crate::plugins::{PluginError, parse_manifest};
+use crate::store::GrantKind;
+
+/// What the user is told about a registry error.
+fn refusal(what: &str, e: PluginError) -> Refusal {
+    match e {
+        PluginError::InvalidComponent(reason) | PluginError::InvalidManifest(reason) => {
+            Refusal::with("plugin_invalid", reason)
+        }
+        PluginError::Manifest(e) => Refusal::with("plugin_invalid", e.to_string()),
+        PluginError::KeywordTaken { keyword, owner } => {
+            Refusal::with("keyword_taken", format!("{keyword}: {owner}"))
+        }
+        PluginError::UnknownPlugin(name) => Refusal::with("unknown_plugin", name),
+        PluginError::NoPreviousVersion(name) => Refusal::with("no_previous", name),
+        PluginError::UnknownDatasource(name) => Refusal::with("unknown_datasource", name),
+        other => unavailable(what, &other),
+    }
+}
+
+impl HostBackend {
+    /// Appends the audit row of a registry change that was made.
+    async fn audit_plugin_change(
+        &self,
+        actor: &Actor,
+        event: &str,
+        plugin: &str,
+        details: serde_json::Value,
+    ) {
+        let entry = AuditEntry::new("plugins", event, "ok")
+            .with_actor(&actor.login)
+            .with_object(plugin)
+            .with_source(Some(&audit_source(actor)))
+            .with_details(details);
+        if let Err(e) = AuditLog::new(self.state().store.clone())
+            .append(entry)
+            .await
+        {
+            tracing::error!(error = %e, %plugin, %event, "the audit row of a plugin change could not be written");
+        }
+    }
+}
+
+impl PluginsBackend for HostBackend {
+    fn plugins(&self) -> BoxFuture<'_, Outcome<PluginsPage>> {
+        Box::pin(async move {
+            let state = self.state();
+            let store = &state.store;
+            let read = |e: PluginError| unavailable("reading plugins", &e);
+            let records = store.plugins().await.map_err(read)?;
+            let grants = store.plugin_grants().await.map_err(read)?;
+            let config = store.plugin_config().await.map_err(read)?;
+            let datasources: Vec<String> = store
+                .datasources()
+                .await
+                .map_err(read)?
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            let mut plugins = Vec::with_capacity(records.len());
+            for r in records {
+                let manifest = parse_manifest(&r.current.manifest_json).map_err(read)?;
+                let granted = |kind: GrantKind| -> Vec<String> {
+                    grants
+                        .iter()
+                        .filter(|g| g.plugin == r.name && g.kind == kind)
+                        .map(|g| g.target.clone())
+                        .collect()
+                };
+                let values = config.get(&r.name);
+                plugins.push(PluginRow {
+                    loaded: state.plugins.is_loaded(&r.name),
+                    load_error: state.plugins.load_error(&r.name),
+                    name: r.name.clone(),
+                    description: manifest.description.clone(),
+                    version: r.current.version.clone(),
+                    sha256: r.current.sha256.clone(),
+                    installed_at: r.current.installed_at,
+                    enabled: r.enabled,
+                    bundled: r.bundled,
+                    commands: manifest
+                        .commands
+                        .iter()
+                        .map(|c| CommandRow {
+                            keyword: c.keyword.clone(),
+                            syntax: c.syntax.clone(),
+                            help: c.help.clone(),
+                            police_data: c.police_data,
+                        })
+                        .collect(),
+                    asks_datasources: manifest.datasources.clone(),
+                    asks_http_hosts: manifest.http_hosts.clone(),
+                    granted_datasources: granted(GrantKind::Datasource),
+                    granted_http_hosts: granted(GrantKind::HttpHost),
+                    config: manifest
+                        .config_keys
+                        .iter()
+                        .map(|(k, meaning)| {
+                            (
+                                k.clone(),
+                                meaning.clone(),
+                                values.and_then(|v| v.get(k)).cloned(),
+                            )
+                        })
+                        .collect(),
+                    previous_version: r.previous.as_ref().map(|p| p.version.clone()),
+                });
+            }
+            Ok(PluginsPage {
+                plugins,
+                datasources,
+            })
+        })
+    }
+
+    fn plugin_install<'a>(
+        &'a self,
+        actor: &'a Actor,
+        component: Vec<u8>,
+    ) -> BoxFuture<'a, Outcome<String>> {
+        Box::pin(async move {
+            let installed = self
+                .state()
+                .plugins
+                .install(&component)
+                .await
+                .map_err(|e| refusal("installing a plugin", e))?;
+            let what = format!("{}@{}", installed.name, installed.version);
+            self.audit_plugin_change(
+                actor,
+                "plugin.install",
+                &installed.name,
+                json!({
+                    "version": installed.version,
+                    "sha256": installed.sha256,
+                    "keywords": installed.keywords,
+                    "previous_version": installed.previous_version,
+                }),
+            )
+            .await;
+            Ok(what)
+        })
+    }
+
+    fn plugin_set_enabled<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        enabled: bool,
+    ) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            self.state()
+                .plugins
+                .set_enabled(&name, enabled)
+                .await
+                .map_err(|e| refusal("enabling a plugin", e))?;
+            let event = if enabled {
+                "plugin.enable"
+            } else {
+                "plugin.disable"
+            };
+            self.audit_plugin_change(actor, event, &name, json!({}))
+                .await;
+            Ok(())
+        })
+    }
+
+    fn plugin_rollback<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            let plugin = self
+                .state()
+                .plugins
+                .rollback(&name)
+                .await
+                .map_err(|e| refusal("rolling a plugin back", e))?;
+            self.audit_plugin_change(
+                actor,
+                "plugin.rollback",
+                &name,
+                json!({ "version": plugin.version }),
+            )
+            .await;
+            Ok(())
+        })
+    }
+
+    fn plugin_grant<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        kind: PluginGrantKind,
+        target: String,
+        granted: bool,
+    ) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            let state = self.state();
+            let store = &state.store;
+            let record = store
+                .plugin(&name)
+                .await
+                .map_err(|e| refusal("reading a plugin", e))?;
+            let manifest = parse_manifest(&record.current.manifest_json)
+                .map_err(|e| unavailable("reading a plugin", &e))?;
+            let (kind, asked) = match kind {
+                PluginGrantKind::Datasource => (GrantKind::Datasource, &manifest.datasources),
+                PluginGrantKind::HttpHost => (GrantKind::HttpHost, &manifest.http_hosts),
+            };
+            // Least privilege: only what the manifest asks for can be granted.
+            if granted && !asked.contains(&target) {
+                return Err(Refusal::with("not_asked", target));
+            }
+            let changed = if granted {
+                store
+                    .plugin_grant(&name, kind, &target, crate::clock::now_ms())
+                    .await
+            } else {
+                store.plugin_revoke(&name, kind, &target).await
+            }
+            .map_err(|e| refusal("changing a plugin grant", e))?;
+            if changed {
+                if let Err(e) = state.plugins.refresh().await {
+                    tracing::error!(error = %e, "plugins could not be reloaded after a grant; the daemon retries");
+                }
+                let event = if granted {
+                    "plugin.grant"
+                } else {
+                    "plugin.revoke"
+                };
+                self.audit_plugin_change(
+                    actor,
+                    event,
+                    &name,
+                    json!({ "kind": kind.as_str(), "target": target }),
+                )
+                .await;
+            }
+            Ok(())
+        })
+    }
+}

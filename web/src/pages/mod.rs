@@ -1,0 +1,15 @@
+//! The pages, one module each, with the words only that page uses (its `WORDS`, in the
+//! dictionary's format; [`crate::i18n`] looks them up).
+
+pub mod address_book;
+pub mod audit;
+pub mod dashboard;
+pub mod help_text;
+pub mod messages;
+pub mod password;
+pub mod phones;
+pub mod plugins;
+pub mod send;
+pub mod signin;
+pub mod simulator;
+pub mod users;

@@ -1,0 +1,215 @@
+//! Users (R2): create, disable and enable, reset the web password, roles and the businesses
+//! granted to each user. Administrators only.
+
+use leptos::prelude::*;
+
+use crate::app::{action, csrf_field, empty, signed_in_page};
+use crate::i18n::{Lang, t};
+use crate::model::users::{UserRow, UsersPage as Data};
+use crate::model::{Page, Viewer};
+use crate::server::users::{
+    UserCreate, UserResetPassword, UserSetAccess, UserSetActive, get_users,
+};
+
+/// The page's words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("users.list", "全部用户", "All users"),
+    ("users.none", "还没有用户。", "No users yet."),
+    ("users.login", "用户名", "Login"),
+    ("users.name", "姓名", "Name"),
+    ("users.roles", "角色", "Roles"),
+    ("users.businesses", "可用业务", "Businesses"),
+    (
+        "users.own_grants",
+        "单独授予的业务",
+        "Businesses granted to the user",
+    ),
+    ("users.phones", "登记手机", "Phones"),
+    ("users.web", "网页登录", "Web sign-in"),
+    ("users.web_yes", "可登录", "yes"),
+    ("users.web_no", "未设密码", "no password"),
+    ("users.state", "状态", "State"),
+    ("users.active", "启用", "active"),
+    ("users.inactive", "已停用", "disabled"),
+    ("users.create", "新建用户", "New user"),
+    (
+        "users.password_optional",
+        "网页登录密码（可不填：只用短信查询的民警不需要）",
+        "Web password (optional: officers who only text commands need none)",
+    ),
+    ("users.create_submit", "创建用户", "Create user"),
+    ("users.disable", "停用", "Disable"),
+    ("users.enable", "启用", "Enable"),
+    ("users.access", "角色与业务", "Roles and businesses"),
+    (
+        "users.access_submit",
+        "保存角色与业务",
+        "Save roles and businesses",
+    ),
+    ("users.reset", "重设网页密码", "Reset web password"),
+    (
+        "users.your_password",
+        "您自己的密码（确认身份）",
+        "Your own password (to confirm it is you)",
+    ),
+    ("users.new_password", "新密码", "New password"),
+    ("users.reset_submit", "重设密码", "Reset password"),
+    ("users.manage", "管理", "Manage"),
+    ("role.admin", "管理员", "administrator"),
+    ("role.operator", "操作员（可群发）", "operator (may send)"),
+    ("role.registrar", "手机登记员", "phone registrar"),
+    (
+        "role.auditor",
+        "审计员（只读审计日志）",
+        "auditor (reads the audit log)",
+    ),
+    ("role.officer", "民警（短信查询）", "officer (SMS queries)"),
+];
+
+/// The users page.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    signed_in_page(
+        Page::Users,
+        |_| get_users(),
+        |viewer, data| body(viewer, data).into_any(),
+    )
+}
+
+fn role_name(lang: Lang, role: &str) -> String {
+    match t(lang, &format!("role.{role}")) {
+        "?" => role.to_owned(),
+        known => known.to_owned(),
+    }
+}
+
+fn body(viewer: &Viewer, data: Data) -> impl IntoView + use<> {
+    let lang = viewer.lang;
+    let rows = if data.users.is_empty() {
+        empty(lang, "users.none").into_any()
+    } else {
+        let rows = data
+            .users
+            .iter()
+            .map(|u| user_row(viewer, &data, u))
+            .collect_view();
+        view! {
+            <div class="scroll"><table id="users">
+                <thead><tr>
+                    <th>{t(lang, "users.login")}</th><th>{t(lang, "users.name")}</th><th>{t(lang, "users.roles")}</th>
+                    <th>{t(lang, "users.businesses")}</th><th>{t(lang, "users.phones")}</th><th>{t(lang, "users.web")}</th>
+                    <th>{t(lang, "users.state")}</th><th>{t(lang, "users.manage")}</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table></div>
+        }
+        .into_any()
+    };
+    let role_boxes = data
+        .roles
+        .iter()
+        .map(|r| {
+            view! {
+                <label class="check"><input type="checkbox" name="roles[]" value=r.name.clone()/>{role_name(lang, &r.name)}</label>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card">
+            <h2>{t(lang, "users.list")}</h2>
+            {rows}
+        </section>
+        <section class="card narrow">
+            <h2>{t(lang, "users.create")}</h2>
+            <form method="post" action={action::<UserCreate>()} class="stack" id="user-create">
+                {csrf_field(viewer)}
+                <label for="new-login">{t(lang, "users.login")}</label>
+                <input type="text" id="new-login" name="login" required maxlength="64" autocapitalize="none"/>
+                <label for="new-name">{t(lang, "users.name")}</label>
+                <input type="text" id="new-name" name="name" required maxlength="64"/>
+                <label>{t(lang, "users.roles")}</label>
+                <div>{role_boxes}</div>
+                <label for="new-password">{t(lang, "users.password_optional")}</label>
+                <input type="password" id="new-password" name="password" autocomplete="new-password" maxlength="128"/>
+                <button type="submit" class="primary">{t(lang, "users.create_submit")}</button>
+            </form>
+        </section>
+    }
+}
+
+fn user_row(viewer: &Viewer, data: &Data, u: &UserRow) -> impl IntoView + use<> {
+    let lang = viewer.lang;
+    let roles = u
+        .roles
+        .iter()
+        .map(|r| role_name(lang, r))
+        .collect::<Vec<_>>()
+        .join("、");
+    let class = if u.active { "" } else { "off" };
+    let role_boxes = data
+        .roles
+        .iter()
+        .map(|r| {
+            let checked = u.roles.contains(&r.name);
+            view! { <label class="check"><input type="checkbox" name="roles[]" value=r.name.clone() checked=checked/>{role_name(lang, &r.name)}</label> }
+        })
+        .collect_view();
+    let business_boxes = data
+        .businesses
+        .iter()
+        .map(|b| {
+            let checked = u.grants.contains(b);
+            view! { <label class="check"><input type="checkbox" name="businesses[]" value=b.clone() checked=checked/><code>{b.clone()}</code></label> }
+        })
+        .collect_view();
+    let (next, label) = if u.active {
+        ("0", "users.disable")
+    } else {
+        ("1", "users.enable")
+    };
+    view! {
+        <tr class=class data-login=u.login.clone()>
+            <td>{u.login.clone()}</td>
+            <td>{u.name.clone()}</td>
+            <td>{roles}</td>
+            <td>{u.businesses.join(" ")}</td>
+            <td>{u.phones.join(", ")}</td>
+            <td>{if u.web_account { t(lang, "users.web_yes") } else { t(lang, "users.web_no") }}</td>
+            <td>{if u.active { t(lang, "users.active") } else { t(lang, "users.inactive") }}</td>
+            <td>
+                <div class="actions">
+                    <form method="post" action={action::<UserSetActive>()} class="inline">
+                        {csrf_field(viewer)}
+                        <input type="hidden" name="login" value=u.login.clone()/>
+                        <input type="hidden" name="active" value=next/>
+                        <button type="submit" class="small">{t(lang, label)}</button>
+                    </form>
+                </div>
+                <details>
+                    <summary class="small">{t(lang, "users.access")}</summary>
+                    <form method="post" action={action::<UserSetAccess>()} class="stack">
+                        {csrf_field(viewer)}
+                        <input type="hidden" name="login" value=u.login.clone()/>
+                        <label>{t(lang, "users.roles")}</label>
+                        <div>{role_boxes}</div>
+                        <label>{t(lang, "users.own_grants")}</label>
+                        <div>{business_boxes}</div>
+                        <button type="submit" class="primary">{t(lang, "users.access_submit")}</button>
+                    </form>
+                </details>
+                <details>
+                    <summary class="small">{t(lang, "users.reset")}</summary>
+                    <form method="post" action={action::<UserResetPassword>()} class="stack">
+                        {csrf_field(viewer)}
+                        <input type="hidden" name="login" value=u.login.clone()/>
+                        <label>{t(lang, "users.your_password")}</label>
+                        <input type="password" name="your_password" autocomplete="current-password" required maxlength="128"/>
+                        <label>{t(lang, "users.new_password")}</label>
+                        <input type="password" name="new_password" autocomplete="new-password" required minlength="8" maxlength="128"/>
+                        <button type="submit" class="primary">{t(lang, "users.reset_submit")}</button>
+                    </form>
+                </details>
+            </td>
+        </tr>
+    }
+}

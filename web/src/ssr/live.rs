@@ -1,0 +1,156 @@
+//! Live feeds (issue 4): server-sent events that push a page's data to the open page whenever
+//! it changes: the dashboard, a send's per-recipient results, the simulated handset's
+//! conversation. The server reads the data once a second and sends it only when it differs
+//! from what it sent last; the browser bundle replaces the page's data with each event. A
+//! feed checks the viewer's role as the page does, answers 403/404 (which ends the browser's
+//! retries) when its first read is refused, ends as soon as the session does (sign-out,
+//! expiry, a disabled user: an open page must not go on receiving data), and ends when the
+//! daemon stops.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::backend::{Actor, BoxFuture, WebBackend};
+use super::{BackendContext, RequestContext};
+use crate::model::{Outcome, Page};
+
+/// How often a feed reads its data.
+const EVERY: Duration = Duration::from_secs(1);
+
+type Poll<T> = Box<dyn FnMut() -> BoxFuture<'static, Outcome<T>> + Send>;
+
+/// A feed of `poll`'s answers for `actor`, after checking the first.
+async fn feed<T>(backend: Arc<dyn WebBackend>, actor: Actor, mut poll: Poll<T>) -> Response
+where
+    T: Serialize + Send + 'static,
+{
+    let first = match poll().await {
+        Ok(value) => value,
+        Err(refusal) => {
+            let status = if refusal.code == "not_found" {
+                StatusCode::NOT_FOUND
+            } else if refusal.code == "unavailable" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            return status.into_response();
+        }
+    };
+    let first = serde_json::to_string(&first).unwrap_or_default();
+    let sessions = backend.clone();
+    let events = futures::stream::unfold((poll, first, true), move |(mut poll, last, fresh)| {
+        let (sessions, actor) = (sessions.clone(), actor.clone());
+        async move {
+            if fresh {
+                let event = Event::default().data(last.clone());
+                return Some((Ok::<_, Infallible>(event), (poll, last, false)));
+            }
+            loop {
+                tokio::time::sleep(EVERY).await;
+                if !sessions.still_signed_in(&actor).await {
+                    return None;
+                }
+                // A refusal or a failed read ends the feed; the browser reconnects.
+                let value = poll().await.ok()?;
+                let json = serde_json::to_string(&value).ok()?;
+                if json != last {
+                    let event = Event::default().data(json.clone());
+                    return Some((Ok(event), (poll, json, false)));
+                }
+            }
+        }
+    })
+    .take_until(backend.stopping());
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// The answer to a feed request the viewer's role may not have.
+fn forbidden() -> Response {
+    StatusCode::FORBIDDEN.into_response()
+}
+
+/// `GET /ui/events/dashboard`.
+pub(super) async fn dashboard(
+    Extension(backend): Extension<BackendContext>,
+    Extension(context): Extension<RequestContext>,
+) -> Response {
+    let Some(actor) = context.actor_for(Page::Dashboard) else {
+        return forbidden();
+    };
+    let b = backend.backend.clone();
+    feed(
+        backend.backend,
+        actor,
+        Box::new(move || {
+            let b = b.clone();
+            Box::pin(async move { b.dashboard().await })
+        }),
+    )
+    .await
+}
+
+/// The query of the batch feed.
+#[derive(Debug, Deserialize)]
+pub(super) struct BatchQuery {
+    id: String,
+}
+
+/// `GET /ui/events/batch?id=`.
+pub(super) async fn batch(
+    Extension(backend): Extension<BackendContext>,
+    Extension(context): Extension<RequestContext>,
+    Query(query): Query<BatchQuery>,
+) -> Response {
+    let Some(actor) = context.actor_for(Page::Send) else {
+        return forbidden();
+    };
+    let b = backend.backend.clone();
+    feed(
+        backend.backend,
+        actor.clone(),
+        Box::new(move || {
+            let (b, actor, id) = (b.clone(), actor.clone(), query.id.clone());
+            Box::pin(async move { b.batch(&actor, id).await })
+        }),
+    )
+    .await
+}
+
+/// The query of the handset feed.
+#[derive(Debug, Deserialize)]
+pub(super) struct HandsetQuery {
+    phone: String,
+}
+
+/// `GET /ui/events/handset?phone=`.
+pub(super) async fn handset(
+    Extension(backend): Extension<BackendContext>,
+    Extension(context): Extension<RequestContext>,
+    Query(query): Query<HandsetQuery>,
+) -> Response {
+    let Some(actor) = context.actor_for(Page::Simulator) else {
+        return forbidden();
+    };
+    let b = backend.backend.clone();
+    feed(
+        backend.backend,
+        actor,
+        Box::new(move || {
+            let (b, phone) = (b.clone(), query.phone.clone());
+            Box::pin(async move { b.simulator(Some(phone)).await })
+        }),
+    )
+    .await
+}
