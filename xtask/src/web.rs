@@ -107,6 +107,9 @@ pub fn build(root: &Path) -> Result<(), String> {
         "--target",
         "web",
         "--no-typescript",
+        // Function names are 60% of the module and only help a debugger.
+        "--remove-name-section",
+        "--remove-producers-section",
         "--out-name",
         LIB,
         "--out-dir",

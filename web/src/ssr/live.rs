@@ -26,13 +26,29 @@ use crate::model::{Outcome, Page};
 /// How often a feed reads its data.
 const EVERY: Duration = Duration::from_secs(1);
 
-type Poll<T> = Box<dyn FnMut() -> BoxFuture<'static, Outcome<T>> + Send>;
+/// How a feed reads its data: the backend and the viewer in, the data out.
+type Read<T> = fn(Arc<dyn WebBackend>, Actor, String) -> BoxFuture<'static, Outcome<T>>;
 
-/// A feed of `poll`'s answers for `actor`, after checking the first.
-async fn feed<T>(backend: Arc<dyn WebBackend>, actor: Actor, mut poll: Poll<T>) -> Response
+/// The feed of `read`'s answers for the viewer of `context` (who must be allowed `page`),
+/// after checking the first; `key` is what the feed is about (a batch id, a phone).
+async fn feed<T>(
+    backend: BackendContext,
+    context: RequestContext,
+    page: Page,
+    key: String,
+    read: Read<T>,
+) -> Response
 where
     T: Serialize + Send + 'static,
 {
+    let Some(actor) = context.actor_for(page) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let backend = backend.backend;
+    let poll = {
+        let (backend, actor) = (backend.clone(), actor.clone());
+        move || read(backend.clone(), actor.clone(), key.clone())
+    };
     let first = match poll().await {
         Ok(value) => value,
         Err(refusal) => {
@@ -48,7 +64,7 @@ where
     };
     let first = serde_json::to_string(&first).unwrap_or_default();
     let sessions = backend.clone();
-    let events = futures::stream::unfold((poll, first, true), move |(mut poll, last, fresh)| {
+    let events = futures::stream::unfold((poll, first, true), move |(poll, last, fresh)| {
         let (sessions, actor) = (sessions.clone(), actor.clone());
         async move {
             if fresh {
@@ -76,27 +92,17 @@ where
         .into_response()
 }
 
-/// The answer to a feed request the viewer's role may not have.
-fn forbidden() -> Response {
-    StatusCode::FORBIDDEN.into_response()
-}
-
 /// `GET /ui/events/dashboard`.
 pub(super) async fn dashboard(
     Extension(backend): Extension<BackendContext>,
     Extension(context): Extension<RequestContext>,
 ) -> Response {
-    let Some(actor) = context.actor_for(Page::Dashboard) else {
-        return forbidden();
-    };
-    let b = backend.backend.clone();
     feed(
-        backend.backend,
-        actor,
-        Box::new(move || {
-            let b = b.clone();
-            Box::pin(async move { b.dashboard().await })
-        }),
+        backend,
+        context,
+        Page::Dashboard,
+        String::new(),
+        |b, _, _| Box::pin(async move { b.dashboard().await }),
     )
     .await
 }
@@ -113,18 +119,9 @@ pub(super) async fn batch(
     Extension(context): Extension<RequestContext>,
     Query(query): Query<BatchQuery>,
 ) -> Response {
-    let Some(actor) = context.actor_for(Page::Send) else {
-        return forbidden();
-    };
-    let b = backend.backend.clone();
-    feed(
-        backend.backend,
-        actor.clone(),
-        Box::new(move || {
-            let (b, actor, id) = (b.clone(), actor.clone(), query.id.clone());
-            Box::pin(async move { b.batch(&actor, id).await })
-        }),
-    )
+    feed(backend, context, Page::Send, query.id, |b, actor, id| {
+        Box::pin(async move { b.batch(&actor, id).await })
+    })
     .await
 }
 
@@ -140,17 +137,12 @@ pub(super) async fn handset(
     Extension(context): Extension<RequestContext>,
     Query(query): Query<HandsetQuery>,
 ) -> Response {
-    let Some(actor) = context.actor_for(Page::Simulator) else {
-        return forbidden();
-    };
-    let b = backend.backend.clone();
     feed(
-        backend.backend,
-        actor,
-        Box::new(move || {
-            let (b, phone) = (b.clone(), query.phone.clone());
-            Box::pin(async move { b.simulator(Some(phone)).await })
-        }),
+        backend,
+        context,
+        Page::Simulator,
+        query.phone,
+        |b, _, phone| Box::pin(async move { b.simulator(Some(phone)).await }),
     )
     .await
 }
