@@ -164,6 +164,8 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         shutdown.clone(),
     ));
 
+    tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
+
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -320,5 +322,21 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Checkpoints the SQLite WAL every [`crate::store::CHECKPOINT_INTERVAL`] until shutdown, so
+/// that commits never wait for a checkpoint (see [`crate::store::Store::checkpoint`]).
+async fn checkpoint_wal(store: crate::store::Store, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(crate::store::CHECKPOINT_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "cannot checkpoint the database's write-ahead log; will retry");
+        }
     }
 }

@@ -195,7 +195,8 @@ pub async fn send_message(
         if send_at_ms.is_none_or(|t| t <= now) {
             state.wake.notify();
         }
-        tracing::info!(
+        // The call itself is logged (key, status, time) by the key check's middleware.
+        tracing::debug!(
             api_key = client.name(),
             messages = ids.len(),
             invalid = invalid.len(),

@@ -73,6 +73,14 @@ pub(crate) trait AlsoInTransaction: Sync {
         tx: &'a mut sqlx::Transaction<'static, sqlx::Any>,
         ids: &'a [MessageId],
     ) -> futures::future::BoxFuture<'a, Result<(), StoreError>>;
+
+    /// When all that [`Self::write`] does is append one audit row: that row, before
+    /// [`super::audit::with_message_ids`]. The group commit then appends the rows of many
+    /// requests together (one chain-head read, multi-row INSERTs). `None`, the default: the
+    /// write has to run by itself.
+    fn audit_row_only(&self) -> Option<&crate::audit::AuditEntry> {
+        None
+    }
 }
 
 const KEY_COLUMNS: &str = "id, name, key_prefix, scopes, rate_per_second, service_numbers, \
@@ -205,8 +213,6 @@ impl Store {
     /// request differs, [`IdempotentOutcome::Mismatch`], and queues nothing. Concurrent calls
     /// with the same pair queue once: the table's primary key refuses the second row, whose
     /// transaction then rolls back and reads the first answer.
-    ///
-    /// Every message's `batch_id` must be the same, unique value (it marks the rows to label).
     #[allow(clippy::too_many_arguments)]
     pub async fn enqueue_idempotent(
         &self,
@@ -258,22 +264,23 @@ impl Store {
                 .await?
             {
                 let stored_hash: String = row.try_get("request_hash")?;
-                return Ok(if stored_hash == request_hash {
-                    IdempotentOutcome::Replayed {
-                        response: row.try_get("response")?,
-                    }
-                } else {
-                    IdempotentOutcome::Mismatch
-                });
+                let response: String = row.try_get("response")?;
+                return Ok(super::batch::replay_or_mismatch(
+                    &stored_hash,
+                    request_hash,
+                    &response,
+                ));
             }
-            let ids = self.insert_outbound(&mut tx, batch, now_ms).await?;
-            if let Some(batch_id) = batch.first().and_then(|m| m.batch_id.as_deref()) {
-                sqlx::query("UPDATE messages SET api_key = $1 WHERE batch_id = $2")
-                    .bind(api_key)
-                    .bind(batch_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let batches = [super::outbound::OutboundBatch {
+                messages: batch,
+                api_key: Some(api_key),
+                now_ms,
+            }];
+            let ids = self
+                .insert_outbound_batches(&mut tx, &batches)
+                .await?
+                .pop()
+                .unwrap_or_default();
             if let Some(also) = also {
                 also.write(&mut tx, &ids).await?;
             }

@@ -29,10 +29,8 @@ impl Store {
         entries: &[PreparedEntry],
     ) -> Result<Vec<AuditId>, AuditError> {
         let mut tx = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(entries.len());
-        for entry in entries {
-            ids.push(append_audit(self.backend, &mut tx, entry).await?);
-        }
+        let entries: Vec<&PreparedEntry> = entries.iter().collect();
+        let ids = append_audit_batch(self, &mut tx, &entries).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -189,24 +187,54 @@ async fn insert_row(
     Ok(())
 }
 
-/// Appends `entries` in order inside `tx`, reading the chain head once: the batch form of
-/// [`append_audit`], for the router's batch commits.
+/// Rows per multi-row INSERT of [`append_audit_batch`] (13 parameters a row).
+const AUDIT_INSERT_CHUNK: usize = 256;
+
+/// Appends `entries` in order inside `tx`, reading the chain head once and inserting them with
+/// multi-row INSERTs: the batch form of [`append_audit`], for the router's batch commits and
+/// the API's group commits.
 pub(crate) async fn append_audit_batch(
-    backend: Backend,
+    store: &Store,
     tx: &mut Transaction<'static, sqlx::Any>,
     entries: &[&PreparedEntry],
 ) -> Result<Vec<AuditId>, AuditError> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
+    let (mut id, mut prev_hash) = chain_head(store.backend, tx).await?;
     let mut ids = Vec::with_capacity(entries.len());
-    let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
-    for entry in entries {
-        id += 1;
-        let hash = entry.canonical(id).hash(&prev_hash);
-        insert_row(tx, id, entry, &prev_hash, &hash).await?;
-        ids.push(id);
-        prev_hash = hash;
+    for chunk in entries.chunks(AUDIT_INSERT_CHUNK) {
+        let sql = store.multi_row_insert(
+            &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES "),
+            "",
+            13,
+            chunk.len(),
+        );
+        let mut hashes = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            id += 1;
+            let hash = entry.canonical(id).hash(&prev_hash);
+            hashes.push((id, std::mem::replace(&mut prev_hash, hash.clone()), hash));
+        }
+        let mut query = sqlx::query(&sql);
+        for (entry, (row_id, row_prev, row_hash)) in chunk.iter().zip(&hashes) {
+            query = query
+                .bind(*row_id)
+                .bind(entry.at)
+                .bind(&entry.component)
+                .bind(&entry.event)
+                .bind(&entry.actor)
+                .bind(&entry.phone)
+                .bind(&entry.object)
+                .bind(&entry.outcome)
+                .bind(&entry.details)
+                .bind(&entry.source)
+                .bind(&entry.request_id)
+                .bind(row_prev)
+                .bind(row_hash);
+        }
+        query.execute(&mut **tx).await?;
+        ids.extend(hashes.iter().map(|(row_id, _, _)| *row_id));
     }
     Ok(ids)
 }
@@ -262,15 +290,7 @@ impl super::api_keys::AlsoInTransaction for AuditInTransaction {
         ids: &'a [super::MessageId],
     ) -> futures::future::BoxFuture<'a, Result<(), super::StoreError>> {
         Box::pin(async move {
-            let mut entry = self.entry.clone();
-            if let (Some(first), Some(last), Some(details)) =
-                (ids.first(), ids.last(), entry.details.as_object_mut())
-            {
-                details.insert("first_id".into(), (*first).into());
-                details.insert("last_id".into(), (*last).into());
-                details.insert("messages".into(), ids.len().into());
-            }
-            let prepared = entry.prepare().map_err(audit_to_store)?;
+            let prepared = with_message_ids(&self.entry, ids)?;
             append_audit(self.backend, tx, &prepared)
                 .await
                 .map_err(audit_to_store)?;
@@ -280,9 +300,30 @@ impl super::api_keys::AlsoInTransaction for AuditInTransaction {
             Ok(())
         })
     }
+
+    fn audit_row_only(&self) -> Option<&crate::audit::AuditEntry> {
+        self.then.is_none().then_some(&self.entry)
+    }
 }
 
-fn audit_to_store(e: AuditError) -> super::StoreError {
+/// A call's audit row as committed with its messages: `entry` with the new messages' first
+/// and last id and their count in its details, checked and ready to append.
+pub(crate) fn with_message_ids(
+    entry: &crate::audit::AuditEntry,
+    ids: &[super::MessageId],
+) -> Result<PreparedEntry, super::StoreError> {
+    let mut entry = entry.clone();
+    if let (Some(first), Some(last), Some(details)) =
+        (ids.first(), ids.last(), entry.details.as_object_mut())
+    {
+        details.insert("first_id".into(), (*first).into());
+        details.insert("last_id".into(), (*last).into());
+        details.insert("messages".into(), ids.len().into());
+    }
+    entry.prepare().map_err(audit_to_store)
+}
+
+pub(super) fn audit_to_store(e: AuditError) -> super::StoreError {
     match e {
         AuditError::Store(e) => e,
         AuditError::InvalidEntry { field, reason } => super::StoreError::InvalidInput {

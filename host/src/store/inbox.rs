@@ -138,7 +138,7 @@ impl Store {
             .filter(|c| routed.contains(&c.id))
             .collect();
         let audit: Vec<&PreparedEntry> = fresh.iter().flat_map(|c| c.audit.iter()).collect();
-        super::audit::append_audit_batch(self.backend, &mut tx, &audit).await?;
+        super::audit::append_audit_batch(self, &mut tx, &audit).await?;
         let assigned: Vec<(MessageId, &str)> = fresh
             .iter()
             .filter_map(|c| c.api_key.as_deref().map(|key| (c.id, key)))

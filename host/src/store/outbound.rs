@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 const ENQUEUE_CHUNK: usize = 500;
 
 /// Bound parameters per row in [`Store::enqueue`].
-const ENQUEUE_COLUMNS: usize = 12;
+const ENQUEUE_COLUMNS: usize = 13;
 
 /// Most messages one [`Store::claim_outbound`] call hands out.
 pub const MAX_CLAIM: u32 = 1000;
@@ -63,6 +63,33 @@ impl NewOutbound {
             batch_id: None,
         }
     }
+}
+
+/// One batch of [`Store::insert_outbound_batches`]: its messages, the API key that queued them
+/// (if one did) and the time they were queued.
+pub(super) struct OutboundBatch<'a> {
+    pub messages: &'a [NewOutbound],
+    pub api_key: Option<&'a str>,
+    pub now_ms: i64,
+}
+
+/// Refuses a batch that could not be sent: an empty recipient, no attempt allowed.
+pub(super) fn check_outbound(batch: &[NewOutbound]) -> Result<(), StoreError> {
+    for message in batch {
+        if message.peer.trim().is_empty() {
+            return Err(StoreError::InvalidInput {
+                field: "peer",
+                reason: "the recipient number is empty".into(),
+            });
+        }
+        if message.max_attempts == 0 {
+            return Err(StoreError::InvalidInput {
+                field: "max_attempts",
+                reason: format!("must be at least 1 (recipient {})", message.peer),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A part of a message that an earlier attempt already had accepted by the network.
@@ -160,75 +187,110 @@ impl Store {
         batch: &[NewOutbound],
         now_ms: i64,
     ) -> Result<Vec<MessageId>, StoreError> {
-        for message in batch {
-            if message.peer.trim().is_empty() {
-                return Err(StoreError::InvalidInput {
-                    field: "peer",
-                    reason: "the recipient number is empty".into(),
-                });
-            }
-            if message.max_attempts == 0 {
-                return Err(StoreError::InvalidInput {
-                    field: "max_attempts",
-                    reason: format!("must be at least 1 (recipient {})", message.peer),
-                });
+        let batches = [OutboundBatch {
+            messages: batch,
+            api_key: None,
+            now_ms,
+        }];
+        let mut ids = self.insert_outbound_batches(tx, &batches).await?;
+        Ok(ids.pop().unwrap_or_default())
+    }
+
+    /// Inserts several batches (the requests of one API group commit) with as few multi-row
+    /// INSERTs as their total size allows, and returns each batch's ids in the order given.
+    /// Every batch gets its own concatenation references (a random start, counting up).
+    pub(super) async fn insert_outbound_batches(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        batches: &[OutboundBatch<'_>],
+    ) -> Result<Vec<Vec<MessageId>>, StoreError> {
+        for batch in batches {
+            check_outbound(batch.messages)?;
+        }
+        // (batch, message, concatenation reference) in insertion order.
+        let mut rows = Vec::with_capacity(batches.iter().map(|b| b.messages.len()).sum());
+        for (index, batch) in batches.iter().enumerate() {
+            let first_reference: u16 = rand::random();
+            for (position, message) in batch.messages.iter().enumerate() {
+                // Wrapping on purpose: the reference only has to differ from its neighbours.
+                rows.push((
+                    index,
+                    message,
+                    first_reference.wrapping_add(position as u16),
+                ));
             }
         }
-        let first_reference: u16 = rand::random();
-        let mut ids = Vec::with_capacity(batch.len());
-        for (chunk_index, chunk) in batch.chunks(ENQUEUE_CHUNK).enumerate() {
-            let mut sql = String::from(
+        let mut ids: Vec<Vec<MessageId>> = batches
+            .iter()
+            .map(|b| Vec::with_capacity(b.messages.len()))
+            .collect();
+        for chunk in rows.chunks(ENQUEUE_CHUNK) {
+            let mut sql = self.multi_row_insert(
                 "INSERT INTO messages (direction, state, attempts, created_at, updated_at, peer, \
                  service_number, text, max_attempts, next_attempt_at, priority, status_report, \
-                 valid_until, concat_reference, batch_id) VALUES ",
+                 valid_until, concat_reference, batch_id, api_key) VALUES ",
+                "'out', 'queued', 0, ",
+                ENQUEUE_COLUMNS,
+                chunk.len(),
             );
-            for row in 0..chunk.len() {
-                if row > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str("('out', 'queued', 0, ");
-                // The one place where the query text differs by backend: sqlx-sqlite looks up
-                // the number of every `$N` with a linear scan (sqlite3_bind_parameter_name), so
-                // a 6,000-parameter statement costs O(n^2); anonymous `?` binds in order at
-                // once (10,000 rows: ~50 ms instead of ~1 s).
-                match self.backend {
-                    Backend::Sqlite => sql.push_str(&["?"; ENQUEUE_COLUMNS].join(", ")),
-                    Backend::Postgres => {
-                        sql.push_str(&placeholders(1 + row * ENQUEUE_COLUMNS, ENQUEUE_COLUMNS))
-                    }
-                }
-                sql.push(')');
+            if self.backend == Backend::Postgres {
+                sql.push_str(" RETURNING id");
             }
-            sql.push_str(" RETURNING id");
             let mut query = sqlx::query(&sql);
-            for (row, message) in chunk.iter().enumerate() {
-                let position = chunk_index * ENQUEUE_CHUNK + row;
-                // Wrapping on purpose: the reference only has to differ from its neighbours.
-                let reference = first_reference.wrapping_add(position as u16);
+            for &(index, message, reference) in chunk {
+                let batch = &batches[index];
                 query = query
-                    .bind(now_ms)
-                    .bind(now_ms)
+                    .bind(batch.now_ms)
+                    .bind(batch.now_ms)
                     .bind(message.peer.as_str())
                     .bind(message.service_number.as_deref())
                     .bind(message.text.as_str())
                     .bind(i64::from(message.max_attempts))
-                    .bind(message.send_at_ms.unwrap_or(now_ms))
+                    .bind(message.send_at_ms.unwrap_or(batch.now_ms))
                     .bind(i64::from(message.priority))
                     .bind(i64::from(message.status_report))
                     .bind(message.valid_until_ms)
                     .bind(i64::from(reference))
-                    .bind(message.batch_id.as_deref());
+                    .bind(message.batch_id.as_deref())
+                    .bind(batch.api_key);
             }
-            let rows = query.fetch_all(&mut **tx).await?;
-            let mut chunk_ids = rows
-                .iter()
-                .map(|r| r.try_get::<i64, _>("id"))
-                .collect::<Result<Vec<_>, _>>()?;
-            // RETURNING order is unspecified (SQLite says so). Ids of one statement are handed
-            // out in VALUES order (SQLite: one writer, max+1 each; PostgreSQL: nextval per row),
-            // so ascending order is the order given.
-            chunk_ids.sort_unstable();
-            ids.extend(chunk_ids);
+            // Ids of one statement are handed out in VALUES order (SQLite: one writer,
+            // AUTOINCREMENT gives max+1 to each row; PostgreSQL: nextval per row), so ascending
+            // order is the order given.
+            let chunk_ids: Vec<MessageId> = match self.backend {
+                // The last id and the count say them all. RETURNING would hand every row to
+                // the async side on its own, each a wake-up of another thread: at 100
+                // recipients a request that was most of the writer's time. (sqlx's `Any`
+                // driver drops SQLite's last rowid from its result, hence the SELECT.)
+                Backend::Sqlite => {
+                    let done = query.execute(&mut **tx).await?;
+                    let count = chunk.len() as i64;
+                    if done.rows_affected() != count as u64 {
+                        return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                            "inserting {count} messages stored {} rows",
+                            done.rows_affected()
+                        ))));
+                    }
+                    let last: i64 = sqlx::query("SELECT last_insert_rowid() AS id")
+                        .fetch_one(&mut **tx)
+                        .await?
+                        .try_get("id")?;
+                    (last - count + 1..=last).collect()
+                }
+                Backend::Postgres => {
+                    let fetched = query.fetch_all(&mut **tx).await?;
+                    let mut ids = fetched
+                        .iter()
+                        .map(|r| r.try_get::<i64, _>("id"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    // RETURNING order is unspecified.
+                    ids.sort_unstable();
+                    ids
+                }
+            };
+            for (&(index, _, _), id) in chunk.iter().zip(chunk_ids) {
+                ids[index].push(id);
+            }
         }
         Ok(ids)
     }
