@@ -445,7 +445,6 @@ async fn a_forged_cross_site_post_is_refused_with_403() {
     let daemon = daemon(Setup::default()).await;
     let host = daemon.http.clone();
     let origin = format!("http://{host}");
-    // Sign in as a browser would: the page's pre-sign-in cookie and the form's token.
     let (status, headers, body) = http(&host, "GET", "/signin", &[], "");
     assert_eq!(status, 200);
     let csp = header(&headers, "content-security-policy").expect("a CSP header");
@@ -454,23 +453,8 @@ async fn a_forged_cross_site_post_is_refused_with_403() {
         body.contains("nonce=\""),
         "the inline script and style carry the nonce"
     );
-    let pre = set_cookie(&headers, "__Host-jx_pre").expect("a pre-sign-in cookie");
-    let token = form_token(&body).expect("the form's token");
-    let form = format!("csrf={token}&login=admin&password=correct+horse+battery");
-    let cookie = format!("__Host-jx_pre={pre}");
-    let signin_headers = [
-        ("Cookie", cookie.as_str()),
-        ("Origin", origin.as_str()),
-        ("Accept", "text/html"),
-        ("Content-Type", "application/x-www-form-urlencoded"),
-    ];
-    let (status, headers, _) = http(&host, "POST", "/ui/fn/sign_in", &signin_headers, &form);
-    assert_eq!(
-        status, 302,
-        "a same-origin sign-in with its token is accepted"
-    );
-    let session = set_cookie(&headers, SESSION_COOKIE).expect("a session cookie");
-    let session = format!("{SESSION_COOKIE}={session}");
+    let session = http_sign_in(&host, "admin", ADMIN_PASSWORD)
+        .expect("a same-origin sign-in with its token is accepted");
 
     // A page on another site posts to a state-changing function with the victim's cookie.
     let forged = "current=correct+horse+battery&new_password=taken+over+now&confirm=taken+over+now";
@@ -776,6 +760,119 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     b.open("/help-text?phone=13800000001").await;
     assert!(b.text("#help-preview").await.contains("CP"));
     b.screenshot("help-text.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_and_disables_the_user()
+ {
+    let daemon = daemon(Setup::default()).await;
+    let Some(b) = browser(&daemon.http).await else {
+        return;
+    };
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    b.open("/users").await;
+    b.fill("#new-login", "li").await;
+    b.fill("#new-name", "李警官").await;
+    b.click("#user-create input[name='roles[]'][value='registrar']")
+        .await;
+    b.fill("#new-password", "Police2024!").await;
+    b.click("#user-create button").await;
+    assert!(
+        b.text("#notice").await.contains("太容易被猜到"),
+        "a weak password is refused"
+    );
+    assert!(
+        !daemon.cli_ok(&["user", "list"]).contains("李警官"),
+        "and nothing is created"
+    );
+    b.fill("#new-login", "li").await;
+    b.fill("#new-name", "李警官").await;
+    b.click("#user-create input[name='roles[]'][value='registrar']")
+        .await;
+    b.fill("#new-password", "spring rain on the river").await;
+    b.click("#user-create button").await;
+    assert!(b.text("#notice").await.contains("用户已创建"));
+    let row = "tr[data-login='li']";
+    assert!(b.text(row).await.contains("手机登记员"));
+    assert!(http_sign_in(&daemon.http, "li", "spring rain on the river").is_some());
+
+    // A business of their own besides the role's.
+    b.click(&format!("{row} details:nth-of-type(1) > summary"))
+        .await;
+    b.click(&format!("{row} input[name='businesses[]'][value='CP']"))
+        .await;
+    b.click(&format!("{row} details:nth-of-type(1) button"))
+        .await;
+    assert!(b.text("#notice").await.contains("角色与业务已保存"));
+    assert!(b.text(row).await.contains("CP"));
+
+    // A password reset asks for the administrator's own password.
+    let reset_password = async |own_password: &str| {
+        b.click(&format!("{row} details:nth-of-type(2) > summary"))
+            .await;
+        b.fill(&format!("{row} input[name='your_password']"), own_password)
+            .await;
+        b.fill(
+            &format!("{row} input[name='new_password']"),
+            "autumn wind in the pines",
+        )
+        .await;
+        b.click(&format!("{row} details:nth-of-type(2) button"))
+            .await;
+        b.text("#notice").await
+    };
+    assert!(
+        reset_password("not mine")
+            .await
+            .contains("您自己的密码不正确")
+    );
+    assert!(reset_password(ADMIN_PASSWORD).await.contains("密码已重设"));
+    assert!(http_sign_in(&daemon.http, "li", "spring rain on the river").is_none());
+    let session = http_sign_in(&daemon.http, "li", "autumn wind in the pines")
+        .expect("the new password works");
+
+    // Disabled: the user's session ends at once and sign-in is refused.
+    b.click(&format!("{row} form.inline button")).await;
+    assert!(b.text("#notice").await.contains("用户已停用"));
+    assert!(b.text(row).await.contains("已停用"));
+    let (status, headers, _) = http(&daemon.http, "GET", "/phones", &[("Cookie", &session)], "");
+    assert_eq!(status, 303, "the disabled user's session is gone");
+    assert_eq!(header(&headers, "location"), Some("/signin"));
+    assert!(http_sign_in(&daemon.http, "li", "autumn wind in the pines").is_none());
+    // Administrators cannot lock themselves out.
+    b.click("tr[data-login='admin'] form.inline button").await;
+    assert!(b.text("#notice").await.contains("不能停用自己的账号"));
+    b.screenshot("users.png").await;
+    let audit = daemon.cli_ok(&["audit", "--json"]);
+    for event in ["user.add", "password.set", "user.disable"] {
+        assert!(
+            audit.contains(&format!("\"{event}\"")),
+            "{event} is audited"
+        );
+    }
+}
+
+/// Signs in over plain HTTP as a browser would (the sign-in page's pre-sign-in cookie and
+/// form token, this origin); the session cookie as `name=value`, or `None` when refused.
+fn http_sign_in(host: &str, login: &str, password: &str) -> Option<String> {
+    let (_, headers, body) = http(host, "GET", "/signin", &[], "");
+    let pre = set_cookie(&headers, "__Host-jx_pre").expect("a pre-sign-in cookie");
+    let token = form_token(&body).expect("the form's token");
+    let form = format!(
+        "csrf={token}&login={login}&password={}",
+        password.replace(' ', "+")
+    );
+    let cookie = format!("__Host-jx_pre={pre}");
+    let origin = format!("http://{host}");
+    let headers = [
+        ("Cookie", cookie.as_str()),
+        ("Origin", origin.as_str()),
+        ("Accept", "text/html"),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, headers, _) = http(host, "POST", "/ui/fn/sign_in", &headers, &form);
+    assert_eq!(status, 302, "a sign-in is answered with a redirect");
+    set_cookie(&headers, SESSION_COOKIE).map(|s| format!("{SESSION_COOKIE}={s}"))
 }
 
 /// A minimal HTTP/1.1 request; returns status, headers (lower-case names) and body.

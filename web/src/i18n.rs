@@ -490,6 +490,39 @@ mod tests {
     }
 
     #[test]
+    fn every_word_the_sources_name_is_in_the_dictionary() {
+        // Every literal key given to `t(lang, "...")` in this crate's sources.
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src.join("app.rs")];
+        for dir in ["pages", "ssr"] {
+            for entry in std::fs::read_dir(src.join(dir)).expect("read the sources") {
+                files.push(entry.expect("a source file").path());
+            }
+        }
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read a source file");
+            for (i, _) in text.match_indices("t(lang, \"") {
+                let rest = &text[i + 9..];
+                let key = &rest[..rest.find('"').unwrap_or(0)];
+                checked += 1;
+                if !key.is_empty() && !key.contains('{') && t(Lang::En, key) == "?" {
+                    missing.push(format!("{}: {key}", file.display()));
+                }
+            }
+        }
+        assert!(
+            checked > 200,
+            "only {checked} keys found: has the pattern changed?"
+        );
+        assert!(
+            missing.is_empty(),
+            "words missing from the dictionary: {missing:#?}"
+        );
+    }
+
+    #[test]
     fn every_page_title_is_in_the_dictionary() {
         for page in crate::model::Page::ALL {
             assert_ne!(t(Lang::En, page.title_key()), "?", "{page:?}");
