@@ -190,9 +190,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
     }
 
-    /// The text of the element `css`.
+    /// The text of the element `css` (found again if the page replaced it meanwhile).
     async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
+        let mut tries = 0;
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && tries < 5 =>
+                {
+                    tries += 1;
+                }
+                Err(e) => panic!("the text of `{css}`: {e}"),
+            }
+        }
     }
 
     /// Types `text` into the field `css` (after clearing it).
@@ -204,6 +216,22 @@ impl Browser {
 
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");
+    }
+
+    /// Clicks the submit button `css` and waits for the page that the form's answer (a
+    /// redirect) leads to: read at once, the page could still be the old one.
+    async fn submit(&self, css: &str) {
+        let old_page = self.find("html").await;
+        self.click(css).await;
+        let deadline = Instant::now() + WAIT;
+        // The old document's root goes stale once the new page has replaced it.
+        while old_page.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` did not lead to a new page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until `done` holds for the page's source, reloading nothing (live pages update
@@ -247,7 +275,7 @@ impl Browser {
         self.open("/signin").await;
         self.fill("#login", login).await;
         self.fill("#password", password).await;
-        self.click("#signin-submit").await;
+        self.submit("#signin-submit").await;
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(message) = self.client.find(Locator::Id("signin-message")).await {
@@ -349,7 +377,7 @@ async fn the_administrator_signs_in_and_sees_modems_queue_and_chart_on_the_dashb
     b.open("/?lang=zh").await;
 
     // Sign-out ends the session: the dashboard asks for sign-in again.
-    b.click("#signout").await;
+    b.submit("#signout").await;
     b.find("#signin-form").await;
     b.open("/").await;
     b.find("#signin-form").await;
@@ -496,7 +524,7 @@ async fn phones_are_registered_one_by_one_and_from_csv_with_a_report_of_refused_
     );
     b.fill("#phone-number", "138 0000 0001").await;
     b.fill("#phone-owner", "王警官").await;
-    b.click("#phone-add-submit").await;
+    b.submit("#phone-add-submit").await;
     let notice = b.text("#notice").await;
     assert!(
         notice.contains("手机已登记") && notice.contains("+8613800000001"),
@@ -507,7 +535,7 @@ async fn phones_are_registered_one_by_one_and_from_csv_with_a_report_of_refused_
     // The same phone again: refused, with the reason.
     b.fill("#phone-number", "+8613800000001").await;
     b.fill("#phone-owner", "王警官").await;
-    b.click("#phone-add-submit").await;
+    b.submit("#phone-add-submit").await;
     assert!(b.text("#notice").await.contains("已经登记过"));
 
     b.fill(
@@ -515,7 +543,7 @@ async fn phones_are_registered_one_by_one_and_from_csv_with_a_report_of_refused_
         "号码,姓名,用户\n13800000002,李警官\nabc,赵警官\n13800000002,李警官\n13800000003,\n13800000004,孙警官,nobody\n13800000005,周警官,op",
     )
     .await;
-    b.click("#phone-import button[type=submit]").await;
+    b.submit("#phone-import button[type=submit]").await;
     let report = b.text("#import-report").await;
     assert!(
         report.contains("已登记: 2") && report.contains("未导入: 4"),
@@ -556,7 +584,7 @@ async fn a_group_send_to_a_department_and_typed_numbers_reaches_sent_for_every_r
         "an empty state"
     );
     b.fill("#department-new input[name=name]", "市局").await;
-    b.click("#department-new button").await;
+    b.submit("#department-new button").await;
     b.find("#notice").await;
     b.fill("#department-new input[name=name]", "指挥中心").await;
     let parent = b.find("#department-new select[name=parent]").await;
@@ -564,7 +592,7 @@ async fn a_group_send_to_a_department_and_typed_numbers_reaches_sent_for_every_r
         .select_by_label("市局")
         .await
         .expect("choose the parent department");
-    b.click("#department-new button").await;
+    b.submit("#department-new button").await;
     b.find("#notice").await;
     for (name, number) in [
         ("王伟", "13800000011"),
@@ -578,7 +606,7 @@ async fn a_group_send_to_a_department_and_typed_numbers_reaches_sent_for_every_r
             .select_by_label("　指挥中心")
             .await
             .expect("choose the department");
-        b.click("#contact-new button").await;
+        b.submit("#contact-new button").await;
         assert!(b.text("#notice").await.contains("人员已保存"));
     }
     let tree = b.text("#tree").await;
@@ -601,7 +629,7 @@ async fn a_group_send_to_a_department_and_typed_numbers_reaches_sent_for_every_r
     )
     .await;
     b.screenshot("send.png").await;
-    b.click("#send-next").await;
+    b.submit("#send-next").await;
 
     // Step 2: five recipients, one SMS each; the entry that is no number is listed back.
     let summary = b.find("#send-summary").await;
@@ -612,7 +640,7 @@ async fn a_group_send_to_a_department_and_typed_numbers_reaches_sent_for_every_r
     assert!(summary.text().await.unwrap().contains("共 5 条短信"));
     assert!(b.text("#send-invalid").await.contains("abc"));
     b.screenshot("send-confirm.png").await;
-    b.click("#send-confirm").await;
+    b.submit("#send-confirm").await;
 
     // Step 3: the results follow the messages live until every one is sent.
     b.find("#batch-results").await;
@@ -713,12 +741,12 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
         .send_keys(file.to_str().unwrap())
         .await
         .expect("choose the file");
-    b.click("#plugin-upload-submit").await;
+    b.submit("#plugin-upload-submit").await;
     assert!(b.text("#notice").await.contains("插件已安装"));
     let card = b.text("[data-plugin]").await;
     assert!(card.contains("CP") && card.contains("police"), "{card}");
     // Grant it the datasource it asks for.
-    b.click("[data-grant='datasource:police'] button").await;
+    b.submit("[data-grant='datasource:police'] button").await;
     assert!(b.text("#notice").await.contains("授权已更改"));
     b.screenshot("plugins.png").await;
 
@@ -726,7 +754,7 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     b.open("/simulator?phone=13800000001").await;
     b.hydrated().await;
     b.fill("#handset-text", "CP 京A12345").await;
-    b.click("#handset-send").await;
+    b.submit("#handset-send").await;
     b.wait_for("the plugin's answer", |s| {
         s.contains("bubble them") && s.contains("京A12345")
     })
@@ -776,7 +804,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
     b.click("#user-create input[name='roles[]'][value='registrar']")
         .await;
     b.fill("#new-password", "Police2024!").await;
-    b.click("#user-create button").await;
+    b.submit("#user-create button").await;
     assert!(
         b.text("#notice").await.contains("太容易被猜到"),
         "a weak password is refused"
@@ -790,7 +818,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
     b.click("#user-create input[name='roles[]'][value='registrar']")
         .await;
     b.fill("#new-password", "spring rain on the river").await;
-    b.click("#user-create button").await;
+    b.submit("#user-create button").await;
     assert!(b.text("#notice").await.contains("用户已创建"));
     let row = "tr[data-login='li']";
     assert!(b.text(row).await.contains("手机登记员"));
@@ -801,7 +829,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
         .await;
     b.click(&format!("{row} input[name='businesses[]'][value='CP']"))
         .await;
-    b.click(&format!("{row} details:nth-of-type(1) button"))
+    b.submit(&format!("{row} details:nth-of-type(1) button"))
         .await;
     assert!(b.text("#notice").await.contains("角色与业务已保存"));
     assert!(b.text(row).await.contains("CP"));
@@ -817,7 +845,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
             "autumn wind in the pines",
         )
         .await;
-        b.click(&format!("{row} details:nth-of-type(2) button"))
+        b.submit(&format!("{row} details:nth-of-type(2) button"))
             .await;
         b.text("#notice").await
     };
@@ -832,7 +860,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
         .expect("the new password works");
 
     // Disabled: the user's session ends at once and sign-in is refused.
-    b.click(&format!("{row} form.inline button")).await;
+    b.submit(&format!("{row} form.inline button")).await;
     assert!(b.text("#notice").await.contains("用户已停用"));
     assert!(b.text(row).await.contains("已停用"));
     let (status, headers, _) = http(&daemon.http, "GET", "/phones", &[("Cookie", &session)], "");
@@ -840,7 +868,7 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
     assert_eq!(header(&headers, "location"), Some("/signin"));
     assert!(http_sign_in(&daemon.http, "li", "autumn wind in the pines").is_none());
     // Administrators cannot lock themselves out.
-    b.click("tr[data-login='admin'] form.inline button").await;
+    b.submit("tr[data-login='admin'] form.inline button").await;
     assert!(b.text("#notice").await.contains("不能停用自己的账号"));
     b.screenshot("users.png").await;
     let audit = daemon.cli_ok(&["audit", "--json"]);
