@@ -68,8 +68,14 @@ async fn writer(store: Store, mut receiver: mpsc::Receiver<Job>) {
         }
         let (jobs, replies): (Vec<GroupedEnqueue>, Vec<oneshot::Sender<GroupOutcome>>) =
             group.drain(..).unzip();
+        let started = std::time::Instant::now();
         let outcomes = store.enqueue_idempotent_group(&jobs).await;
-        tracing::trace!(requests = jobs.len(), messages, "API group committed");
+        tracing::trace!(
+            requests = jobs.len(),
+            messages,
+            micros = started.elapsed().as_micros() as u64,
+            "API group committed"
+        );
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // A handler that went away (client disconnected) does not need its answer; its
             // messages are committed all the same, as they would be without grouping.

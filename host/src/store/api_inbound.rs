@@ -395,16 +395,20 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        let select = format!(
             "SELECT id FROM api_webhook_deliveries WHERE state = 'pending' \
              AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
              ORDER BY next_attempt_at, id LIMIT $2{lock_clause}"
-        ))
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        );
+        if !self.any_row(&select, now_ms).await? {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&select)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
         if ids.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());

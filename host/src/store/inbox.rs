@@ -47,6 +47,9 @@ impl Store {
             "SELECT id FROM messages WHERE direction = 'in' AND routed_at IS NULL \
              AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2{lock_clause}"
         );
+        if !self.any_row(&select, now_ms).await? {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin_write().await?;
         let ids: Vec<i64> = sqlx::query_scalar(&select)
             .bind(now_ms)

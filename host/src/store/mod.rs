@@ -447,6 +447,21 @@ impl Store {
         })
     }
 
+    /// Whether the claim query `select` (`$1`: now, `$2`: limit; its PostgreSQL row locks
+    /// are left out) finds anything, asked outside any transaction. The pollers (router,
+    /// webhooks) ask this first, so that an idle poll never takes SQLite's write lock: a
+    /// writer that finds it taken sleeps in SQLite's busy handler for up to 100 ms at a time,
+    /// and the API's group commits are writing nearly all the time under load.
+    async fn any_row(&self, select: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let probe = select.trim_end_matches(" FOR UPDATE SKIP LOCKED");
+        Ok(sqlx::query(probe)
+            .bind(now_ms)
+            .bind(1_i64)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
     /// Serialises writers of one message on PostgreSQL (SQLite already has one writer).
     async fn lock_message(
         &self,
