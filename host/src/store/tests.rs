@@ -43,6 +43,7 @@ on_both_backends!(
     enqueue_is_all_or_nothing,
     holder_killed_with_sigkill_at_each_step_leaves_only_unsent_parts,
     undecodable_pdus_are_kept_once_with_their_reason,
+    a_checkpoint_copies_every_committed_page_back_and_loses_nothing,
 );
 
 fn msg(peer: &str, text: &str) -> NewOutbound {
@@ -1240,4 +1241,20 @@ fn sqlite_urls_get_create_mode_unless_they_choose() {
         sqlite_connect_url("sqlite::memory:"),
         ("sqlite::memory:".to_owned(), true)
     );
+}
+
+async fn a_checkpoint_copies_every_committed_page_back_and_loses_nothing(db: &TestDb) {
+    let store = &db.store;
+    let batch: Vec<NewOutbound> = (0..2000)
+        .map(|i| msg(&format!("+86138{i:08}"), "checkpointed"))
+        .collect();
+    store.enqueue_at(&batch, T0).await.expect("enqueue");
+    // Nothing else writes meanwhile, so one passive checkpoint copies every page (PostgreSQL
+    // has nothing to do).
+    assert_eq!(store.checkpoint().await.expect("checkpoint"), 0);
+    assert_eq!(store.queue_depths().await.expect("depths").queued, 2000);
+    // Reopened from the files alone, the database still holds every message.
+    let reopened = Store::connect(&db.url).await.expect("reopen");
+    assert_eq!(reopened.queue_depths().await.expect("depths").queued, 2000);
+    reopened.close().await;
 }
