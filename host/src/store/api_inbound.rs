@@ -391,28 +391,14 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let lock_clause = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
         let select = format!(
             "SELECT id FROM api_webhook_deliveries WHERE state = 'pending' \
              AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY next_attempt_at, id LIMIT $2{lock_clause}"
+             ORDER BY next_attempt_at, id LIMIT $2"
         );
-        if !self.any_row(&select, now_ms).await? {
+        let Some((mut tx, ids)) = self.due_for_claim(&select, now_ms, limit).await? else {
             return Ok(Vec::new());
-        }
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(&select)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        if ids.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
+        };
         let sql = format!(
             "UPDATE api_webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN ({})",
             placeholders(3, ids.len())

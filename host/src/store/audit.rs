@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
 
-use super::{Backend, Store};
+use super::{Backend, Store, multi_row_insert};
 use crate::audit::{AuditError, AuditFilter, AuditId, GENESIS_HASH, PreparedEntry, RawAuditRow};
 
 /// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
@@ -30,7 +30,7 @@ impl Store {
     ) -> Result<Vec<AuditId>, AuditError> {
         let mut tx = self.begin_write().await?;
         let entries: Vec<&PreparedEntry> = entries.iter().collect();
-        let ids = append_audit_batch(self, &mut tx, &entries).await?;
+        let ids = append_audit_batch(self.backend, &mut tx, &entries).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -126,11 +126,8 @@ pub(crate) async fn append_audit(
     tx: &mut Transaction<'static, sqlx::Any>,
     entry: &PreparedEntry,
 ) -> Result<AuditId, AuditError> {
-    let (prev_id, prev_hash) = chain_head(backend, tx).await?;
-    let id = prev_id + 1;
-    let hash = entry.canonical(id).hash(&prev_hash);
-    insert_row(tx, id, entry, &prev_hash, &hash).await?;
-    Ok(id)
+    let ids = append_audit_batch(backend, tx, &[entry]).await?;
+    Ok(ids.first().copied().unwrap_or_default())
 }
 
 /// Takes the chain lock (PostgreSQL; on SQLite the write transaction is the lock) and reads
@@ -157,36 +154,6 @@ async fn chain_head(
     })
 }
 
-async fn insert_row(
-    tx: &mut Transaction<'static, sqlx::Any>,
-    id: AuditId,
-    entry: &PreparedEntry,
-    prev_hash: &str,
-    hash: &str,
-) -> Result<(), AuditError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, component, event, actor, phone, object, outcome, \
-         details, source, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(id)
-    .bind(entry.at)
-    .bind(&entry.component)
-    .bind(&entry.event)
-    .bind(&entry.actor)
-    .bind(&entry.phone)
-    .bind(&entry.object)
-    .bind(&entry.outcome)
-    .bind(&entry.details)
-    .bind(&entry.source)
-    .bind(&entry.request_id)
-    .bind(prev_hash)
-    .bind(hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Rows per multi-row INSERT of [`append_audit_batch`] (13 parameters a row).
 const AUDIT_INSERT_CHUNK: usize = 256;
 
@@ -194,17 +161,18 @@ const AUDIT_INSERT_CHUNK: usize = 256;
 /// multi-row INSERTs: the batch form of [`append_audit`], for the router's batch commits and
 /// the API's group commits.
 pub(crate) async fn append_audit_batch(
-    store: &Store,
+    backend: Backend,
     tx: &mut Transaction<'static, sqlx::Any>,
     entries: &[&PreparedEntry],
 ) -> Result<Vec<AuditId>, AuditError> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let (mut id, mut prev_hash) = chain_head(store.backend, tx).await?;
+    let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
     let mut ids = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(AUDIT_INSERT_CHUNK) {
-        let sql = store.multi_row_insert(
+        let sql = multi_row_insert(
+            backend,
             &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES "),
             "",
             13,

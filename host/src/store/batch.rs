@@ -23,7 +23,7 @@ use sqlx::Row;
 use super::api_keys::AlsoInTransaction;
 use super::audit::{append_audit_batch, audit_to_store, with_message_ids};
 use super::outbound::{OutboundBatch, check_outbound};
-use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError};
+use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, multi_row_insert};
 use crate::audit::PreparedEntry;
 
 /// One request's enqueue, as given to [`Store::enqueue_idempotent_group`]; the same values as
@@ -185,7 +185,7 @@ impl Store {
             }
         }
         let audit: Vec<&PreparedEntry> = audit.iter().collect();
-        append_audit_batch(self, tx, &audit)
+        append_audit_batch(self.backend, tx, &audit)
             .await
             .map_err(audit_to_store)?;
         let mut answers: HashMap<usize, (Vec<MessageId>, String)> = HashMap::new();
@@ -237,7 +237,8 @@ impl Store {
             .collect();
         let mut stored = HashMap::new();
         for chunk in keys.chunks(IDEMPOTENCY_CHUNK) {
-            let sql = self.multi_row_insert(
+            let sql = multi_row_insert(
+                self.backend,
                 "SELECT api_key, idempotency_key, request_hash, response FROM api_idempotency \
                  WHERE (api_key, idempotency_key) IN (VALUES ",
                 "",
@@ -279,7 +280,8 @@ impl Store {
             })
             .collect();
         for chunk in rows.chunks(IDEMPOTENCY_CHUNK) {
-            let sql = self.multi_row_insert(
+            let sql = multi_row_insert(
+                self.backend,
                 "INSERT INTO api_idempotency (api_key, idempotency_key, request_hash, response, \
                  created_at) VALUES ",
                 "",

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Backend, MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
+use super::{MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
 use crate::audit::{AuditError, PreparedEntry};
 
 /// An inbound message handed to the router.
@@ -39,27 +39,13 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let lock_clause = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
         let select = format!(
             "SELECT id FROM messages WHERE direction = 'in' AND routed_at IS NULL \
-             AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2{lock_clause}"
+             AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2"
         );
-        if !self.any_row(&select, now_ms).await? {
+        let Some((mut tx, ids)) = self.due_for_claim(&select, now_ms, limit).await? else {
             return Ok(Vec::new());
-        }
-        let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(&select)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        if ids.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
+        };
         let sql = format!(
             "UPDATE messages SET route_lease_until = $1 WHERE id IN ({}) \
              RETURNING id, peer, service_number, modem, text, state, sent_at, created_at",
@@ -141,7 +127,7 @@ impl Store {
             .filter(|c| routed.contains(&c.id))
             .collect();
         let audit: Vec<&PreparedEntry> = fresh.iter().flat_map(|c| c.audit.iter()).collect();
-        super::audit::append_audit_batch(self, &mut tx, &audit).await?;
+        super::audit::append_audit_batch(self.backend, &mut tx, &audit).await?;
         let assigned: Vec<(MessageId, &str)> = fresh
             .iter()
             .filter_map(|c| c.api_key.as_deref().map(|key| (c.id, key)))

@@ -454,19 +454,41 @@ impl Store {
         })
     }
 
-    /// Whether the claim query `select` (`$1`: now, `$2`: limit; its PostgreSQL row locks
-    /// are left out) finds anything, asked outside any transaction. The pollers (router,
-    /// webhooks) ask this first, so that an idle poll never takes SQLite's write lock: a
-    /// writer that finds it taken sleeps in SQLite's busy handler for up to 100 ms at a time,
-    /// and the API's group commits are writing nearly all the time under load.
-    async fn any_row(&self, select: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let probe = select.trim_end_matches(" FOR UPDATE SKIP LOCKED");
-        Ok(sqlx::query(probe)
+    /// The ids that the claim query `select` (`$1`: now, `$2`: the limit; no row locks, they
+    /// are added here on PostgreSQL) finds, inside a write transaction for the caller to lease
+    /// them in; `None` when nothing is due. Whether anything is due is asked outside any
+    /// transaction first, so that an idle poll (router, webhooks) never takes SQLite's write
+    /// lock: a writer that finds it taken sleeps in SQLite's busy handler, up to 100 ms at a
+    /// time, and under load the API's group commits are writing nearly all the time.
+    async fn due_for_claim(
+        &self,
+        select: &str,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Option<(Transaction<'static, sqlx::Any>, Vec<i64>)>, StoreError> {
+        let probe = sqlx::query(select)
             .bind(now_ms)
             .bind(1_i64)
             .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+            .await?;
+        if probe.is_none() {
+            return Ok(None);
+        }
+        let lock_clause = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&format!("{select}{lock_clause}"))
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        Ok(Some((tx, ids)))
     }
 
     /// Serialises writers of one message on PostgreSQL (SQLite already has one writer).
@@ -520,34 +542,32 @@ pub fn redact_url(url: &str) -> String {
 /// query's text differs by backend: sqlx-sqlite looks up the number of every `$N` with a
 /// linear scan (sqlite3_bind_parameter_name), so a statement of thousands of parameters costs
 /// O(n^2); anonymous `?` binds in order at once (10,000 rows: ~50 ms instead of ~1 s).
-impl Store {
-    pub(crate) fn multi_row_insert(
-        &self,
-        head: &str,
-        prefix: &str,
-        columns: usize,
-        rows: usize,
-    ) -> String {
-        let mut sql = String::with_capacity(head.len() + rows * (prefix.len() + columns * 6 + 4));
-        sql.push_str(head);
-        for row in 0..rows {
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(prefix);
-            match self.backend {
-                Backend::Sqlite => {
-                    for column in 0..columns {
-                        sql.push_str(if column == 0 { "?" } else { ", ?" });
-                    }
-                }
-                Backend::Postgres => sql.push_str(&placeholders(1 + row * columns, columns)),
-            }
-            sql.push(')');
+fn multi_row_insert(
+    backend: Backend,
+    head: &str,
+    prefix: &str,
+    columns: usize,
+    rows: usize,
+) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (prefix.len() + columns * 6 + 4));
+    sql.push_str(head);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
         }
-        sql
+        sql.push('(');
+        sql.push_str(prefix);
+        match backend {
+            Backend::Sqlite => {
+                for column in 0..columns {
+                    sql.push_str(if column == 0 { "?" } else { ", ?" });
+                }
+            }
+            Backend::Postgres => sql.push_str(&placeholders(1 + row * columns, columns)),
+        }
+        sql.push(')');
     }
+    sql
 }
 
 /// `$first, $first+1, ...` for `count` parameters.
