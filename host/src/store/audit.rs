@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
 
-use super::{Backend, Store, multi_row_insert};
+use super::{Backend, Store, values_lists};
 use crate::audit::{AuditError, AuditFilter, AuditId, GENESIS_HASH, PreparedEntry, RawAuditRow};
 
 /// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
@@ -171,7 +171,7 @@ pub(crate) async fn append_audit_batch(
     let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
     let mut ids = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(AUDIT_INSERT_CHUNK) {
-        let sql = multi_row_insert(
+        let sql = values_lists(
             backend,
             &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES "),
             "",

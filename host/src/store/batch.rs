@@ -23,7 +23,7 @@ use sqlx::Row;
 use super::api_keys::AlsoInTransaction;
 use super::audit::{append_audit_batch, audit_to_store, with_message_ids};
 use super::outbound::{OutboundBatch, check_outbound};
-use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, multi_row_insert};
+use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, values_lists};
 use crate::audit::PreparedEntry;
 
 /// One request's enqueue, as given to [`Store::enqueue_idempotent_group`]; the same values as
@@ -237,7 +237,7 @@ impl Store {
             .collect();
         let mut stored = HashMap::new();
         for chunk in keys.chunks(IDEMPOTENCY_CHUNK) {
-            let sql = multi_row_insert(
+            let sql = values_lists(
                 self.backend,
                 "SELECT api_key, idempotency_key, request_hash, response FROM api_idempotency \
                  WHERE (api_key, idempotency_key) IN (VALUES ",
@@ -280,7 +280,7 @@ impl Store {
             })
             .collect();
         for chunk in rows.chunks(IDEMPOTENCY_CHUNK) {
-            let sql = multi_row_insert(
+            let sql = values_lists(
                 self.backend,
                 "INSERT INTO api_idempotency (api_key, idempotency_key, request_hash, response, \
                  created_at) VALUES ",

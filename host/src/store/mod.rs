@@ -538,17 +538,12 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// `head` followed by `rows` value lists of `columns` bound parameters each, every list
-/// starting with the literal `prefix` (`'out', 'queued', 0, `, or empty). The one place where a
+/// starting with the literal `prefix` (`'out', 'queued', 0, `, or empty): a multi-row INSERT, or
+/// the `IN (VALUES ...)` of a look-up by several keys. The one place where a
 /// query's text differs by backend: sqlx-sqlite looks up the number of every `$N` with a
 /// linear scan (sqlite3_bind_parameter_name), so a statement of thousands of parameters costs
 /// O(n^2); anonymous `?` binds in order at once (10,000 rows: ~50 ms instead of ~1 s).
-fn multi_row_insert(
-    backend: Backend,
-    head: &str,
-    prefix: &str,
-    columns: usize,
-    rows: usize,
-) -> String {
+fn values_lists(backend: Backend, head: &str, prefix: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::with_capacity(head.len() + rows * (prefix.len() + columns * 6 + 4));
     sql.push_str(head);
     for row in 0..rows {

@@ -9,7 +9,7 @@ use sqlx::{Row, Transaction};
 
 use super::{
     Backend, MessageId, MessageState, PartState, STATUS_REPORT_WINDOW, Store, StoreError,
-    check_encoding, duration_ms, int_as, multi_row_insert, opt_u8, parse_col, placeholders,
+    check_encoding, duration_ms, int_as, opt_u8, parse_col, placeholders, values_lists,
 };
 
 /// Attempts a message gets when the caller has no better idea ([`NewOutbound::new`]).
@@ -225,7 +225,7 @@ impl Store {
             .map(|b| Vec::with_capacity(b.messages.len()))
             .collect();
         for chunk in rows.chunks(ENQUEUE_CHUNK) {
-            let mut sql = multi_row_insert(
+            let mut sql = values_lists(
                 self.backend,
                 "INSERT INTO messages (direction, state, attempts, created_at, updated_at, peer, \
                  service_number, text, max_attempts, next_attempt_at, priority, status_report, \
