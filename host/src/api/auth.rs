@@ -9,12 +9,11 @@
 //! up the source gets 429 before its key is looked up, except for keys verified before.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -82,15 +81,28 @@ impl ApiClient {
 
     /// Refuses with 403 unless the key has `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), Problem> {
-        if self.key.scopes.iter().any(|s| s == scope.as_str()) {
-            Ok(())
-        } else {
-            Err(Problem::forbidden(format!(
-                "the API key `{}` lacks the `{scope}` scope; an administrator can create a key \
-                 with it (`jingxun apikey create --scopes {scope}`)",
-                self.key.name
-            )))
+        self.require_any(&[scope])
+    }
+
+    /// 403 unless the key holds at least one of `scopes` (e.g. a message's status is for the
+    /// keys that can queue messages: `send` or `notify`).
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<(), Problem> {
+        if scopes
+            .iter()
+            .any(|scope| self.key.scopes.iter().any(|s| s == scope.as_str()))
+        {
+            return Ok(());
         }
+        let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        let needed = match names.as_slice() {
+            [one] => format!("the `{one}` scope"),
+            _ => format!("one of the scopes `{}`", names.join("`, `")),
+        };
+        Err(Problem::forbidden(format!(
+            "the API key `{}` lacks {needed}; an administrator can create a key with it \
+             (`jingxun apikey create --scopes {}`)",
+            self.key.name, names[0]
+        )))
     }
 }
 
@@ -373,10 +385,8 @@ pub async fn middleware(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    // The TCP peer, or the client behind a trusted reverse proxy.
+    let source = crate::http::client_address::of(&request);
     let context = CallContext::new(source, method.as_str(), &path);
     state.auth.audit.start(&state.store);
     let authorization = request
@@ -400,11 +410,7 @@ pub async fn middleware(
     };
     let client = ApiClient::new(key, context.clone());
     // A key limited to some networks (`--allow-network`) is refused from elsewhere.
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
-    if let Err(problem) = super::inbound::check_source(&client.key, peer) {
+    if let Err(problem) = super::inbound::check_source(&client.key, source) {
         tracing::info!(api_key = %client.key.name, %method, %path, status = problem.status, "API call refused: source network not allowed for the key");
         state.auth.audit.submit(call_audit::refused(
             &context,
@@ -578,6 +584,17 @@ mod tests {
         assert_eq!(
             client.require(Scope::Receive).map_err(|p| p.status),
             Err(403)
+        );
+        assert!(client.require_any(&[Scope::Notify, Scope::Send]).is_ok());
+        let refused = client
+            .require_any(&[Scope::Receive, Scope::Notify])
+            .expect_err("neither scope");
+        assert!(
+            refused
+                .detail
+                .contains("one of the scopes `receive`, `notify`"),
+            "{}",
+            refused.detail
         );
         auth.authenticate(&db.store, Some(&header))
             .await

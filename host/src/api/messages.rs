@@ -453,7 +453,7 @@ impl MessageView {
         (status = 200, description = "The message", body = MessageView),
         (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Key lacks the send scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Key has neither the send nor the notify scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such message queued by this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable", body = Problem, content_type = "application/problem+json"),
@@ -464,7 +464,8 @@ pub async fn get_message(
     Extension(client): Extension<Arc<ApiClient>>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<axum::Json<MessageView>, Problem> {
-    client.require(Scope::Send)?;
+    // A key that queues messages can follow them, whichever endpoint queued them.
+    client.require_any(&[Scope::Send, Scope::Notify])?;
     let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
     let found = state
         .store
