@@ -30,6 +30,7 @@ on_both_backends!(
     an_oa_reminder_to_an_unknown_login_or_a_user_without_a_phone_is_refused_and_queues_nothing,
     a_citizen_notice_is_sent_and_the_applications_latest_status_is_kept,
     notifications_need_a_key_with_the_notify_scope,
+    behind_a_trusted_proxy_the_forwarded_client_is_checked_and_audited,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -41,6 +42,11 @@ struct Rig {
 
 impl Rig {
     async fn start(backend: Backend) -> Rig {
+        Rig::start_with(backend, "").await
+    }
+
+    /// [`Rig::start`] with `extra` TOML in the daemon's configuration.
+    async fn start_with(backend: Backend, extra: &str) -> Rig {
         let dir = tempfile::tempdir().expect("temporary folder");
         let database = Database::create(&backend, dir.path()).await;
         let link = dir.path().join("modem0");
@@ -52,7 +58,7 @@ impl Rig {
             port: link,
             extra: String::new(),
         };
-        let daemon = Daemon::start(dir, &database.url, &[spec], "");
+        let daemon = Daemon::start(dir, &database.url, &[spec], extra);
         daemon.wait_ready().await;
         Rig {
             daemon,
@@ -72,7 +78,19 @@ impl Rig {
     }
 
     fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> Reply {
-        http(&self.daemon.http, method, path, key, body)
+        http(&self.daemon.http, method, path, key, body, &[])
+    }
+
+    /// [`Rig::call`] with more request headers.
+    fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        http(&self.daemon.http, method, path, key, body, headers)
     }
 
     /// Polls `GET /api/v1/messages/{id}` until `state`, and returns the message.
@@ -113,7 +131,14 @@ struct Reply {
 
 /// One HTTP/1.1 request on its own connection (`Connection: close`), answered in full. The
 /// harness needs nothing more, so no HTTP client crate is pulled in for it.
-fn http(address: &str, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> Reply {
+fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Reply {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("connect to the daemon");
     stream
@@ -124,6 +149,9 @@ fn http(address: &str, method: &str, path: &str, key: Option<&str>, body: Option
         format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     if let Some(key) = key {
         request.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     if !body.is_empty() {
         request.push_str("Content-Type: application/json\r\n");
@@ -853,6 +881,15 @@ async fn a_key_limited_to_another_network_is_refused_from_loopback(backend: Back
         &rig.call("POST", "/api/v1/messages", Some(&remote), Some(&body)),
         403,
     );
+    // No proxy is trusted here: a client cannot claim an allowed address with the header.
+    let claimed = rig.call_with(
+        "POST",
+        "/api/v1/messages",
+        Some(&remote),
+        Some(&body),
+        &[("X-Forwarded-For", "10.1.2.3")],
+    );
+    assert_problem(&claimed, 403);
     // The other key passes the check (and then finds no such message).
     assert_problem(
         &rig.call("GET", "/api/v1/messages/1", Some(&local), None),
@@ -870,6 +907,60 @@ async fn a_key_limited_to_another_network_is_refused_from_loopback(backend: Back
         assert!(Instant::now() < deadline, "{reply:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    rig.finish().await;
+}
+
+/// Deployment behind a reverse proxy (`http.trusted_proxies`, here loopback): the client is the
+/// address the proxy appended to `X-Forwarded-For`, for the key's allowed networks and for the
+/// audit row; what the client itself wrote in front of it is not believed.
+async fn behind_a_trusted_proxy_the_forwarded_client_is_checked_and_audited(backend: Backend) {
+    let rig = Rig::start_with(backend, "[http]\ntrusted_proxies = [\"127.0.0.1\"]\n").await;
+    let key = rig
+        .daemon
+        .cli_ok(&[
+            "apikey",
+            "create",
+            "--name",
+            "oa",
+            "--scopes",
+            "send",
+            "--allow-network",
+            "203.0.113.0/24",
+        ])
+        .trim()
+        .to_owned();
+    // The proxy's own request (no header) comes from loopback: not an allowed network.
+    assert_problem(
+        &rig.call("GET", "/api/v1/messages/1", Some(&key), None),
+        403,
+    );
+    // The client forged an allowed address first; the proxy appended the real one.
+    let outside = rig.call_with(
+        "GET",
+        "/api/v1/messages/1",
+        Some(&key),
+        None,
+        &[("X-Forwarded-For", "203.0.113.9, 198.51.100.1")],
+    );
+    assert_problem(&outside, 403);
+    assert!(
+        outside.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("198.51.100.1")),
+        "{outside:?}"
+    );
+    let forwarded = [("X-Forwarded-For", "198.51.100.1, 203.0.113.7")];
+    let sent = rig.call_with(
+        "POST",
+        "/api/v1/messages",
+        Some(&key),
+        Some(&json!({"to": ["13800000042"], "text": "through the proxy"})),
+        &forwarded,
+    );
+    assert_eq!(sent.status, 202, "{sent:?}");
+    let rows = audit_rows(&rig.daemon, "message.send");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["source"], "203.0.113.7");
     rig.finish().await;
 }
 
@@ -1119,6 +1210,7 @@ async fn an_oa_reminder_addressed_by_login_reaches_the_users_phone_in_the_admini
         ),
     );
     assert_eq!(reply.status, 202, "{reply:?}");
+    let reply_id = reply.body["messages"][0]["id"].clone();
     let expected = "待办提醒：张三，请办理“审批请假单”（办公室）。";
     assert_eq!(reply.body["text"], expected, "{reply:?}");
     assert_eq!(
@@ -1162,6 +1254,35 @@ async fn an_oa_reminder_addressed_by_login_reaches_the_users_phone_in_the_admini
         audit.contains("template.set") && audit.contains("待办提醒"),
         "{audit}"
     );
+    // Each reminder's audit row was committed with its message: by the key, naming the login
+    // and the template, the phone masked, the title and text kept out.
+    let rows = audit_rows(cli, "notification.oa");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let todo = &rows[1];
+    assert_eq!(todo["actor"], "api:oa");
+    assert_eq!(todo["outcome"], "ok");
+    assert_eq!(todo["details"]["login"], "zhangsan");
+    assert_eq!(todo["details"]["template"], "oa.todo");
+    assert_eq!(todo["details"]["recipients"], 1);
+    assert_eq!(
+        todo["details"]["recipients_sample"],
+        json!(["+86138****0011"])
+    );
+    assert_eq!(todo["details"]["first_id"], reply_id);
+    let dump = cli.cli_ok(&["audit", "--json", "--event", "notification.oa"]);
+    assert!(
+        !dump.contains("审批请假单") && !dump.contains("+8613800000011"),
+        "{dump}"
+    );
+    // The key that queued the reminder can follow it (it has no `send` scope).
+    let followed = rig.call(
+        "GET",
+        &format!("/api/v1/messages/{reply_id}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(followed.status, 200, "{followed:?}");
+    assert_eq!(followed.body["id"], reply_id);
     rig.finish().await;
 }
 
@@ -1283,6 +1404,51 @@ async fn a_citizen_notice_is_sent_and_the_applications_latest_status_is_kept(bac
         None
     );
     store.close().await;
+    // Each notice is audited with its application and status, not its text or name.
+    let rows = audit_rows(&rig.daemon, "notification.citizen");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["actor"], "api:crj");
+    assert_eq!(rows[0]["details"]["status"], "ready_for_collection");
+    assert_eq!(
+        rows[0]["details"]["application_number"],
+        "E440300202612010001"
+    );
+    assert_eq!(rows[0]["details"]["kind"], "passport");
+    assert_eq!(
+        rows[0]["details"]["first_id"],
+        second.body["messages"][0]["id"]
+    );
+    let dump = rig
+        .daemon
+        .cli_ok(&["audit", "--json", "--event", "notification.citizen"]);
+    assert!(
+        !dump.contains("李四") && !dump.contains("请携带身份证"),
+        "{dump}"
+    );
+    // An idempotent retry of a notice queues nothing, changes no status and adds no row.
+    let once = json!({
+        "application_number": "E2", "kind": "id_card", "status": "accepted",
+        "phone": "13900000021", "idempotency_key": "crj-E2-accepted",
+    });
+    for _ in 0..2 {
+        let reply = rig.call(
+            "POST",
+            "/api/v1/notifications/citizen",
+            Some(&key),
+            Some(&once),
+        );
+        assert_eq!(reply.status, 202, "{reply:?}");
+    }
+    assert_eq!(audit_rows(&rig.daemon, "notification.citizen").len(), 3);
+    assert_eq!(
+        rig.daemon.messages("out").len(),
+        3,
+        "the retry queued nothing"
+    );
+    rig.sim
+        .wait_for_submitted(3, LONG_WAIT)
+        .await
+        .expect("the modem got the third notice");
     let bad = rig.call(
         "POST",
         "/api/v1/notifications/citizen",

@@ -7,7 +7,7 @@
 //! What is audited, and how:
 //! - **State-changing calls** (`POST /api/v1/messages`, the notification endpoints): one row
 //!   per call, written *in the same transaction* as the messages it queues
-//!   ([`crate::store::Store::enqueue_idempotent`] with [`AuditInTransaction`]), so that a 202
+//!   ([`crate::api::committer`] with [`AuditInTransaction`]), so that a 202
 //!   means the messages and their audit row are both committed, and neither exists without the
 //!   other. One extra row in a transaction that is committed anyway costs two statements and no
 //!   extra disk flush, which keeps the API's throughput. A call that changed nothing (refused,

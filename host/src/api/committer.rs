@@ -87,27 +87,24 @@ async fn writer(store: Store, mut receiver: mpsc::Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, on_both_backends};
-    use crate::store::{IdempotentOutcome, MessageId, NewOutbound};
+    use crate::store::IdempotentOutcome;
+    use crate::store::test_db::{TestDb, grouped, on_both_backends};
 
     async fn concurrent_requests_are_committed_and_each_gets_its_own_answer(db: &TestDb) {
         let committer = Committer::start(db.store.clone());
         let calls = (0..40).map(|i| {
             let committer = committer.clone();
             async move {
-                let job = GroupedEnqueue {
-                    api_key: "oa".into(),
-                    // Every fourth request repeats the idempotency key of the one before.
-                    idempotency_key: Some(format!("k{}", i - i % 4 / 3)),
-                    request_hash: format!("h{}", i - i % 4 / 3),
-                    batch: vec![NewOutbound {
-                        batch_id: Some(format!("b{i}")),
-                        ..NewOutbound::new(format!("+86138000000{i:02}"), "hello")
-                    }],
-                    response: Box::new(|ids: &[MessageId]| format!("{ids:?}")),
-                    also: None,
-                    now_ms: 1_767_225_600_000,
-                };
+                // Every fourth request repeats the idempotency key of the one before.
+                let same_as = i - i % 4 / 3;
+                let job = grouped(
+                    "oa",
+                    Some(&format!("k{same_as}")),
+                    &format!("h{same_as}"),
+                    &format!("b{i}"),
+                    &[&format!("+86138000000{i:02}")],
+                    1_767_225_600_000,
+                );
                 committer.enqueue(job).await.expect("committed")
             }
         });

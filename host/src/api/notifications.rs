@@ -1,9 +1,10 @@
 //! `/api/v1/notifications/...` (issue 5; R17, R19): OA to-do and document-to-read reminders
 //! addressed by user login, and passport / exit-entry permit / ID-card application progress
 //! notices to citizens. Both fill in an administrator-edited template ([`super::templates`])
-//! and queue the SMS exactly as `POST /api/v1/messages` does: idempotently, committed before
-//! the 202 answer. A citizen notice also records the application's latest status in the same
-//! transaction, for the citizen's later SMS query ([`crate::store::Store::citizen_application_status`]).
+//! and queue the SMS exactly as `POST /api/v1/messages` does: through the group committer,
+//! idempotently, with the call's audit row, committed before the 202 answer. A citizen notice
+//! also records the application's latest status in the same transaction, for the citizen's
+//! later SMS query ([`crate::store::Store::citizen_application_status`]).
 //! Both need the key scope `notify`.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 use super::auth::ApiClient;
+use super::call_audit::{self, mask_number};
 use super::keys::Scope;
 use super::messages::{
     MAX_IDEMPOTENCY_KEY, Queued, idempotent_answer, json_problem, service_number,
@@ -26,7 +28,10 @@ use super::messages::{
 use super::problem::Problem;
 use super::templates::{self, ApplicationKind, ApplicationStatus, MAX_NOTICE_PARTS, Template};
 use crate::phone::PhoneNumber;
-use crate::store::{CitizenStatusUpdate, MessageId, NewOutbound, OaRecipient};
+use crate::store::{
+    AlsoInTransaction, CitizenStatusUpdate, CitizenStatusWrite, GroupedEnqueue, MessageId,
+    NewOutbound, OaRecipient,
+};
 
 /// Longest OA title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -185,24 +190,29 @@ pub async fn notify_oa(
     let text = render(&state, &client, template_name, &values).await?;
     let service_number = service_number(&state, &client, None)?;
     let batch = batch(&state, &client, &phones, &text, service_number);
-    let masked: Vec<String> = phones.iter().map(|p| mask(p)).collect();
-    let answer = |ids: &[MessageId]| {
-        response_body(&NoticeResponse {
-            messages: queued(&masked, ids),
-            text: text.clone(),
-        })
+    let masked: Vec<String> = phones.iter().map(|p| mask_number(p)).collect();
+    let answer = {
+        let text = text.clone();
+        move |ids: &[MessageId]| {
+            response_body(&NoticeResponse {
+                messages: queued(&masked, ids),
+                text: text.clone(),
+            })
+        }
     };
-    let outcome = state
-        .store
-        .enqueue_idempotent(
-            client.name(),
-            request.idempotency_key.as_deref(),
-            &request_hash("oa", &request)?,
-            &batch,
-            answer,
-            crate::clock::now_ms(),
-        )
-        .await;
+    let mut details = notice_details(&phones, &text, request.idempotency_key.as_deref());
+    details["login"] = login.clone().into();
+    details["template"] = template_name.into();
+    let notice = Notice {
+        event: "notification.oa",
+        details,
+        then: None,
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: request_hash("oa", &request)?,
+        batch,
+        answer: Box::new(answer),
+    };
+    let outcome = commit(&state, &client, notice).await;
     idempotent_answer(&client, outcome, |ids| {
         state.wake.notify();
         tracing::info!(
@@ -259,12 +269,19 @@ pub async fn notify_citizen(
     let service_number = service_number(&state, &client, None)?;
     let phones = [phone.clone()];
     let batch = batch(&state, &client, &phones, &text, service_number);
-    let answer = |ids: &[MessageId]| {
-        response_body(&NoticeResponse {
-            messages: queued(&phones, ids),
-            text: text.clone(),
-        })
+    let answer = {
+        let (phones, text) = (phones.clone(), text.clone());
+        move |ids: &[MessageId]| {
+            response_body(&NoticeResponse {
+                messages: queued(&phones, ids),
+                text: text.clone(),
+            })
+        }
     };
+    let mut details = notice_details(&phones, &text, request.idempotency_key.as_deref());
+    details["kind"] = request.kind.as_str().into();
+    details["application_number"] = number.clone().into();
+    details["status"] = request.status.as_str().into();
     let update = CitizenStatusUpdate {
         kind: request.kind.as_str().to_owned(),
         application_number: number,
@@ -273,18 +290,21 @@ pub async fn notify_citizen(
         name: Some(name).filter(|n| !n.is_empty()),
         note: Some(note).filter(|n| !n.is_empty()),
     };
-    let outcome = state
-        .store
-        .enqueue_citizen_notice(
+    let now = crate::clock::now_ms();
+    let notice = Notice {
+        event: "notification.citizen",
+        details,
+        then: Some(Box::new(CitizenStatusWrite::new(
+            update,
             client.name(),
-            request.idempotency_key.as_deref(),
-            &request_hash("citizen", &request)?,
-            &batch,
-            answer,
-            &update,
-            crate::clock::now_ms(),
-        )
-        .await;
+            now,
+        ))),
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: request_hash("citizen", &request)?,
+        batch,
+        answer: Box::new(answer),
+    };
+    let outcome = commit(&state, &client, notice).await;
     idempotent_answer(&client, outcome, |_ids| {
         state.wake.notify();
         tracing::info!(
@@ -294,6 +314,72 @@ pub async fn notify_citizen(
             "queued a citizen notice"
         );
     })
+}
+
+/// A notice ready to queue: its messages, its answer, and what its audit row says.
+struct Notice {
+    /// The audit row's event (`notification.oa`).
+    event: &'static str,
+    details: serde_json::Value,
+    /// A write of the notice's own in the same transaction (a citizen application's status).
+    then: Option<Box<dyn AlsoInTransaction + Send>>,
+    idempotency_key: Option<String>,
+    request_hash: String,
+    batch: Vec<NewOutbound>,
+    answer: Box<dyn Fn(&[MessageId]) -> String + Send + Sync>,
+}
+
+/// Queues `notice` through the group committer, as `POST /api/v1/messages` does: its messages,
+/// the call's audit row and its own write are committed together before the answer (or, on a
+/// replay, none of them).
+async fn commit(
+    state: &ApiState,
+    client: &ApiClient,
+    notice: Notice,
+) -> Result<crate::store::IdempotentOutcome, crate::store::StoreError> {
+    let object = notice
+        .batch
+        .first()
+        .and_then(|m| m.batch_id.clone())
+        .unwrap_or_default();
+    let audit = call_audit::in_transaction(
+        &state.store,
+        client,
+        notice.event,
+        &object,
+        notice.details,
+        notice.then,
+    );
+    let outcome = state
+        .committer
+        .enqueue(GroupedEnqueue {
+            api_key: client.name().to_owned(),
+            idempotency_key: notice.idempotency_key,
+            request_hash: notice.request_hash,
+            batch: notice.batch,
+            response: notice.answer,
+            also: Some(Box::new(audit)),
+            now_ms: crate::clock::now_ms(),
+        })
+        .await;
+    call_audit::note_enqueue(client, &outcome);
+    outcome
+}
+
+/// What a notice's audit row says of its messages: the phones (counted, a few masked), its
+/// parts and length; never the text (it may name a person or an application).
+fn notice_details(
+    phones: &[String],
+    text: &str,
+    idempotency_key: Option<&str>,
+) -> serde_json::Value {
+    call_audit::send_details(
+        phones,
+        0,
+        crate::sms::plan(text).parts,
+        text.chars().count(),
+        idempotency_key,
+    )
 }
 
 fn check_idempotency_key(key: Option<&str>) -> Result<(), Problem> {
@@ -410,17 +496,6 @@ fn request_hash(endpoint: &str, request: &impl Serialize) -> Result<String, Prob
     Ok(hex::encode(Sha256::digest(bytes)))
 }
 
-/// `+8613800000001` → `+86138****0001`: enough to recognise a phone, not to dial it.
-fn mask(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..chars.len() - 8].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
-}
-
 fn unavailable(client: &ApiClient, e: crate::store::StoreError) -> Problem {
     tracing::error!(api_key = client.name(), error = %e, "cannot read the directory for a notice");
     Problem::unavailable()
@@ -429,12 +504,6 @@ fn unavailable(client: &ApiClient, e: crate::store::StoreError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phone_numbers_in_oa_answers_are_masked() {
-        assert_eq!(mask("+8613800000001"), "+86138****0001");
-        assert_eq!(mask("95110"), "*****");
-    }
 
     #[test]
     fn fields_are_trimmed_and_bounded_and_control_characters_refused() {

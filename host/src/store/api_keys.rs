@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{MessageId, MessageRecord, NewOutbound, PartRecord, Store, StoreError, int_as};
+use super::{MessageId, MessageRecord, PartRecord, Store, StoreError, int_as};
 
 /// An API key as stored (without its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,7 +50,7 @@ pub struct NewApiKey<'a> {
     pub service_numbers: &'a [String],
 }
 
-/// What [`Store::enqueue_idempotent`] did.
+/// What one request of [`Store::enqueue_idempotent_group`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotentOutcome {
     /// The messages were queued (committed); `response` was stored with them.
@@ -65,8 +65,8 @@ pub enum IdempotentOutcome {
     Mismatch,
 }
 
-/// More writes for the transaction of [`Store::enqueue_idempotent_with`], given the ids of the
-/// messages just inserted.
+/// More writes in the transaction that queues a request's messages
+/// ([`super::GroupedEnqueue::also`]), given the ids of the messages just inserted.
 pub(crate) trait AlsoInTransaction: Sync {
     fn write<'a>(
         &'a self,
@@ -206,118 +206,30 @@ impl Store {
         Ok(record)
     }
 
-    /// Queues `batch` for the API key `api_key` (its name) in ONE transaction, marking each
-    /// message as the key's. With an `idempotency_key`, the answer `response(ids)` is stored in
-    /// the same transaction under (`api_key`, `idempotency_key`) with `request_hash`; a later
-    /// call with the same pair returns that answer ([`IdempotentOutcome::Replayed`]) or, if the
-    /// request differs, [`IdempotentOutcome::Mismatch`], and queues nothing. Concurrent calls
-    /// with the same pair queue once: the table's primary key refuses the second row, whose
-    /// transaction then rolls back and reads the first answer.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn enqueue_idempotent(
+    /// Queues `job.batch` for the API key `job.api_key` (its name) in a transaction of its own,
+    /// marking each message as the key's: [`Store::enqueue_idempotent_group`] with a group of
+    /// one (the API's handlers go through [`crate::api::committer`], which groups them). With
+    /// an idempotency key, the answer `(job.response)(ids)` is stored in the same transaction
+    /// under (`api_key`, `idempotency_key`) with the request hash; a later call with the same
+    /// pair returns that answer ([`IdempotentOutcome::Replayed`]) or, if the request differs,
+    /// [`IdempotentOutcome::Mismatch`], and queues nothing. Concurrent calls with the same pair
+    /// queue once: the table's primary key refuses the second row, whose request then reads the
+    /// first answer. `job.also` writes in the same transaction (the call's audit row, a citizen
+    /// application's status); nothing of it happens on a replay. (The daemon only enqueues
+    /// through the committer; the store's tests use this.)
+    #[cfg(test)]
+    pub(crate) async fn enqueue_idempotent(
         &self,
-        api_key: &str,
-        idempotency_key: Option<&str>,
-        request_hash: &str,
-        batch: &[NewOutbound],
-        response: impl Fn(&[MessageId]) -> String,
-        now_ms: i64,
+        job: super::GroupedEnqueue,
     ) -> Result<IdempotentOutcome, StoreError> {
-        self.enqueue_idempotent_with(
-            api_key,
-            idempotency_key,
-            request_hash,
-            batch,
-            response,
-            None,
-            now_ms,
-        )
-        .await
-    }
-
-    /// [`Store::enqueue_idempotent`], making `also`'s writes (e.g. a citizen application's
-    /// latest status) in the same transaction, after the messages are inserted; nothing of it
-    /// happens when the idempotency key was used before.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn enqueue_idempotent_with(
-        &self,
-        api_key: &str,
-        idempotency_key: Option<&str>,
-        request_hash: &str,
-        batch: &[NewOutbound],
-        response: impl Fn(&[MessageId]) -> String,
-        also: Option<&dyn AlsoInTransaction>,
-        now_ms: i64,
-    ) -> Result<IdempotentOutcome, StoreError> {
-        // Two rounds: the second one only runs when a concurrent request inserted the same
-        // idempotency row first, and then finds it.
-        for _round in 0..2 {
-            let mut tx = self.begin_write().await?;
-            if let Some(idempotency_key) = idempotency_key
-                && let Some(row) = sqlx::query(
-                    "SELECT request_hash, response FROM api_idempotency \
-                     WHERE api_key = $1 AND idempotency_key = $2",
-                )
-                .bind(api_key)
-                .bind(idempotency_key)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                let stored_hash: String = row.try_get("request_hash")?;
-                let response: String = row.try_get("response")?;
-                return Ok(super::batch::replay_or_mismatch(
-                    &stored_hash,
-                    request_hash,
-                    &response,
-                ));
-            }
-            let batches = [super::outbound::OutboundBatch {
-                messages: batch,
-                api_key: Some(api_key),
-                now_ms,
-            }];
-            let ids = self
-                .insert_outbound_batches(&mut tx, &batches)
-                .await?
-                .pop()
-                .unwrap_or_default();
-            if let Some(also) = also {
-                also.write(&mut tx, &ids).await?;
-            }
-            let answer = response(&ids);
-            if let Some(idempotency_key) = idempotency_key {
-                let inserted = sqlx::query(
-                    "INSERT INTO api_idempotency (api_key, idempotency_key, request_hash, \
-                     response, created_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(api_key)
-                .bind(idempotency_key)
-                .bind(request_hash)
-                .bind(answer.as_str())
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        // A concurrent request won; drop this transaction (rollback) and read
-                        // its answer in the next round.
-                        drop(tx);
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            tx.commit().await?;
-            return Ok(IdempotentOutcome::Queued {
-                ids,
-                response: answer,
-            });
-        }
-        Err(StoreError::InvalidInput {
-            field: "idempotency_key",
-            reason: "a concurrent request with the same key is still being stored; retry".into(),
-        })
+        self.enqueue_idempotent_group(std::slice::from_ref(&job))
+            .await
+            .pop()
+            .unwrap_or_else(|| {
+                Err(StoreError::Database(sqlx::Error::Protocol(
+                    "the group commit of one request gave no outcome".into(),
+                )))
+            })
     }
 
     /// The message `id` with its parts if the API key `api_key` queued it; `None` otherwise
@@ -344,7 +256,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, on_both_backends};
+    use crate::store::GroupedEnqueue;
+    use crate::store::test_db::{TestDb, grouped, on_both_backends};
 
     const T0: i64 = 1_767_225_600_000;
 
@@ -359,11 +272,15 @@ mod tests {
         }
     }
 
-    fn message(batch: &str) -> NewOutbound {
-        NewOutbound {
-            batch_id: Some(batch.to_owned()),
-            ..NewOutbound::new("+8613800000001", "hello")
-        }
+    fn job(api_key: &str, idempotency_key: &str, hash: &str, batch: &str) -> GroupedEnqueue {
+        grouped(
+            api_key,
+            Some(idempotency_key),
+            hash,
+            batch,
+            &["+8613800000001"],
+            T0,
+        )
     }
 
     async fn keys_are_created_listed_found_by_hash_and_revoked(db: &TestDb) {
@@ -400,27 +317,26 @@ mod tests {
 
     async fn the_same_idempotency_key_queues_once_and_refuses_another_request(db: &TestDb) {
         let store = &db.store;
-        let answer = |ids: &[MessageId]| format!("{ids:?}");
         let first = store
-            .enqueue_idempotent("oa", Some("k1"), "r1", &[message("b1")], answer, T0)
+            .enqueue_idempotent(job("oa", "k1", "r1", "b1"))
             .await
             .expect("first");
         let IdempotentOutcome::Queued { ids, response } = first else {
             panic!("first call must queue, got {first:?}");
         };
         let again = store
-            .enqueue_idempotent("oa", Some("k1"), "r1", &[message("b2")], answer, T0)
+            .enqueue_idempotent(job("oa", "k1", "r1", "b2"))
             .await
             .expect("again");
         assert_eq!(again, IdempotentOutcome::Replayed { response });
         let other = store
-            .enqueue_idempotent("oa", Some("k1"), "r2", &[message("b3")], answer, T0)
+            .enqueue_idempotent(job("oa", "k1", "r2", "b3"))
             .await
             .expect("other");
         assert_eq!(other, IdempotentOutcome::Mismatch);
         // Another API key may use the same idempotency key.
         let other_key = store
-            .enqueue_idempotent("news", Some("k1"), "r1", &[message("b4")], answer, T0)
+            .enqueue_idempotent(job("news", "k1", "r1", "b4"))
             .await
             .expect("other key");
         assert!(matches!(other_key, IdempotentOutcome::Queued { .. }));
@@ -451,19 +367,11 @@ mod tests {
 
     async fn concurrent_requests_with_one_idempotency_key_queue_once(db: &TestDb) {
         let store = &db.store;
-        let answer = |ids: &[MessageId]| format!("{ids:?}");
         let calls = (0..8).map(|i| {
             let store = store.clone();
             async move {
                 store
-                    .enqueue_idempotent(
-                        "oa",
-                        Some("same"),
-                        "r",
-                        &[message(&format!("c{i}"))],
-                        answer,
-                        T0,
-                    )
+                    .enqueue_idempotent(job("oa", "same", "r", &format!("c{i}")))
                     .await
                     .expect("enqueue")
             }

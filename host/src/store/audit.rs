@@ -226,7 +226,7 @@ fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
 }
 
 /// The audit row of an API call, appended in the transaction that queues the call's messages
-/// ([`Store::enqueue_idempotent_with`] and the group commit take it as their extra write), so
+/// (the group commit, [`Store::enqueue_idempotent_group`], takes it as a request's extra write), so
 /// that an answer of 202 means the messages and their audit row are both committed. The row's
 /// details get the new messages' first and last id; `then` runs afterwards in the same
 /// transaction (a notification's own write).

@@ -1,10 +1,10 @@
-//! Group commit of API enqueues (issue 5's benchmark): several `POST /api/v1/messages` requests
-//! committed in ONE transaction, so that they share one disk flush. With SQLite at
+//! Group commit of API enqueues (issue 5's benchmark): several requests (`POST /api/v1/messages`,
+//! the notification endpoints) committed in ONE transaction, so that they share one disk flush. With SQLite at
 //! `synchronous=FULL` every commit waits for an fsync of the WAL (about 1.4 ms on the
 //! development machine), which alone caps one-commit-per-request at some 700 requests per second;
 //! a group of N requests pays it once.
 //!
-//! Each request keeps its own meaning, that of [`Store::enqueue_idempotent_with`] (idempotency
+//! Each request keeps the meaning it would have in a transaction of its own (idempotency
 //! look-up, messages marked as the key's, the caller's extra writes such as the call's audit
 //! row, the stored answer). The usual request (its only extra write is its audit row) goes with
 //! the others of the group in a few multi-row statements, whatever the group's size: the
@@ -26,8 +26,8 @@ use super::outbound::{OutboundBatch, check_outbound};
 use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, values_lists};
 use crate::audit::PreparedEntry;
 
-/// One request's enqueue, as given to [`Store::enqueue_idempotent_group`]; the same values as
-/// [`Store::enqueue_idempotent_with`] takes, owned so that they can wait in a queue.
+/// One request's enqueue, as given to [`Store::enqueue_idempotent_group`], owned so that it can
+/// wait in the committer's queue.
 pub(crate) struct GroupedEnqueue {
     /// The API key's name.
     pub api_key: String,
@@ -451,26 +451,12 @@ fn every_job_failed(count: usize, error: StoreError) -> Vec<GroupOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped, on_both_backends};
 
     const T0: i64 = 1_767_225_600_000;
 
     fn job(batch: &str, idempotency_key: Option<&str>, hash: &str, to: &[&str]) -> GroupedEnqueue {
-        GroupedEnqueue {
-            api_key: "oa".into(),
-            idempotency_key: idempotency_key.map(str::to_owned),
-            request_hash: hash.into(),
-            batch: to
-                .iter()
-                .map(|peer| NewOutbound {
-                    batch_id: Some(batch.to_owned()),
-                    ..NewOutbound::new(*peer, "hello")
-                })
-                .collect(),
-            response: Box::new(|ids: &[MessageId]| format!("{ids:?}")),
-            also: None,
-            now_ms: T0,
-        }
+        grouped("oa", idempotency_key, hash, batch, to, T0)
     }
 
     /// A write that always fails, standing in for an extra write of the caller that breaks.

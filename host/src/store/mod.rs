@@ -88,6 +88,7 @@ pub(crate) use batch::GroupedEnqueue;
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
+pub(crate) use notifications::CitizenStatusWrite;
 pub use notifications::{CitizenApplication, CitizenStatusUpdate, OaRecipient, TemplateRecord};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use plugins::{

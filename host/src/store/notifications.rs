@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 use super::api_keys::AlsoInTransaction;
 use super::audit::append_audit;
-use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError};
+use super::{MessageId, Store, StoreError};
 use crate::audit::{AuditEntry, AuditError};
 
 /// A notice template as stored.
@@ -61,7 +61,7 @@ pub struct CitizenApplication {
     pub updated_at: i64,
 }
 
-/// A citizen application's new status, stored by [`Store::enqueue_citizen_notice`].
+/// A citizen application's new status, stored with its notice by [`CitizenStatusWrite`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CitizenStatusUpdate {
     /// `passport`, `exit_entry` or `id_card`.
@@ -74,21 +74,34 @@ pub struct CitizenStatusUpdate {
     pub note: Option<String>,
 }
 
-/// The upsert of a citizen application's status, run inside the enqueue transaction.
-struct UpsertStatus<'u> {
-    update: &'u CitizenStatusUpdate,
-    api_key: &'u str,
+/// A citizen application's new status as a write of the transaction that queues its notice
+/// ([`super::GroupedEnqueue::also`]): the application's row is inserted or replaced, naming the
+/// notice's message. A replayed request does not write it.
+pub(crate) struct CitizenStatusWrite {
+    update: CitizenStatusUpdate,
+    api_key: String,
     now_ms: i64,
 }
 
-impl AlsoInTransaction for UpsertStatus<'_> {
+impl CitizenStatusWrite {
+    /// `update` as reported by the API key `api_key` (its name) at `now_ms`.
+    pub(crate) fn new(update: CitizenStatusUpdate, api_key: &str, now_ms: i64) -> Self {
+        CitizenStatusWrite {
+            update,
+            api_key: api_key.to_owned(),
+            now_ms,
+        }
+    }
+}
+
+impl AlsoInTransaction for CitizenStatusWrite {
     fn write<'a>(
         &'a self,
         tx: &'a mut sqlx::Transaction<'static, sqlx::Any>,
         ids: &'a [MessageId],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let u = self.update;
+            let u = &self.update;
             sqlx::query(
                 "INSERT INTO citizen_applications (kind, application_number, status, phone, \
                    name, note, api_key, message_id, created_at, updated_at) \
@@ -104,7 +117,7 @@ impl AlsoInTransaction for UpsertStatus<'_> {
             .bind(&u.phone)
             .bind(u.name.as_deref())
             .bind(u.note.as_deref())
-            .bind(self.api_key)
+            .bind(self.api_key.as_str())
             .bind(ids.first().copied())
             .bind(self.now_ms)
             .execute(&mut **tx)
@@ -228,37 +241,6 @@ impl Store {
         Ok(OaRecipient::Active { name, phones })
     }
 
-    /// Queues a citizen notice like [`Store::enqueue_idempotent`] and, in the same
-    /// transaction, records `update` as the application's latest status (replacing the one
-    /// before). A replayed idempotency key changes nothing.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn enqueue_citizen_notice(
-        &self,
-        api_key: &str,
-        idempotency_key: Option<&str>,
-        request_hash: &str,
-        batch: &[NewOutbound],
-        response: impl Fn(&[MessageId]) -> String,
-        update: &CitizenStatusUpdate,
-        now_ms: i64,
-    ) -> Result<IdempotentOutcome, StoreError> {
-        let upsert = UpsertStatus {
-            update,
-            api_key,
-            now_ms,
-        };
-        self.enqueue_idempotent_with(
-            api_key,
-            idempotency_key,
-            request_hash,
-            batch,
-            response,
-            Some(&upsert),
-            now_ms,
-        )
-        .await
-    }
-
     /// The latest status of the citizen application `application_number` of `kind`
     /// (`passport`, `exit_entry`, `id_card`), as last reported through
     /// `POST /api/v1/notifications/citizen`; `None` when no office reported it. For the SMS
@@ -285,14 +267,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::{GroupedEnqueue, IdempotentOutcome};
 
     const T0: i64 = 1_767_225_600_000;
 
-    fn notice(batch: &str) -> NewOutbound {
-        NewOutbound {
-            batch_id: Some(batch.to_owned()),
-            ..NewOutbound::new("+8613800000001", "您的护照申请当前状态：已受理。")
+    /// A notice of `update`'s status in the batch `batch`, with its status write.
+    fn notice(
+        batch: &str,
+        idempotency_key: Option<&str>,
+        hash: &str,
+        update: CitizenStatusUpdate,
+        now_ms: i64,
+    ) -> GroupedEnqueue {
+        GroupedEnqueue {
+            also: Some(Box::new(CitizenStatusWrite::new(update, "office", now_ms))),
+            ..grouped(
+                "office",
+                idempotency_key,
+                hash,
+                batch,
+                &["+8613800000001"],
+                now_ms,
+            )
         }
     }
 
@@ -309,7 +306,6 @@ mod tests {
 
     async fn a_citizen_notice_keeps_the_latest_status_and_a_replay_changes_nothing(db: &TestDb) {
         let store = &db.store;
-        let answer = |ids: &[MessageId]| format!("{ids:?}");
         assert_eq!(
             store
                 .citizen_application_status("passport", "E123")
@@ -318,15 +314,7 @@ mod tests {
             None
         );
         let first = store
-            .enqueue_citizen_notice(
-                "office",
-                Some("k1"),
-                "r1",
-                &[notice("b1")],
-                answer,
-                &update("accepted"),
-                T0,
-            )
+            .enqueue_idempotent(notice("b1", Some("k1"), "r1", update("accepted"), T0))
             .await
             .expect("first");
         let IdempotentOutcome::Queued { ids, .. } = first else {
@@ -341,28 +329,24 @@ mod tests {
         assert_eq!(stored.message_id, Some(ids[0]));
         assert_eq!(stored.api_key, "office");
         store
-            .enqueue_citizen_notice(
-                "office",
+            .enqueue_idempotent(notice(
+                "b2",
                 None,
                 "r2",
-                &[notice("b2")],
-                answer,
-                &update("ready_for_collection"),
+                update("ready_for_collection"),
                 T0 + 1000,
-            )
+            ))
             .await
             .expect("second");
         // A replay of the first request queues nothing and leaves the latest status alone.
         let replay = store
-            .enqueue_citizen_notice(
-                "office",
+            .enqueue_idempotent(notice(
+                "b3",
                 Some("k1"),
                 "r1",
-                &[notice("b3")],
-                answer,
-                &update("accepted"),
+                update("accepted"),
                 T0 + 2000,
-            )
+            ))
             .await
             .expect("replay");
         assert!(matches!(replay, IdempotentOutcome::Replayed { .. }));

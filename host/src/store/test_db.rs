@@ -3,7 +3,34 @@
 //! `postgres://postgres@127.0.0.1:5432/test`), a PostgreSQL schema of its own that is dropped
 //! when the test ends (even by a panic).
 
-use crate::store::{Backend, Store};
+use crate::store::{Backend, GroupedEnqueue, MessageId, NewOutbound, Store};
+
+/// One API request's enqueue for store tests: a message "hello" to each of `to` in the batch
+/// `batch`, answered with its ids' `Debug` text, nothing else written with it.
+pub(crate) fn grouped(
+    api_key: &str,
+    idempotency_key: Option<&str>,
+    request_hash: &str,
+    batch: &str,
+    to: &[&str],
+    now_ms: i64,
+) -> GroupedEnqueue {
+    GroupedEnqueue {
+        api_key: api_key.into(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        request_hash: request_hash.into(),
+        batch: to
+            .iter()
+            .map(|peer| NewOutbound {
+                batch_id: Some(batch.to_owned()),
+                ..NewOutbound::new(*peer, "hello")
+            })
+            .collect(),
+        response: Box::new(|ids: &[MessageId]| format!("{ids:?}")),
+        also: None,
+        now_ms,
+    }
+}
 
 /// The environment variable that turns the PostgreSQL tests on.
 pub(crate) const POSTGRES_ENV: &str = "JINGXUN_TEST_POSTGRES_URL";
