@@ -131,6 +131,23 @@ pub struct HttpConfig {
     /// Address and port to listen on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Reverse proxies (CIDR or one address) whose `X-Forwarded-For` names the client: from
+    /// these peers, the API's network limits, failure budgets and audit rows, and the web
+    /// admin's sign-in records, use the forwarded address. Empty (the default): the header is
+    /// ignored and the client is the TCP peer.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl HttpConfig {
+    /// [`Self::trusted_proxies`] as networks; those that cannot be read are left out (the
+    /// validation refuses them first).
+    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|n| crate::http::client_address::parse_network(n))
+            .collect()
+    }
 }
 
 /// One `[[modem]]`.
@@ -353,6 +370,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -529,6 +547,17 @@ impl Config {
                 "database.url".into(),
                 "must start with sqlite:// (e.g. sqlite://jingxun.db) or postgres:// (e.g. postgres://user@127.0.0.1:5432/jingxun)",
             );
+        }
+        for (i, proxy) in self.http.trusted_proxies.iter().enumerate() {
+            if crate::http::client_address::parse_network(proxy).is_none() {
+                return invalid(
+                    format!("http.trusted_proxies[{i}]"),
+                    &format!(
+                        "`{proxy}` is not a network: give the reverse proxy's address \
+                         (127.0.0.1) or network in CIDR (10.0.0.0/24)"
+                    ),
+                );
+            }
         }
         let mut names = std::collections::HashSet::new();
         for (i, modem) in self.modems.iter().enumerate() {
@@ -725,6 +754,24 @@ mod tests {
     fn a_wrong_type_names_the_key() {
         let err = Config::from_toml("[http]\nlisten = \"not an address\"\n").unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_a_bad_one_is_named() {
+        assert!(
+            Config::from_toml("")
+                .unwrap()
+                .http
+                .trusted_proxies
+                .is_empty()
+        );
+        let config =
+            Config::from_toml("[http]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/24\"]\n")
+                .unwrap();
+        assert_eq!(config.http.trusted_proxy_networks().len(), 2);
+        let err =
+            Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.1\", \"nginx\"]\n").unwrap_err();
+        assert!(err.to_string().contains("http.trusted_proxies[1]"), "{err}");
     }
 
     #[test]

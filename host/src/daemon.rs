@@ -172,17 +172,20 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             address: config.http.listen,
             source,
         })?;
+    let api = crate::api::ApiState {
+        inbox: inbox.clone(),
+        ..crate::api::ApiState::new(
+            store.clone(),
+            wake.clone(),
+            crate::api::ApiSettings::from_config(&config),
+        )
+    };
+    // Kept to write the refused calls' audit rows still queued when the server stops.
+    let api_audit = api.auth.audit.clone();
     let app = http::router(AppState {
         store: store.clone(),
         modems: modems.clone(),
-        api: crate::api::ApiState {
-            inbox: inbox.clone(),
-            ..crate::api::ApiState::new(
-                store.clone(),
-                wake.clone(),
-                crate::api::ApiSettings::from_config(&config),
-            )
-        },
+        api,
     });
     // The web admin (issue 4) on the same port, behind its session layer; the API keeps /api.
     let accounts = crate::auth::Accounts::new(
@@ -210,9 +213,14 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         },
         &crate::web::site_dir(&config),
     ));
+    // Who each request came from (the peer, or the client behind a trusted reverse proxy),
+    // for the API's per-source limits and audit rows and the web admin's sign-in records.
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        crate::http::client_address::TrustedProxies::new(config.http.trusted_proxy_networks()),
+        crate::http::client_address::layer,
+    ));
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
-        // The peer address (`ConnectInfo`) feeds the API's per-source limits and audit rows.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(http_shutdown.cancelled_owned())
@@ -239,6 +247,13 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     .await;
     if drained.is_err() {
         tracing::warn!(limit = ?DRAIN_LIMIT, "drain took too long; unsent messages return to the queue when their lease ends");
+    }
+    // The server has stopped: no more rows come; write those still queued before closing.
+    if tokio::time::timeout(DRAIN_LIMIT, api_audit.flush())
+        .await
+        .is_err()
+    {
+        tracing::error!("the API's queued audit rows could not be written before stopping");
     }
     for sim in simulators {
         sim.shutdown().await;

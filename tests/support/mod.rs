@@ -159,8 +159,14 @@ impl Daemon {
         extra: &str,
     ) -> Daemon {
         let port = free_port();
+        // The listen address goes into the test's own `[http]` table when it has one.
+        let listen = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n");
+        let (http, extra) = match extra.contains("[http]\n") {
+            true => (String::new(), extra.replacen("[http]\n", &listen, 1)),
+            false => (listen, extra.to_owned()),
+        };
         let mut toml = format!(
-            "[database]\nurl = \"{database_url}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[log]\nlevel = \"jingxun=debug,info\"\n{extra}\n"
+            "[database]\nurl = \"{database_url}\"\n{http}[log]\nlevel = \"jingxun=debug,info\"\n{extra}\n"
         );
         if !extra.contains("[queue]") {
             toml.push_str("[queue]\npoll_interval_ms = 50\nlease_seconds = 3\nretry_base_seconds = 1\nretry_max_seconds = 2\n");

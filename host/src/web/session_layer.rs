@@ -17,7 +17,7 @@
 //!   `Cache-Control: no-store`, and HSTS when cookies are `Secure`.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -123,10 +123,8 @@ pub(super) async fn session_layer(
     let lang = asked_lang
         .or_else(|| cookie(&jar, LANG_COOKIE).and_then(Lang::from_code))
         .unwrap_or_default();
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    // The TCP peer, or the client behind a trusted reverse proxy.
+    let source = crate::http::client_address::of(&request).map(|ip| ip.to_string());
 
     let session_secret = cookie(&jar, state.session_cookie()).map(str::to_owned);
     let user = match &session_secret {
