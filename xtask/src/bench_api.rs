@@ -61,7 +61,8 @@ end
 /// How hard and how long to push.
 struct Load {
     threads: u32,
-    connections: u32,
+    /// Open connections, each with one request in flight: one run per count.
+    connections: Vec<u32>,
     duration: String,
 }
 
@@ -78,13 +79,14 @@ struct Outcome {
     cpu: Option<f64>,
 }
 
-/// Runs the benchmark; `args`: `--threads N`, `--connections N`, `--duration 15s`, and
-/// `--no-build` to measure the release binary already built (when another build holds cargo's
-/// lock).
+/// Runs the benchmark; `args`: `--threads N`, `--connections N[,N...]` (a run per count, each
+/// on a fresh database: with one request in flight per connection, fewer connections show the
+/// latency at a load below saturation), `--duration 15s`, and `--no-build` to measure the
+/// release binary already built (when another build holds cargo's lock).
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut load = Load {
         threads: 2,
-        connections: 32,
+        connections: vec![32],
         duration: "15s".into(),
     };
     let mut build_first = true;
@@ -97,11 +99,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--threads" => load.threads = value.parse().map_err(|_| "--threads N")?,
-            "--connections" => load.connections = value.parse().map_err(|_| "--connections N")?,
+            "--connections" => {
+                load.connections = value
+                    .split(',')
+                    .map(|c| c.trim().parse().ok().filter(|&c: &u32| c > 0))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or("--connections N[,N...]: positive numbers")?;
+            }
             "--duration" => load.duration = value.clone(),
             _ => {
                 return Err(format!(
-                    "unknown option {arg}; bench-api takes --threads N, --connections N, \
+                    "unknown option {arg}; bench-api takes --threads N, --connections N[,N...], \
                      --duration 15s, --no-build"
                 ));
             }
@@ -129,26 +137,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(|l| l.split_whitespace().next().unwrap_or("?").to_owned())
         .unwrap_or_else(|_| "?".into());
     let mut results = Vec::new();
-    for recipients in [1u64, 100] {
-        let outcome = measure(&binary, recipients, &load)?;
-        results.push((recipients, outcome));
+    for &connections in &load.connections {
+        for recipients in [1u64, 100] {
+            let outcome = measure(&binary, recipients, connections, &load)?;
+            results.push((connections, recipients, outcome));
+        }
     }
     println!();
     println!(
-        "POST /api/v1/messages, wrk -t{} -c{} -d{} on this machine ({} cores, load average \
+        "POST /api/v1/messages, wrk -t{} -d{} on this machine ({} cores, load average \
          before the runs: {}), SQLite synchronous=FULL, committed before 202:",
         load.threads,
-        load.connections,
         load.duration,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average
     );
     let mut bad = Vec::new();
-    for (recipients, o) in &results {
+    for (connections, recipients, o) in &results {
         let rps = o.requests as f64 / o.seconds;
         println!(
-            "  {recipients:>3} recipient(s)/request: {rps:>8.0} requests/s  {:>8.0} recipients/s  \
-             p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  ({} requests, {} not 202)",
+            "  -c{connections:<3} {recipients:>3} recipient(s)/request: {rps:>8.0} requests/s  \
+             {:>8.0} recipients/s  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  ({} requests, {} \
+             not 202)",
             rps * *recipients as f64,
             o.p50_ms,
             o.p99_ms,
@@ -169,20 +179,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         // wrk stops with requests still in flight (at most one per connection): the daemon
         // may have committed those without wrk counting their answers.
         let accepted = (o.requests - o.failed) * recipients;
-        let in_flight = u64::from(load.connections) * recipients;
+        let in_flight = u64::from(*connections) * recipients;
         match o.queued {
             Some(q) if q >= accepted && q <= accepted + in_flight => {}
             Some(q) => bad.push(format!(
-                "{recipients} recipient(s): the store holds {q} queued messages, the 202 \
+                "-c{connections}, {recipients} recipient(s): the store holds {q} queued messages, the 202 \
                  answers promised {accepted} (plus at most {in_flight} in flight at the end)"
             )),
             None => bad.push(format!(
-                "{recipients} recipient(s): /healthz gave no queue depth after the run"
+                "-c{connections}, {recipients} recipient(s): /healthz gave no queue depth after the run"
             )),
         }
         if o.failed > 0 {
             bad.push(format!(
-                "{recipients} recipient(s): {} requests were not answered 202",
+                "-c{connections}, {recipients} recipient(s): {} requests were not answered 202",
                 o.failed
             ));
         }
@@ -195,9 +205,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn measure(binary: &Path, recipients: u64, load: &Load) -> Result<Outcome, String> {
+fn measure(
+    binary: &Path,
+    recipients: u64,
+    connections: u32,
+    load: &Load,
+) -> Result<Outcome, String> {
     say(&format!(
-        "bench-api: {recipients} recipient(s) per request: fresh SQLite database, no modem"
+        "bench-api: {recipients} recipient(s) per request, {connections} connections: fresh \
+         SQLite database, no modem"
     ));
     let mut daemon = Daemon::start(&DaemonSpec {
         binary,
@@ -211,8 +227,9 @@ fn measure(binary: &Path, recipients: u64, load: &Load) -> Result<Outcome, Strin
     let output = Command::new("wrk")
         .env("JX_KEY", &daemon.key)
         .env("JX_RECIPIENTS", recipients.to_string())
-        .arg(format!("-t{}", load.threads))
-        .arg(format!("-c{}", load.connections))
+        // wrk needs a connection per thread at least.
+        .arg(format!("-t{}", load.threads.min(connections)))
+        .arg(format!("-c{connections}"))
         .arg(format!("-d{}", load.duration))
         .arg("--latency")
         // Far above the goal's p99, so that a slow answer is measured rather than dropped.

@@ -23,7 +23,9 @@ pub enum ApiKeyAction {
         /// The client system's name (`oa`, `news-site`); logged with every call.
         #[arg(long)]
         name: String,
-        /// What it may do: send, receive, or both separated by a comma.
+        /// What it may do, separated by commas: `send` (queue texts through
+        /// `POST /api/v1/messages` and read their state), `receive` (inbound SMS by long poll or
+        /// webhook) and `notify` (OA reminders and citizen notices, and read their state).
         #[arg(long, value_name = "SCOPES")]
         scopes: String,
         /// Requests per second it may make.
