@@ -880,6 +880,97 @@ async fn the_administrator_creates_a_user_grants_a_business_resets_the_password_
     }
 }
 
+/// Issue 5 (R19): the administrator creates an API key on the web admin; the key is shown
+/// once (never again, not even on a reload), works against `/api/v1` with the scopes and the
+/// network limit chosen, and stops working once revoked; both changes are audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_creates_an_api_key_sees_it_once_and_revokes_it() {
+    let daemon = daemon(Setup::default()).await;
+    let Some(b) = browser(&daemon.http).await else {
+        return;
+    };
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    b.open("/api-keys").await;
+    // A bad network is refused, and no key is left behind.
+    b.fill("#key-name", "oa").await;
+    b.click("#api-key-create input[name='scopes[]'][value='send']")
+        .await;
+    b.fill("#key-networks", "10.0.0.0/33").await;
+    b.submit("#api-key-create button").await;
+    assert!(b.text("#notice").await.contains("不是有效的网段"));
+    assert!(!daemon.cli_ok(&["apikey", "list"]).contains("oa"));
+
+    b.fill("#key-name", "oa").await;
+    b.click("#api-key-create input[name='scopes[]'][value='send']")
+        .await;
+    b.click("#api-key-create input[name='scopes[]'][value='notify']")
+        .await;
+    b.fill("#key-networks", "127.0.0.1, 10.0.0.0/8").await;
+    b.submit("#api-key-create button").await;
+    assert!(b.text("#notice").await.contains("密钥已创建"));
+    let secret = b.text("#created-secret").await.trim().to_owned();
+    assert!(secret.starts_with("jx_") && secret.len() > 60, "{secret}");
+    let row = "tr[data-key='oa']";
+    let listed = b.text(row).await;
+    assert!(
+        listed.contains("notify, send") && listed.contains("10.0.0.0/8") && listed.contains("有效"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&secret),
+        "the list shows the key's beginning only"
+    );
+    b.screenshot("api-keys.png").await;
+    // Shown once: the same page again has it no more.
+    let again = b.client.current_url().await.expect("url").to_string();
+    b.open(&again[again.find("/api-keys").unwrap_or(0)..]).await;
+    assert!(
+        b.client
+            .find(Locator::Css("#created-secret"))
+            .await
+            .is_err(),
+        "the key is shown once"
+    );
+
+    let send = json!({"to": ["13800000009"], "text": "来自 OA 的测试"}).to_string();
+    let bearer = format!("Bearer {secret}");
+    let api = |body: &str| {
+        http(
+            &daemon.http,
+            "POST",
+            "/api/v1/messages",
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .0
+    };
+    assert_eq!(api(&send), 202, "the new key sends");
+
+    b.click(&format!("{row} details > summary")).await;
+    b.click(&format!("{row} details input[type='checkbox']"))
+        .await;
+    b.submit(&format!("{row} details button")).await;
+    assert!(b.text("#notice").await.contains("密钥已吊销"));
+    assert!(b.text(row).await.contains("已吊销"));
+    // The daemon caches verified keys for a few seconds.
+    let deadline = Instant::now() + WAIT;
+    while api(&send) != 401 {
+        assert!(Instant::now() < deadline, "the revoked key still works");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let audit = daemon.cli_ok(&["audit", "--json"]);
+    for event in ["apikey.create", "apikey.networks", "apikey.revoke"] {
+        assert!(
+            audit.contains(&format!("\"{event}\"")),
+            "{event} is audited: {audit}"
+        );
+    }
+    assert!(!audit.contains(&secret), "the key is never audited");
+}
+
 /// Signs in over plain HTTP as a browser would (the sign-in page's pre-sign-in cookie and
 /// form token, this origin); the session cookie as `name=value`, or `None` when refused.
 fn http_sign_in(host: &str, login: &str, password: &str) -> Option<String> {

@@ -210,6 +210,7 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             throttle: std::sync::Arc::default(),
             wake: wake.clone(),
             shutdown: shutdown.clone(),
+            fresh_keys: std::sync::Arc::default(),
         },
         &crate::web::site_dir(&config),
     ));

@@ -104,6 +104,7 @@ details>summary{cursor:pointer}
 .bubble.me{align-self:flex-end;background:#95ec69}
 .bubble.them{align-self:flex-start;background:#fff;border:1px solid #dde3ea}
 .bubble .meta{display:block;font-size:12px;color:#5b6878;margin-top:2px}
+pre.secret{white-space:pre-wrap;overflow-wrap:anywhere;background:#fffbe6;border:1px solid #f0d98c;border-radius:6px;padding:10px 12px;margin:0;font-size:15px}
 pre.reply{white-space:pre-wrap;background:#f7f9fc;border:1px solid #e1e7ee;border-radius:6px;padding:10px 12px;margin:0;font-family:inherit}
 svg.chart{width:100%;height:180px;display:block}
 svg.chart .in{fill:#3f7fd9}
@@ -157,6 +158,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/phones") view=pages::phones::PhonesPage ssr=SsrMode::Async/>
                 <Route path=path!("/address-book") view=pages::address_book::AddressBookPage ssr=SsrMode::Async/>
                 <Route path=path!("/plugins") view=pages::plugins::PluginsPage ssr=SsrMode::Async/>
+                <Route path=path!("/api-keys") view=pages::api_keys::ApiKeysPage ssr=SsrMode::Async/>
                 <Route path=path!("/help-text") view=pages::help_text::HelpTextPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/simulator") view=pages::simulator::SimulatorPage ssr=SsrMode::Async/>

@@ -66,6 +66,7 @@ const COMMON: &[(&str, &str, &str)] = &[
     ("page.phones", "登记手机", "Registered phones"),
     ("page.address_book", "通讯录", "Address book"),
     ("page.plugins", "插件", "Plugins"),
+    ("page.api_keys", "接口密钥", "API keys"),
     ("page.help_text", "帮助文本", "Help text"),
     ("page.audit", "审计日志", "Audit log"),
     ("page.simulator", "模拟手机", "Simulated handset"),
@@ -342,12 +343,53 @@ const COMMON: &[(&str, &str, &str)] = &[
     ),
     ("refusal.invalid_time", "时间格式不对", "Not a valid time"),
     (
+        "refusal.invalid_key_name",
+        "密钥名称只能用小写字母、数字、- 或 _，以字母或数字开头",
+        "A key name is lower-case letters, digits, '-' or '_', starting with a letter or digit",
+    ),
+    (
+        "refusal.key_exists",
+        "已有同名密钥（吊销的密钥也保留名称），请换一个名称",
+        "A key of that name exists (revoked keys keep their names); choose another name",
+    ),
+    (
+        "refusal.no_scope",
+        "请至少选择一项权限",
+        "Choose at least one scope",
+    ),
+    (
+        "refusal.invalid_rate",
+        "速率须为 1 到 100000 之间的整数（每秒请求数）",
+        "The rate is a whole number of requests per second, 1 to 100000",
+    ),
+    (
+        "refusal.invalid_service_number",
+        "服务号码不是有效号码",
+        "Not a valid service number",
+    ),
+    (
+        "refusal.invalid_network",
+        "不是有效的网段（例如 10.0.0.0/8 或一个地址）",
+        "Not a network (e.g. 10.0.0.0/8, or one address)",
+    ),
+    ("refusal.unknown_key", "没有这个密钥", "No such key"),
+    (
         "refusal.bad_filter",
         "筛选条件不对",
         "The filter is not valid",
     ),
     // What was done (`?ok=<code>`).
     ("done.saved", "已保存。", "Saved."),
+    (
+        "done.api_key_created",
+        "密钥已创建。",
+        "The key was created.",
+    ),
+    (
+        "done.api_key_revoked",
+        "密钥已吊销，数秒内失效：",
+        "The key was revoked; it stops working within seconds:",
+    ),
     ("done.user_created", "用户已创建。", "The user was created."),
     ("done.user_enabled", "用户已启用。", "The user was enabled."),
     (
@@ -449,6 +491,7 @@ const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::send::WORDS,
     crate::pages::messages::WORDS,
     crate::pages::plugins::WORDS,
+    crate::pages::api_keys::WORDS,
     crate::pages::help_text::WORDS,
     crate::pages::audit::WORDS,
     crate::pages::simulator::WORDS,

@@ -78,7 +78,7 @@ pub enum KeyError {
     #[error("unknown scope `{0}`: use send, receive, notify, or several separated by commas")]
     UnknownScope(String),
     /// No scope given.
-    #[error("a key needs at least one scope: --scopes send, receive or send,receive")]
+    #[error("a key needs at least one scope: send, receive or notify (e.g. --scopes send,notify)")]
     NoScope,
     /// The rate is zero.
     #[error("the rate limit must be at least 1 request per second")]

@@ -48,6 +48,8 @@ pub struct WebState {
     pub wake: Wake,
     /// Cancelled when the daemon stops (the live feeds end then).
     pub shutdown: CancellationToken,
+    /// New API keys waiting for their one showing (never stored).
+    pub(crate) fresh_keys: Arc<backend::FreshKeys>,
 }
 
 impl WebState {

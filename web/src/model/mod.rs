@@ -3,6 +3,7 @@
 //! compiled into both sides.
 
 pub mod address_book;
+pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod help_text;
@@ -66,6 +67,7 @@ pub enum Page {
     Phones,
     AddressBook,
     Plugins,
+    ApiKeys,
     HelpText,
     Audit,
     Simulator,
@@ -74,7 +76,7 @@ pub enum Page {
 
 impl Page {
     /// Every page, in navigation order.
-    pub const ALL: [Page; 11] = [
+    pub const ALL: [Page; 12] = [
         Page::Dashboard,
         Page::Send,
         Page::Messages,
@@ -82,6 +84,7 @@ impl Page {
         Page::Phones,
         Page::AddressBook,
         Page::Plugins,
+        Page::ApiKeys,
         Page::HelpText,
         Page::Audit,
         Page::Simulator,
@@ -98,6 +101,7 @@ impl Page {
             Page::Phones => "/phones",
             Page::AddressBook => "/address-book",
             Page::Plugins => "/plugins",
+            Page::ApiKeys => "/api-keys",
             Page::HelpText => "/help-text",
             Page::Audit => "/audit",
             Page::Simulator => "/simulator",
@@ -120,7 +124,7 @@ impl Page {
         match self {
             Page::Dashboard | Page::Password => &[ADMIN, OPERATOR, REGISTRAR, AUDITOR],
             Page::Send | Page::Messages | Page::AddressBook | Page::Simulator => &[ADMIN, OPERATOR],
-            Page::Users | Page::Plugins | Page::HelpText => &[ADMIN],
+            Page::Users | Page::Plugins | Page::ApiKeys | Page::HelpText => &[ADMIN],
             Page::Phones => &[ADMIN, REGISTRAR],
             Page::Audit => &[ADMIN, AUDITOR],
         }
@@ -141,6 +145,7 @@ impl Page {
             Page::Phones => "page.phones",
             Page::AddressBook => "page.address_book",
             Page::Plugins => "page.plugins",
+            Page::ApiKeys => "page.api_keys",
             Page::HelpText => "page.help_text",
             Page::Audit => "page.audit",
             Page::Simulator => "page.simulator",

@@ -2,6 +2,7 @@
 //! dictionary's format; [`crate::i18n`] looks them up).
 
 pub mod address_book;
+pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod help_text;

@@ -9,6 +9,7 @@
 //! the same message.
 
 pub mod address_book;
+pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod help_text;

@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 use crate::model::Outcome;
 use crate::model::address_book::AddressBook;
+use crate::model::api_keys::ApiKeysPage;
 use crate::model::audit::{AuditList, AuditSearch};
 use crate::model::dashboard::Dashboard;
 use crate::model::help_text::HelpTextPage;
@@ -288,6 +289,39 @@ pub trait PluginsBackend: Send + Sync {
     ) -> BoxFuture<'a, Outcome<()>>;
 }
 
+/// A new API key as the form gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewApiKeyForm {
+    pub name: String,
+    /// `send`, `receive`, `notify`.
+    pub scopes: Vec<String>,
+    /// Requests per second, as typed.
+    pub rate: String,
+    /// Service numbers it may send from, as typed (separated by commas, spaces or lines).
+    pub service_numbers: String,
+    /// Networks it may be used from (CIDR or addresses), as typed.
+    pub networks: String,
+}
+
+/// The API keys of other systems (issue 5, R19).
+pub trait ApiKeysBackend: Send + Sync {
+    /// Every key; with `created`, the key this actor just created, taken from where it was
+    /// kept for this one showing.
+    fn api_keys<'a>(
+        &'a self,
+        actor: &'a Actor,
+        created: Option<String>,
+    ) -> BoxFuture<'a, Outcome<ApiKeysPage>>;
+    /// Creates a key; answers the id under which its secret waits to be shown once.
+    fn api_key_create<'a>(
+        &'a self,
+        actor: &'a Actor,
+        form: NewApiKeyForm,
+    ) -> BoxFuture<'a, Outcome<String>>;
+    /// Revokes a key (the daemon refuses it within seconds).
+    fn api_key_revoke<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>>;
+}
+
 /// The help text (R15).
 pub trait HelpTextBackend: Send + Sync {
     /// The text, and what `phone` (if given) receives for `H`.
@@ -341,6 +375,7 @@ pub trait WebBackend:
     + SendBackend
     + MessagesBackend
     + PluginsBackend
+    + ApiKeysBackend
     + HelpTextBackend
     + AuditBackend
     + SimulatorBackend
@@ -358,6 +393,7 @@ impl<T> WebBackend for T where
         + SendBackend
         + MessagesBackend
         + PluginsBackend
+        + ApiKeysBackend
         + HelpTextBackend
         + AuditBackend
         + SimulatorBackend

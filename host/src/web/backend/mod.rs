@@ -6,6 +6,7 @@
 //! [`Refusal`] code (never raw error text).
 
 mod address_book;
+mod api_keys;
 mod audit;
 mod dashboard;
 mod help_text;
@@ -28,6 +29,8 @@ use crate::directory::{Directory, DirectoryError};
 
 /// See the module documentation.
 pub(super) struct HostBackend(WebState);
+
+pub(crate) use api_keys::FreshKeys;
 
 impl HostBackend {
     pub(super) fn new(state: WebState) -> Self {
