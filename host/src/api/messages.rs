@@ -19,7 +19,9 @@ use super::auth::ApiClient;
 use super::keys::Scope;
 use super::problem::Problem;
 use crate::phone::PhoneNumber;
-use crate::store::{IdempotentOutcome, MessageId, MessageRecord, NewOutbound, PartRecord};
+use crate::store::{
+    AlsoInTransaction, IdempotentOutcome, MessageId, MessageRecord, NewOutbound, PartRecord,
+};
 
 /// Most recipients one request may name.
 pub const MAX_RECIPIENTS: usize = 10_000;
@@ -161,36 +163,23 @@ pub async fn send_message(
             serde_json::to_string(&response).unwrap_or_default()
         }
     };
-    // The call's audit row is committed with the messages (see `call_audit`).
-    let audit = super::call_audit::in_transaction(
-        &state.store,
-        &client,
-        "message.send",
-        &batch_id,
-        super::call_audit::send_details(
+    let send = AuditedEnqueue {
+        event: "message.send",
+        details: super::call_audit::send_details(
             &valid,
             invalid.len(),
             plan,
             request.text.chars().count(),
             request.idempotency_key.as_deref(),
         ),
-        None,
-    );
-    // Committed together with the other requests waiting at this moment (group commit: one
-    // disk flush for all of them; see `committer`), each as if alone.
-    let outcome = state
-        .committer
-        .enqueue(crate::store::GroupedEnqueue {
-            api_key: client.name().to_owned(),
-            idempotency_key: request.idempotency_key.clone(),
-            request_hash,
-            batch,
-            response: Box::new(answer),
-            also: Some(Box::new(audit)),
-            now_ms: now,
-        })
-        .await;
-    super::call_audit::note_enqueue(&client, &outcome);
+        then: None,
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash,
+        batch,
+        answer: Box::new(answer),
+        now_ms: now,
+    };
+    let outcome = enqueue_audited(&state, &client, send).await;
     idempotent_answer(&client, outcome, |ids| {
         if send_at_ms.is_none_or(|t| t <= now) {
             state.wake.notify();
@@ -204,6 +193,61 @@ pub async fn send_message(
             "queued API messages"
         );
     })
+}
+
+/// A state-changing call's messages, its answer and what its audit row says, for
+/// [`enqueue_audited`].
+pub(super) struct AuditedEnqueue {
+    /// The audit row's event (`message.send`, `notification.oa`).
+    pub event: &'static str,
+    pub details: serde_json::Value,
+    /// A write of the call's own in the same transaction (a citizen application's status).
+    pub then: Option<Box<dyn AlsoInTransaction + Send>>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    /// The messages, all of one batch (its id is the audit row's object).
+    pub batch: Vec<NewOutbound>,
+    /// The answer stored (with an idempotency key) and returned, from the new ids.
+    pub answer: Box<dyn Fn(&[MessageId]) -> String + Send + Sync>,
+    pub now_ms: i64,
+}
+
+/// Queues `call` through the group committer (committed together with the other requests
+/// waiting at this moment: one disk flush for all of them, each as if alone): its messages,
+/// its audit row (see `call_audit`) and its own write in one transaction before the answer,
+/// or, on a replay, none of them. Shared by `POST /api/v1/messages` and the notifications.
+pub(super) async fn enqueue_audited(
+    state: &ApiState,
+    client: &ApiClient,
+    call: AuditedEnqueue,
+) -> Result<IdempotentOutcome, crate::store::StoreError> {
+    let object = call
+        .batch
+        .first()
+        .and_then(|m| m.batch_id.clone())
+        .unwrap_or_default();
+    let audit = super::call_audit::in_transaction(
+        &state.store,
+        client,
+        call.event,
+        &object,
+        call.details,
+        call.then,
+    );
+    let outcome = state
+        .committer
+        .enqueue(crate::store::GroupedEnqueue {
+            api_key: client.name().to_owned(),
+            idempotency_key: call.idempotency_key,
+            request_hash: call.request_hash,
+            batch: call.batch,
+            response: call.answer,
+            also: Some(Box::new(audit)),
+            now_ms: call.now_ms,
+        })
+        .await;
+    super::call_audit::note_enqueue(client, &outcome);
+    outcome
 }
 
 /// The answer to an idempotent enqueue (shared with the notification endpoints): 202 with the

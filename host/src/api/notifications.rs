@@ -23,15 +23,13 @@ use super::auth::ApiClient;
 use super::call_audit::{self, mask_number};
 use super::keys::Scope;
 use super::messages::{
-    MAX_IDEMPOTENCY_KEY, Queued, idempotent_answer, json_problem, service_number,
+    AuditedEnqueue, MAX_IDEMPOTENCY_KEY, Queued, enqueue_audited, idempotent_answer, json_problem,
+    service_number,
 };
 use super::problem::Problem;
 use super::templates::{self, ApplicationKind, ApplicationStatus, MAX_NOTICE_PARTS, Template};
 use crate::phone::PhoneNumber;
-use crate::store::{
-    AlsoInTransaction, CitizenStatusUpdate, CitizenStatusWrite, GroupedEnqueue, MessageId,
-    NewOutbound, OaRecipient,
-};
+use crate::store::{CitizenStatusUpdate, CitizenStatusWrite, MessageId, NewOutbound, OaRecipient};
 
 /// Longest OA title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -203,7 +201,7 @@ pub async fn notify_oa(
     let mut details = notice_details(&phones, &text, request.idempotency_key.as_deref());
     details["login"] = login.clone().into();
     details["template"] = template_name.into();
-    let notice = Notice {
+    let notice = AuditedEnqueue {
         event: "notification.oa",
         details,
         then: None,
@@ -211,8 +209,9 @@ pub async fn notify_oa(
         request_hash: request_hash("oa", &request)?,
         batch,
         answer: Box::new(answer),
+        now_ms: crate::clock::now_ms(),
     };
-    let outcome = commit(&state, &client, notice).await;
+    let outcome = enqueue_audited(&state, &client, notice).await;
     idempotent_answer(&client, outcome, |ids| {
         state.wake.notify();
         tracing::info!(
@@ -291,7 +290,7 @@ pub async fn notify_citizen(
         note: Some(note).filter(|n| !n.is_empty()),
     };
     let now = crate::clock::now_ms();
-    let notice = Notice {
+    let notice = AuditedEnqueue {
         event: "notification.citizen",
         details,
         then: Some(Box::new(CitizenStatusWrite::new(
@@ -303,8 +302,9 @@ pub async fn notify_citizen(
         request_hash: request_hash("citizen", &request)?,
         batch,
         answer: Box::new(answer),
+        now_ms: now,
     };
-    let outcome = commit(&state, &client, notice).await;
+    let outcome = enqueue_audited(&state, &client, notice).await;
     idempotent_answer(&client, outcome, |_ids| {
         state.wake.notify();
         tracing::info!(
@@ -314,56 +314,6 @@ pub async fn notify_citizen(
             "queued a citizen notice"
         );
     })
-}
-
-/// A notice ready to queue: its messages, its answer, and what its audit row says.
-struct Notice {
-    /// The audit row's event (`notification.oa`).
-    event: &'static str,
-    details: serde_json::Value,
-    /// A write of the notice's own in the same transaction (a citizen application's status).
-    then: Option<Box<dyn AlsoInTransaction + Send>>,
-    idempotency_key: Option<String>,
-    request_hash: String,
-    batch: Vec<NewOutbound>,
-    answer: Box<dyn Fn(&[MessageId]) -> String + Send + Sync>,
-}
-
-/// Queues `notice` through the group committer, as `POST /api/v1/messages` does: its messages,
-/// the call's audit row and its own write are committed together before the answer (or, on a
-/// replay, none of them).
-async fn commit(
-    state: &ApiState,
-    client: &ApiClient,
-    notice: Notice,
-) -> Result<crate::store::IdempotentOutcome, crate::store::StoreError> {
-    let object = notice
-        .batch
-        .first()
-        .and_then(|m| m.batch_id.clone())
-        .unwrap_or_default();
-    let audit = call_audit::in_transaction(
-        &state.store,
-        client,
-        notice.event,
-        &object,
-        notice.details,
-        notice.then,
-    );
-    let outcome = state
-        .committer
-        .enqueue(GroupedEnqueue {
-            api_key: client.name().to_owned(),
-            idempotency_key: notice.idempotency_key,
-            request_hash: notice.request_hash,
-            batch: notice.batch,
-            response: notice.answer,
-            also: Some(Box::new(audit)),
-            now_ms: crate::clock::now_ms(),
-        })
-        .await;
-    call_audit::note_enqueue(client, &outcome);
-    outcome
 }
 
 /// What a notice's audit row says of its messages: the phones (counted, a few masked), its
