@@ -925,6 +925,10 @@ async fn the_administrator_creates_an_api_key_sees_it_once_and_revokes_it() {
     let again = b.client.current_url().await.expect("url").to_string();
     b.open(&again[again.find("/api-keys").unwrap_or(0)..]).await;
     assert!(
+        b.text(row).await.contains("有效"),
+        "the page itself is there"
+    );
+    assert!(
         b.client
             .find(Locator::Css("#created-secret"))
             .await
