@@ -36,7 +36,9 @@ function init(args)
   for b = 1, pool do
     local to = {}
     for r = 1, recipients do
-      local n = ((id * pool + b) * recipients + r) % 100000000
+      -- Distinct numbers scattered over 139xxxxxxxx (k * 48271 permutes 0..10^8), as a staff
+      -- list's are, rather than consecutive ones that share index pages.
+      local n = (((id * pool + b) * recipients + r) * 48271) % 100000000
       to[r] = string.format('"139%08d"', n)
     end
     local body = '{"to":[' .. table.concat(to, ",") .. '],"text":"警讯测试 ' .. id .. "-" .. b ..

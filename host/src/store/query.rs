@@ -4,12 +4,16 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{
-    Direction, MESSAGE_COLUMNS, MessageId, MessageRecord, MessageState, PartRecord, PartState,
-    Store, StoreError, message_from_row, opt_u8, parse_col, req_u8,
+    Backend, Direction, MESSAGE_COLUMNS, MessageId, MessageRecord, MessageState, PartRecord,
+    PartState, Store, StoreError, message_from_row, opt_u8, parse_col, req_u8,
 };
 
 /// Most rows one [`Store::list_messages`] call returns.
 pub const MAX_LIST: u32 = 1000;
+
+/// The leading expression of the `messages_peer_tail` index (its migration says why): a number's
+/// last two characters. A query finds it only by naming the same expression.
+pub(crate) const PEER_TAIL: &str = "substr(peer, length(peer) - 1)";
 
 /// Which messages [`Store::list_messages`] returns. All conditions must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,12 +75,17 @@ pub struct QueueDepths {
     pub expired: u64,
 }
 
-impl Store {
-    /// Messages matching `filter`, ordered by id.
-    pub async fn list_messages(
-        &self,
-        filter: &MessageFilter,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
+/// The SQL of one [`Store::list_messages`] call and its parameters: texts bind first ($1..),
+/// then integers, then the limit.
+struct ListQuery {
+    sql: String,
+    texts: Vec<String>,
+    ints: Vec<i64>,
+    limit: u32,
+}
+
+impl ListQuery {
+    fn of(filter: &MessageFilter, backend: Backend) -> ListQuery {
         let mut conditions: Vec<String> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut ints: Vec<i64> = Vec::new();
@@ -88,15 +97,27 @@ impl Store {
         if let Some(state) = filter.state {
             text_conditions.push(("state", state.as_str().to_owned()));
         }
-        if let Some(peer) = &filter.peer {
-            text_conditions.push(("peer", peer.clone()));
-        }
         if let Some(batch_id) = &filter.batch_id {
             text_conditions.push(("batch_id", batch_id.clone()));
         }
         for (column, value) in text_conditions {
             texts.push(value);
             conditions.push(format!("{column} = ${}", texts.len()));
+        }
+        if let Some(peer) = &filter.peer {
+            // The number's run of messages_peer_tail, then the number itself. SQLite 3.40
+            // (Debian 12's, when built against the system library) propagates a plain
+            // `peer = $n` into the tail term, making it a constant that no index matches, and
+            // scans the table; `+peer` is not a column, so no version does that.
+            texts.push(peer.clone());
+            let n = texts.len();
+            let column = match backend {
+                Backend::Sqlite => "+peer",
+                Backend::Postgres => "peer",
+            };
+            conditions.push(format!(
+                "{PEER_TAIL} = substr(${n}, length(${n}) - 1) AND {column} = ${n}"
+            ));
         }
         // Searches: the typed text is a LIKE pattern with its own wildcards escaped.
         let mut searches: Vec<&str> = Vec::new();
@@ -154,15 +175,38 @@ impl Store {
             " ORDER BY id"
         });
         sql.push_str(&format!(" LIMIT ${}", texts.len() + ints.len() + 1));
-        let mut query = sqlx::query(&sql);
-        for text in &texts {
+        ListQuery {
+            sql,
+            texts,
+            ints,
+            limit,
+        }
+    }
+
+    /// `sql` (this query's text, or a statement wrapping it) with this query's parameters bound.
+    fn bound<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut query = sqlx::query(sql);
+        for text in &self.texts {
             query = query.bind(text.as_str());
         }
-        for int in &ints {
+        for int in &self.ints {
             query = query.bind(*int);
         }
-        query = query.bind(i64::from(limit));
-        query
+        query.bind(i64::from(self.limit))
+    }
+}
+
+impl Store {
+    /// Messages matching `filter`, ordered by id.
+    pub async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let list = ListQuery::of(filter, self.backend);
+        list.bound(&list.sql)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -312,5 +356,128 @@ impl Store {
             }
         }
         Ok(depths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Finding one number's messages through `messages_peer_tail`, on both backends.
+
+    use sqlx::Row;
+
+    use super::super::NewOutbound;
+    use super::super::test_db::{TestDb, on_both_backends};
+    use super::*;
+
+    const T0: i64 = 1_767_225_600_000;
+
+    on_both_backends!(
+        an_exact_number_finds_only_its_own_messages_among_numbers_with_the_same_ending,
+        an_exact_number_search_reads_the_peer_tail_index,
+    );
+
+    fn ids_of(list: &[MessageRecord]) -> Vec<MessageId> {
+        list.iter().map(|m| m.id).collect()
+    }
+
+    async fn an_exact_number_finds_only_its_own_messages_among_numbers_with_the_same_ending(
+        db: &TestDb,
+    ) {
+        // Same last two characters ("12"), a number that is only its ending, a one-character
+        // peer (its own tail) and a number written with a country code.
+        let peers = [
+            "13800000012",
+            "13900000012",
+            "12",
+            "2",
+            "+8613800000012",
+            "13800000021",
+        ];
+        let batch: Vec<_> = (0..3)
+            .flat_map(|round| {
+                peers
+                    .iter()
+                    .map(move |p| NewOutbound::new(*p, format!("round {round}")))
+            })
+            .collect();
+        let ids = db.store.enqueue_at(&batch, T0).await.unwrap();
+        for (i, peer) in peers.iter().enumerate() {
+            let own: Vec<MessageId> = ids.iter().copied().skip(i).step_by(peers.len()).collect();
+            let mut filter = MessageFilter {
+                peer: Some((*peer).into()),
+                ..Default::default()
+            };
+            let oldest_first = db.store.list_messages(&filter).await.unwrap();
+            assert_eq!(ids_of(&oldest_first), own, "{peer}");
+            assert!(oldest_first.iter().all(|m| m.peer == *peer));
+            filter.newest_first = true;
+            filter.limit = 2;
+            let newest = db.store.list_messages(&filter).await.unwrap();
+            assert_eq!(ids_of(&newest), vec![own[2], own[1]], "{peer}");
+        }
+        let nobody = MessageFilter {
+            peer: Some("13700000012".into()),
+            ..Default::default()
+        };
+        assert!(db.store.list_messages(&nobody).await.unwrap().is_empty());
+    }
+
+    /// The planner only uses an expression index when the query names the same expression: a
+    /// drift between the migration and [`PEER_TAIL`] would silently scan the whole table.
+    async fn an_exact_number_search_reads_the_peer_tail_index(db: &TestDb) {
+        let batch: Vec<_> = (0..2000)
+            .map(|i| NewOutbound::new(format!("139{i:08}"), "t"))
+            .collect();
+        db.store.enqueue_at(&batch, T0).await.unwrap();
+        db.raw("ANALYZE messages").await.unwrap();
+        let list = ListQuery::of(
+            &MessageFilter {
+                peer: Some("13900001234".into()),
+                newest_first: true,
+                limit: 20,
+                ..Default::default()
+            },
+            db.backend(),
+        );
+        let mut conn = db.store.pool.acquire().await.unwrap();
+        let explain = match db.backend() {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {}", list.sql),
+            Backend::Postgres => {
+                // On a table this small a sequential scan would be cheaper; forbid it.
+                sqlx::query("SET enable_seqscan = off")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                format!("EXPLAIN {}", list.sql)
+            }
+        };
+        let plan: Vec<String> = list
+            .bound(&explain)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| match db.backend() {
+                Backend::Sqlite => row.try_get::<String, _>("detail").unwrap(),
+                Backend::Postgres => row.try_get::<String, _>(0).unwrap(),
+            })
+            .collect();
+        if db.backend() == Backend::Postgres {
+            sqlx::query("RESET enable_seqscan")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        // A search of the index by its leading expression, not a scan of it or of the table.
+        let searched = match db.backend() {
+            Backend::Sqlite => plan
+                .iter()
+                .any(|line| line.starts_with("SEARCH") && line.contains("messages_peer_tail")),
+            Backend::Postgres => {
+                plan.iter().any(|line| line.contains("messages_peer_tail"))
+                    && plan.iter().any(|line| line.contains("Index Cond"))
+            }
+        };
+        assert!(searched, "{plan:#?}");
     }
 }
