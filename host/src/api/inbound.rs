@@ -37,9 +37,9 @@ use super::ApiState;
 use super::auth::ApiClient;
 use super::keys::Scope;
 use super::problem::Problem;
-use crate::audit::{AuditEntry, AuditError, AuditLog};
+use crate::audit::AuditEntry;
 use crate::router::HELP_KEYWORD;
-use crate::store::{ApiInboxEntry, ApiKeyRecord, RouteKind, Store, StoreError};
+use crate::store::{ApiInboxEntry, ApiKeyRecord, Store, StoreError};
 
 /// Longest keyword.
 pub const MAX_KEYWORD_CHARS: usize = 16;
@@ -107,9 +107,6 @@ pub enum InboundError {
     /// The store failed (or refused a value another key has).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The audit row could not be written (the change itself was committed).
-    #[error("the change was made but its audit row could not be written: {0}")]
-    Audit(#[from] AuditError),
 }
 
 /// Reads a keyword as the router reads the first word of an SMS: upper case, full-width folded.
@@ -321,29 +318,20 @@ pub async fn set_inbound(
     if adds_any {
         require_receiver(&key)?;
     }
-    if let Some(keywords) = &keywords
-        && !store
-            .api_key_set_routes(name, RouteKind::Keyword, keywords)
-            .await?
-    {
-        return Err(InboundError::NotFound(name.to_owned()));
-    }
-    if let Some(numbers) = &numbers
-        && !store
-            .api_key_set_routes(name, RouteKind::Number, numbers)
-            .await?
-    {
-        return Err(InboundError::NotFound(name.to_owned()));
-    }
-    audit(
-        store,
+    let audit = audit_row(
         "apikey.inbound",
         name,
         actor,
         source,
         serde_json::json!({ "keywords": keywords, "inbound_numbers": numbers }),
-    )
-    .await
+    );
+    if !store
+        .api_key_set_inbound(name, keywords.as_deref(), numbers.as_deref(), &audit)
+        .await?
+    {
+        return Err(InboundError::NotFound(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// Checks network texts and returns them normalised (host bits dropped).
@@ -367,18 +355,16 @@ pub async fn set_networks(
     source: &str,
 ) -> Result<Vec<String>, InboundError> {
     let networks = check_networks(networks)?;
-    if !store.api_key_set_networks(name, &networks).await? {
-        return Err(InboundError::NotFound(name.to_owned()));
-    }
-    audit(
-        store,
+    let audit = audit_row(
         "apikey.networks",
         name,
         actor,
         source,
         serde_json::json!({ "allowed_networks": networks }),
-    )
-    .await?;
+    );
+    if !store.api_key_set_networks(name, &networks, &audit).await? {
+        return Err(InboundError::NotFound(name.to_owned()));
+    }
     Ok(networks)
 }
 
@@ -404,21 +390,19 @@ pub async fn set_webhook(
         None => (None, None),
     };
     let webhook = url.as_deref().zip(secret.as_deref());
-    if !store
-        .api_key_set_webhook(name, webhook, crate::clock::now_ms())
-        .await?
-    {
-        return Err(InboundError::NotFound(name.to_owned()));
-    }
-    audit(
-        store,
+    let audit = audit_row(
         "apikey.webhook",
         name,
         actor,
         source,
         serde_json::json!({ "url": url.as_deref().map(redact_query) }),
-    )
-    .await?;
+    );
+    if !store
+        .api_key_set_webhook(name, webhook, crate::clock::now_ms(), &audit)
+        .await?
+    {
+        return Err(InboundError::NotFound(name.to_owned()));
+    }
     Ok(secret)
 }
 
@@ -430,24 +414,19 @@ pub fn redact_query(url: &str) -> String {
     }
 }
 
-async fn audit(
-    store: &Store,
+/// The audit row of a change to the key `name`, committed with the change.
+fn audit_row(
     event: &str,
     name: &str,
     actor: &str,
     source: &str,
     details: serde_json::Value,
-) -> Result<(), InboundError> {
-    AuditLog::new(store.clone())
-        .append(
-            AuditEntry::new("api", event, "ok")
-                .with_actor(actor)
-                .with_object(name.to_owned())
-                .with_source(Some(source))
-                .with_details(details),
-        )
-        .await?;
-    Ok(())
+) -> AuditEntry {
+    AuditEntry::new("api", event, "ok")
+        .with_actor(actor)
+        .with_object(name.to_owned())
+        .with_source(Some(source))
+        .with_details(details)
 }
 
 /// Wakes long-polls (and the webhook dispatcher) when the router has assigned messages to keys;

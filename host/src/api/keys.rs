@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rand::TryRng;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{AuditEntry, AuditError, AuditLog};
+use crate::audit::AuditEntry;
 use crate::phone::PhoneNumber;
 use crate::store::{ApiKeyRecord, NewApiKey, Store, StoreError};
 
@@ -95,9 +95,6 @@ pub enum KeyError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The audit row could not be written (the key change itself was committed).
-    #[error("the key change was made but its audit row could not be written: {0}")]
-    Audit(#[from] AuditError),
 }
 
 /// A freshly generated key: `secret` is shown once and then forgotten.
@@ -214,6 +211,16 @@ pub async fn create(
         .collect::<Result<Vec<_>, _>>()?;
     let scopes: Vec<String> = spec.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let key = generate()?;
+    let audit = AuditEntry::new("api", "apikey.create", "ok")
+        .with_actor(actor)
+        .with_object(spec.name.clone())
+        .with_source(Some(source))
+        .with_details(serde_json::json!({
+            "prefix": key.prefix,
+            "scopes": scopes,
+            "rate_per_second": spec.rate_per_second,
+            "service_numbers": service_numbers,
+        }));
     let record = store
         .api_key_create(
             &NewApiKey {
@@ -225,20 +232,7 @@ pub async fn create(
                 service_numbers: &service_numbers,
             },
             crate::clock::now_ms(),
-        )
-        .await?;
-    AuditLog::new(store.clone())
-        .append(
-            AuditEntry::new("api", "apikey.create", "ok")
-                .with_actor(actor)
-                .with_object(record.name.clone())
-                .with_source(Some(source))
-                .with_details(serde_json::json!({
-                    "prefix": record.key_prefix,
-                    "scopes": record.scopes,
-                    "rate_per_second": record.rate_per_second,
-                    "service_numbers": record.service_numbers,
-                })),
+            &audit,
         )
         .await?;
     Ok((record, key))
@@ -253,18 +247,15 @@ pub async fn revoke(
     source: &str,
 ) -> Result<ApiKeyRecord, KeyError> {
     let record = store
-        .api_key_revoke(name, crate::clock::now_ms())
-        .await?
-        .ok_or_else(|| KeyError::NotFound(name.to_owned()))?;
-    AuditLog::new(store.clone())
-        .append(
+        .api_key_revoke(name, crate::clock::now_ms(), |record| {
             AuditEntry::new("api", "apikey.revoke", "ok")
                 .with_actor(actor)
                 .with_object(record.name.clone())
                 .with_source(Some(source))
-                .with_details(serde_json::json!({ "prefix": record.key_prefix })),
-        )
-        .await?;
+                .with_details(serde_json::json!({ "prefix": record.key_prefix }))
+        })
+        .await?
+        .ok_or_else(|| KeyError::NotFound(name.to_owned()))?;
     Ok(record)
 }
 
@@ -333,7 +324,7 @@ mod tests {
             revoke(&db.store, "nobody", "cli:tester", "cli").await,
             Err(KeyError::NotFound(_))
         ));
-        let rows = AuditLog::new(db.store.clone())
+        let rows = crate::audit::AuditLog::new(db.store.clone())
             .list(&crate::audit::AuditFilter::default(), "test")
             .await
             .expect("audit");

@@ -240,87 +240,61 @@ impl Store {
             .collect()
     }
 
-    /// Replaces the routes of `kind` of the key `name` with `values` (already normalised), in
-    /// one transaction. Refuses ([`StoreError::InvalidInput`]) a value another key has, and
-    /// answers `Ok(false)` when there is no such key.
-    pub async fn api_key_set_routes(
+    /// Replaces the key `name`'s keyword routes with `keywords` and its number routes with
+    /// `numbers` (each already normalised; `None` leaves that kind alone), with the audit row
+    /// `audit`, in one transaction. Refuses ([`StoreError::InvalidInput`]) a value another key
+    /// has, and answers `Ok(false)` when there is no such key.
+    pub async fn api_key_set_inbound(
         &self,
         name: &str,
-        kind: RouteKind,
-        values: &[String],
+        keywords: Option<&[String]>,
+        numbers: Option<&[String]>,
+        audit: &crate::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !key_exists(&mut tx, name).await? {
             return Ok(false);
         }
-        for value in values {
-            let owner: Option<String> = sqlx::query_scalar(
-                "SELECT api_key FROM api_inbound_routes WHERE kind = $1 AND value = $2 \
-                 AND api_key <> $3",
-            )
-            .bind(kind.as_str())
-            .bind(value.as_str())
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(owner) = owner {
-                return Err(StoreError::InvalidInput {
-                    field: if kind == RouteKind::Keyword {
-                        "keyword"
-                    } else {
-                        "inbound number"
-                    },
-                    reason: format!(
-                        "`{value}` already routes inbound messages to the API key `{owner}`; \
-                         each keyword and number goes to one key: remove it there first \
-                         (`jingxun apikey update --name {owner} ...`)"
-                    ),
-                });
+        for (kind, values) in [(RouteKind::Keyword, keywords), (RouteKind::Number, numbers)] {
+            if let Some(values) = values {
+                set_routes_in(&mut tx, name, kind, values).await?;
             }
         }
-        sqlx::query("DELETE FROM api_inbound_routes WHERE api_key = $1 AND kind = $2")
-            .bind(name)
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for value in values {
-            sqlx::query(
-                "INSERT INTO api_inbound_routes (kind, value, api_key) VALUES ($1, $2, $3)",
-            )
-            .bind(kind.as_str())
-            .bind(value.as_str())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        super::audit::commit_with_audit(self.backend, tx, audit).await?;
         Ok(true)
     }
 
-    /// Sets the networks (CIDR texts, already checked) the key `name` may be used from; empty:
-    /// any. `Ok(false)`: no such key.
+    /// Sets the networks (CIDR texts, already checked) the key `name` may be used from (empty:
+    /// any), with the audit row `audit`, in one transaction. `Ok(false)`: no such key.
     pub async fn api_key_set_networks(
         &self,
         name: &str,
         networks: &[String],
+        audit: &crate::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query("UPDATE api_keys SET allowed_networks = $1 WHERE name = $2")
             .bind(networks.join(" "))
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(updated > 0)
+        if updated == 0 {
+            return Ok(false);
+        }
+        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        Ok(true)
     }
 
-    /// Sets (`Some((url, secret))`) or removes (`None`) the webhook of the key `name`. Removing
-    /// it abandons the key's pending deliveries (the messages stay in its inbox). `Ok(false)`:
-    /// no such key.
+    /// Sets (`Some((url, secret))`) or removes (`None`) the webhook of the key `name`, with the
+    /// audit row `audit`, in one transaction. Removing it abandons the key's pending deliveries
+    /// (the messages stay in its inbox). `Ok(false)`: no such key.
     pub async fn api_key_set_webhook(
         &self,
         name: &str,
         webhook: Option<(&str, &str)>,
         now_ms: i64,
+        audit: &crate::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
@@ -338,7 +312,7 @@ impl Store {
         if webhook.is_none() {
             abandon_pending(&mut tx, name, "the key's webhook was removed", now_ms).await?;
         }
-        tx.commit().await?;
+        super::audit::commit_with_audit(self.backend, tx, audit).await?;
         Ok(true)
     }
 
@@ -511,6 +485,55 @@ impl Store {
         .map(delivery_from_row)
         .collect()
     }
+}
+
+/// Replaces the routes of `kind` of the key `name` with `values` inside `tx`, refusing a value
+/// another key has.
+async fn set_routes_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &str,
+    kind: RouteKind,
+    values: &[String],
+) -> Result<(), StoreError> {
+    for value in values {
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT api_key FROM api_inbound_routes WHERE kind = $1 AND value = $2 \
+             AND api_key <> $3",
+        )
+        .bind(kind.as_str())
+        .bind(value.as_str())
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(owner) = owner {
+            return Err(StoreError::InvalidInput {
+                field: if kind == RouteKind::Keyword {
+                    "keyword"
+                } else {
+                    "inbound number"
+                },
+                reason: format!(
+                    "`{value}` already routes inbound messages to the API key `{owner}`; \
+                     each keyword and number goes to one key: remove it there first \
+                     (`jingxun apikey update --name {owner} ...`)"
+                ),
+            });
+        }
+    }
+    sqlx::query("DELETE FROM api_inbound_routes WHERE api_key = $1 AND kind = $2")
+        .bind(name)
+        .bind(kind.as_str())
+        .execute(&mut **tx)
+        .await?;
+    for value in values {
+        sqlx::query("INSERT INTO api_inbound_routes (kind, value, api_key) VALUES ($1, $2, $3)")
+            .bind(kind.as_str())
+            .bind(value.as_str())
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn key_exists(

@@ -106,12 +106,14 @@ fn key_from_row(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
 }
 
 impl Store {
-    /// Stores a new API key. Fails with [`StoreError::InvalidInput`] (field `name`) when a key
-    /// of that name exists, revoked or not: names identify clients in the audit log for good.
+    /// Stores a new API key with its audit row `audit`, in one transaction. Fails with
+    /// [`StoreError::InvalidInput`] (field `name`) when a key of that name exists, revoked or
+    /// not: names identify clients in the audit log for good.
     pub async fn api_key_create(
         &self,
         key: &NewApiKey<'_>,
         now_ms: i64,
+        audit: &crate::audit::AuditEntry,
     ) -> Result<ApiKeyRecord, StoreError> {
         if key.rate_per_second == 0 {
             return Err(StoreError::InvalidInput {
@@ -149,7 +151,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let record = key_from_row(&row)?;
-        tx.commit().await?;
+        super::audit::commit_with_audit(self.backend, tx, audit).await?;
         Ok(record)
     }
 
@@ -179,12 +181,14 @@ impl Store {
         .transpose()
     }
 
-    /// Revokes the key named `name`. Returns the key (with `revoked_at` set; a key revoked
-    /// before keeps its first revocation time), or `None` when there is no such key.
+    /// Revokes the key named `name`, with the audit row `audit` makes of the key, in one
+    /// transaction. Returns the key (with `revoked_at` set; a key revoked before keeps its first
+    /// revocation time), or `None` when there is no such key (nothing audited).
     pub async fn api_key_revoke(
         &self,
         name: &str,
         now_ms: i64,
+        audit: impl FnOnce(&ApiKeyRecord) -> crate::audit::AuditEntry,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
@@ -202,7 +206,10 @@ impl Store {
         .as_ref()
         .map(key_from_row)
         .transpose()?;
-        tx.commit().await?;
+        match &record {
+            Some(key) => super::audit::commit_with_audit(self.backend, tx, &audit(key)).await?,
+            None => tx.rollback().await?,
+        }
         Ok(record)
     }
 
@@ -256,8 +263,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::GroupedEnqueue;
     use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::{Backend, GroupedEnqueue};
 
     const T0: i64 = 1_767_225_600_000;
 
@@ -283,36 +290,95 @@ mod tests {
         )
     }
 
-    async fn keys_are_created_listed_found_by_hash_and_revoked(db: &TestDb) {
+    async fn keys_are_created_listed_found_by_hash_and_revoked_each_with_its_audit_row(
+        db: &TestDb,
+    ) {
         let store = &db.store;
         let scopes = vec!["send".to_owned()];
+        let row = |event: &str| crate::audit::AuditEntry::new("api", event, "ok").with_object("oa");
+        let audit_rows = || db.raw_count("SELECT COUNT(*) FROM audit_log");
         let created = store
-            .api_key_create(&key("oa", "h1", &scopes), T0)
+            .api_key_create(&key("oa", "h1", &scopes), T0, &row("apikey.create"))
             .await
             .expect("create");
         assert_eq!(created.scopes, scopes);
         assert!(created.is_active());
-        let again = store.api_key_create(&key("oa", "h2", &scopes), T0).await;
+        assert_eq!(audit_rows().await, 1);
+        let again = store
+            .api_key_create(&key("oa", "h2", &scopes), T0, &row("apikey.create"))
+            .await;
         assert!(matches!(
             again,
             Err(StoreError::InvalidInput { field: "name", .. })
         ));
+        assert_eq!(
+            audit_rows().await,
+            1,
+            "a refused key is not audited as made"
+        );
         let found = store.api_key_by_hash("h1").await.expect("lookup");
         assert_eq!(found.as_ref().map(|k| k.name.as_str()), Some("oa"));
         assert_eq!(store.api_key_by_hash("h2").await.expect("lookup"), None);
         let revoked = store
-            .api_key_revoke("oa", T0 + 5)
+            .api_key_revoke("oa", T0 + 5, |_| row("apikey.revoke"))
             .await
             .expect("revoke")
             .expect("exists");
         assert_eq!(revoked.revoked_at, Some(T0 + 5));
-        let twice = store.api_key_revoke("oa", T0 + 9).await.expect("revoke");
+        assert_eq!(audit_rows().await, 2);
+        let twice = store
+            .api_key_revoke("oa", T0 + 9, |_| row("apikey.revoke"))
+            .await
+            .expect("revoke");
         assert_eq!(twice.and_then(|k| k.revoked_at), Some(T0 + 5));
         assert_eq!(
-            store.api_key_revoke("nobody", T0).await.expect("revoke"),
+            store
+                .api_key_revoke("nobody", T0, |_| row("apikey.revoke"))
+                .await
+                .expect("revoke"),
             None
         );
+        assert_eq!(
+            audit_rows().await,
+            3,
+            "no row for a key that does not exist"
+        );
         assert_eq!(store.api_keys().await.expect("list").len(), 1);
+    }
+
+    /// An audit row that cannot be written takes the key change with it.
+    async fn a_key_change_whose_audit_row_is_refused_is_not_made(db: &TestDb) {
+        let store = &db.store;
+        let scopes = vec!["send".to_owned()];
+        let row = |event: &str| crate::audit::AuditEntry::new("api", event, "ok").with_object("oa");
+        store
+            .api_key_create(&key("oa", "h1", &scopes), T0, &row("apikey.create"))
+            .await
+            .expect("create");
+        let refuse = match db.backend() {
+            Backend::Sqlite => {
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+                 BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+            }
+            Backend::Postgres => {
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$; \
+                 CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
+            }
+        };
+        db.raw(refuse).await.expect("install the trigger");
+        let created = store
+            .api_key_create(&key("news", "h2", &scopes), T0, &row("apikey.create"))
+            .await;
+        assert!(created.is_err(), "{created:?}");
+        assert_eq!(store.api_key_by_hash("h2").await.expect("lookup"), None);
+        let revoked = store
+            .api_key_revoke("oa", T0 + 5, |_| row("apikey.revoke"))
+            .await;
+        assert!(revoked.is_err(), "{revoked:?}");
+        let oa = store.api_key_by_hash("h1").await.expect("lookup");
+        assert!(oa.is_some_and(|k| k.is_active()), "the key was not revoked");
     }
 
     async fn the_same_idempotency_key_queues_once_and_refuses_another_request(db: &TestDb) {
@@ -386,7 +452,8 @@ mod tests {
     }
 
     on_both_backends!(
-        keys_are_created_listed_found_by_hash_and_revoked,
+        keys_are_created_listed_found_by_hash_and_revoked_each_with_its_audit_row,
+        a_key_change_whose_audit_row_is_refused_is_not_made,
         the_same_idempotency_key_queues_once_and_refuses_another_request,
         concurrent_requests_with_one_idempotency_key_queue_once,
     );

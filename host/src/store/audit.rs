@@ -291,6 +291,22 @@ pub(crate) fn with_message_ids(
     entry.prepare().map_err(audit_to_store)
 }
 
+/// Appends `entry` inside `tx` and commits it: a change and its audit row are stored together
+/// or not at all (security checklist, "Audit"). For the store's functions that change
+/// something an administrator must answer for (API keys and their routes).
+pub(super) async fn commit_with_audit(
+    backend: Backend,
+    mut tx: Transaction<'static, sqlx::Any>,
+    entry: &crate::audit::AuditEntry,
+) -> Result<(), super::StoreError> {
+    let prepared = entry.prepare().map_err(audit_to_store)?;
+    append_audit(backend, &mut tx, &prepared)
+        .await
+        .map_err(audit_to_store)?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(super) fn audit_to_store(e: AuditError) -> super::StoreError {
     match e {
         AuditError::Store(e) => e,
