@@ -586,64 +586,91 @@ async fn webhook_receiver(
     failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     seen: std::sync::Arc<std::sync::Mutex<Vec<Hook>>>,
 ) -> tokio::task::JoinHandle<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    webhook_receiver_with(port, None, failing, seen).await
+}
+
+/// [`webhook_receiver`] speaking HTTPS with `tls` when given: a connection whose handshake
+/// fails (the daemon refusing the certificate) records nothing.
+async fn webhook_receiver_with(
+    port: u16,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Hook>>>,
+) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind the webhook receiver");
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let (failing, seen) = (failing.clone(), seen.clone());
+            let (tls, failing, seen) = (tls.clone(), failing.clone(), seen.clone());
             tokio::spawn(async move {
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                let (head, body_start) = loop {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
+                match tls {
+                    None => answer_hook(stream, &failing, &seen).await,
+                    Some(tls) => {
+                        if let Ok(stream) = tls.accept(stream).await {
+                            answer_hook(stream, &failing, &seen).await;
+                        }
                     }
-                    raw.extend_from_slice(&buf[..n]);
-                    if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break (String::from_utf8_lossy(&raw[..at]).into_owned(), at + 4);
-                    }
-                };
-                let header = |name: &str| {
-                    head.lines()
-                        .filter_map(|l| l.split_once(':'))
-                        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v.trim().to_owned())
-                        .unwrap_or_default()
-                };
-                let length: usize = header("content-length").parse().unwrap_or(0);
-                let mut body = raw[body_start..].to_vec();
-                while body.len() < length {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    body.extend_from_slice(&buf[..n]);
                 }
-                let answered = if failing.load(std::sync::atomic::Ordering::SeqCst) {
-                    500
-                } else {
-                    204
-                };
-                seen.lock().expect("lock").push(Hook {
-                    signature: header("x-jingxun-signature"),
-                    delivery: header("x-jingxun-delivery"),
-                    body,
-                    answered,
-                });
-                let reply = format!(
-                    "HTTP/1.1 {answered} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = stream.write_all(reply.as_bytes()).await;
-                let _ = stream.shutdown().await;
             });
         }
     })
+}
+
+/// Reads one webhook POST from `stream`, records it and answers.
+async fn answer_hook<S>(
+    mut stream: S,
+    failing: &std::sync::atomic::AtomicBool,
+    seen: &std::sync::Mutex<Vec<Hook>>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let (head, body_start) = loop {
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (String::from_utf8_lossy(&raw[..at]).into_owned(), at + 4);
+        }
+    };
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    let mut body = raw[body_start..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    let answered = if failing.load(std::sync::atomic::Ordering::SeqCst) {
+        500
+    } else {
+        204
+    };
+    seen.lock().expect("lock").push(Hook {
+        signature: header("x-jingxun-signature"),
+        delivery: header("x-jingxun-delivery"),
+        body,
+        answered,
+    });
+    let reply = format!("HTTP/1.1 {answered} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Checks `X-Jingxun-Signature` as a client would, computing the HMAC itself.
@@ -685,18 +712,13 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
         "--keyword",
         "OA",
     ]);
-    let https = rig.daemon.cli(&[
-        "apikey",
-        "webhook",
-        "--name",
-        "oa",
-        "--url",
-        "https://oa.example/sms",
-    ]);
-    assert!(!https.status.success());
+    let relative = rig
+        .daemon
+        .cli(&["apikey", "webhook", "--name", "oa", "--url", "/sms"]);
+    assert!(!relative.status.success());
     assert!(
-        String::from_utf8_lossy(&https.stderr).contains("TLS is not supported yet"),
-        "{https:?}"
+        String::from_utf8_lossy(&relative.stderr).contains("https://"),
+        "{relative:?}"
     );
     let url = format!("http://127.0.0.1:{port}/hook");
     let secret = rig
@@ -815,6 +837,159 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
     let key_out = rig.daemon.cli_ok(&["apikey", "list", "--json"]);
     assert!(key_out.contains("\"keywords\":[\"OA\"]"), "{key_out}");
     receiver.abort();
+    rig.finish().await;
+}
+
+/// A test certificate authority and a `localhost` server certificate it signed, and another
+/// `localhost` certificate that nobody trusts.
+struct TestCertificates {
+    ca_pem: String,
+    trusted: tokio_rustls::TlsAcceptor,
+    untrusted: tokio_rustls::TlsAcceptor,
+}
+
+impl TestCertificates {
+    fn new() -> TestCertificates {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Jingxun test police CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let acceptor = |cert: rcgen::Certificate, key: KeyPair| {
+            let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+            let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key.into())
+            .expect("server TLS configuration");
+            tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+        };
+        let leaf_key = KeyPair::generate().expect("server key");
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("server params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("server certificate");
+        let rogue = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("self-signed certificate");
+        TestCertificates {
+            ca_pem: ca.pem(),
+            trusted: acceptor(leaf, leaf_key),
+            untrusted: acceptor(rogue.cert, rogue.signing_key),
+        }
+    }
+}
+
+/// Issue 5, security checklist: an `https://` webhook is only delivered to a server whose
+/// certificate verifies against `[webhooks] ca_file`. A server with a self-signed certificate
+/// gets nothing (the attempt fails with the reason, and is retried); the same URL served with
+/// the CA's certificate then gets the message, signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_webhook_is_delivered_only_to_a_certificate_the_ca_file_trusts() {
+    let certificates = TestCertificates::new();
+    let ca_dir = tempfile::tempdir().expect("temporary folder");
+    let ca_file = ca_dir.path().join("police-ca.pem");
+    std::fs::write(&ca_file, &certificates.ca_pem).expect("write the CA file");
+    let rig = Rig::start_with(
+        Backend::Sqlite,
+        &format!("[webhooks]\nca_file = \"{}\"\n", ca_file.display()),
+    )
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    rig.daemon.cli_ok(&[
+        "apikey",
+        "create",
+        "--name",
+        "oa",
+        "--scopes",
+        "receive",
+        "--keyword",
+        "OA",
+    ]);
+    let url = format!("https://localhost:{port}/hook");
+    let secret = rig
+        .daemon
+        .cli_ok(&["apikey", "webhook", "--name", "oa", "--url", &url])
+        .trim()
+        .to_owned();
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Hook>::new()));
+    let rogue = webhook_receiver_with(
+        port,
+        Some(certificates.untrusted.clone()),
+        failing.clone(),
+        seen.clone(),
+    )
+    .await;
+    rig.sim
+        .receive_sms("13800000040", "OA 请审批 机密")
+        .expect("deliver to the simulated modem");
+    let deadline = Instant::now() + LONG_WAIT;
+    let refused = loop {
+        let out = rig
+            .daemon
+            .cli_ok(&["apikey", "deliveries", "--name", "oa", "--json"]);
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        if let Some(row) = rows.iter().find(|r| r["attempts"].as_u64() >= Some(1)) {
+            break row.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no attempt was made: {out}\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(refused["state"], "pending", "{refused}");
+    let error = refused["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("invalid peer certificate") && error.contains("[webhooks] ca_file"),
+        "the reason and what to do: {refused}"
+    );
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "the untrusted server got the message"
+    );
+    rogue.abort();
+    let _ = rogue.await;
+    let trusted = webhook_receiver_with(
+        port,
+        Some(certificates.trusted.clone()),
+        failing,
+        seen.clone(),
+    )
+    .await;
+    let deadline = Instant::now() + LONG_WAIT;
+    let hook = loop {
+        if let Some(hook) = seen.lock().expect("lock").first().cloned() {
+            break hook;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the trusted server got nothing\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let message: Value = serde_json::from_slice(&hook.body).expect("a JSON body");
+    assert_eq!(message["text"], "OA 请审批 机密");
+    assert!(
+        signature_is_valid(&secret, &hook),
+        "bad signature on {hook:?}"
+    );
+    trusted.abort();
     rig.finish().await;
 }
 

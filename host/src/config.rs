@@ -53,6 +53,9 @@ pub struct Config {
     /// The web admin: sessions, lock-out, cookies.
     #[serde(default)]
     pub web: WebConfig,
+    /// Webhook deliveries to API clients: the CAs trusted for `https://`.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
 
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
@@ -122,6 +125,16 @@ pub struct DatabaseConfig {
     /// `sqlite://FILE` (created if missing) or `postgres://user@host:port/db`.
     #[serde(default = "default_database_url")]
     pub url: String,
+}
+
+/// `[webhooks]`: deliveries of inbound SMS to API clients' URLs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// A PEM file of certificate authorities trusted for `https://` webhooks besides the
+    /// system's (a police network's own CA). Absent (the default): the system's only.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[http]`
@@ -489,6 +502,7 @@ impl Config {
             log: LogConfig::default(),
             plugins: PluginsConfig::default(),
             web: WebConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 
@@ -558,6 +572,11 @@ impl Config {
                     ),
                 );
             }
+        }
+        if let Some(path) = &self.webhooks.ca_file
+            && let Err(e) = crate::api::webhook_tls::load_ca_file(path)
+        {
+            return invalid("webhooks.ca_file".into(), &e.to_string());
         }
         let mut names = std::collections::HashSet::new();
         for (i, modem) in self.modems.iter().enumerate() {
@@ -703,6 +722,16 @@ mod tests {
         assert_eq!(config.plugins, PluginsConfig::default());
         assert_eq!(config.router, RouterConfig::default());
         assert_eq!(config.web, WebConfig::default());
+        assert_eq!(config.webhooks, WebhooksConfig::default());
+    }
+
+    #[test]
+    fn a_webhook_ca_file_that_cannot_be_read_is_refused_by_key() {
+        let err = Config::from_toml("[webhooks]\nca_file = \"/nonexistent/police-ca.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhooks.ca_file"), "{err}");
+        assert!(err.contains("/nonexistent/police-ca.pem"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub enum DaemonError {
     /// Web accounts could not be read or the initial administrator created.
     #[error("cannot prepare the web admin's accounts: {0}")]
     Accounts(#[from] crate::auth::AuthError),
+    /// The webhook dispatcher's TLS client could not be set up (webhooks.ca_file).
+    #[error("cannot set up HTTPS for webhooks (webhooks.ca_file): {0}")]
+    WebhookTls(#[from] crate::api::webhook_tls::WebhookTlsError),
 }
 
 /// The demo police datasource the embedded default start creates and registers.
@@ -157,10 +160,15 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         shutdown.clone(),
     ));
 
+    let webhook_connector = crate::api::webhook_tls::connector(
+        config.webhooks.ca_file.as_deref(),
+        crate::api::webhooks::REQUEST_TIMEOUT,
+    )?;
     let webhook_task = tokio::spawn(crate::api::webhooks::run(
         store.clone(),
         inbox.clone(),
         owner.clone(),
+        webhook_connector,
         shutdown.clone(),
     ));
 

@@ -186,23 +186,18 @@ pub fn generate_webhook_secret() -> Result<String, InboundError> {
     Ok(format!("{WEBHOOK_SECRET_PREFIX}{}", hex::encode(bytes)))
 }
 
-/// Checks a webhook URL: absolute `http://` with a host. `https://` is refused for now (the
-/// daemon has no TLS client yet).
+/// Checks a webhook URL: absolute `https://` (verified, [`super::webhook_tls`]) or `http://`
+/// (in the clear), with a host.
 pub fn check_webhook_url(url: &str) -> Result<String, InboundError> {
     let invalid = |reason: &str| InboundError::InvalidUrl {
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
     let uri: hyper::Uri = url.trim().parse().map_err(|_| invalid("not a URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(invalid(
-                "TLS is not supported yet for webhooks: use an http:// URL (inside the police \
-                 network, or through a local TLS proxy)",
-            ));
-        }
-        _ => return Err(invalid("it must be absolute and start with http://")),
+    if !matches!(uri.scheme_str(), Some("https" | "http")) {
+        return Err(invalid(
+            "it must be absolute and start with https:// (or http:// inside the police network)",
+        ));
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(invalid("it names no host"));
@@ -690,13 +685,12 @@ mod tests {
     }
 
     #[test]
-    fn webhook_urls_must_be_plain_http_for_now() {
+    fn webhook_urls_are_absolute_https_or_http_with_a_host() {
         assert!(check_webhook_url("http://10.0.0.5:8080/sms").is_ok());
-        let tls = check_webhook_url("https://oa.example/sms")
-            .unwrap_err()
-            .to_string();
-        assert!(tls.contains("TLS is not supported yet"), "{tls}");
-        assert!(check_webhook_url("/relative").is_err());
+        assert!(check_webhook_url("https://oa.example/sms").is_ok());
+        let relative = check_webhook_url("/relative").unwrap_err().to_string();
+        assert!(relative.contains("https://"), "{relative}");
+        assert!(check_webhook_url("https:///sms").is_err());
         assert!(check_webhook_url("ftp://x/").is_err());
         let secret = generate_webhook_secret().unwrap();
         assert!(secret.starts_with(WEBHOOK_SECRET_PREFIX) && secret.len() == 6 + 64);

@@ -26,6 +26,7 @@ pub mod notifications;
 pub mod problem;
 pub mod reference;
 pub mod templates;
+pub mod webhook_tls;
 pub mod webhooks;
 
 use std::sync::Arc;

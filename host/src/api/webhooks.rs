@@ -17,13 +17,16 @@
 //!   `abandoned` (logged, and listed by `jingxun apikey deliveries`). The message stays in the
 //!   key's inbox either way. Delivery is at least once: a client that answered too late gets the
 //!   same `X-Jingxun-Delivery` again and should ignore repeats.
-//! - Only `http://` for now: the daemon has no TLS client yet.
+//! - `https://` URLs are verified against the system's CAs and `[webhooks] ca_file`
+//!   ([`super::webhook_tls`]); a certificate that does not verify is a failed attempt like any
+//!   other, with the reason in the delivery's error. `http://` is sent in the clear.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -108,13 +111,19 @@ pub fn backoff(failures: u32) -> Duration {
     (FIRST_RETRY * 2u32.pow(doublings)).min(MAX_RETRY)
 }
 
+/// The dispatcher's HTTP client: `http://` and verified `https://`.
+type WebhookClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// Delivers webhooks until `shutdown`; finishes the POSTs in hand first. `owner` names this
-/// process's leases.
-pub async fn run(store: Store, signal: InboxSignal, owner: String, shutdown: CancellationToken) {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(REQUEST_TIMEOUT));
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build(connector);
+/// process's leases; `connector` is [`super::webhook_tls::connector`]'s.
+pub async fn run(
+    store: Store,
+    signal: InboxSignal,
+    owner: String,
+    connector: HttpsConnector<HttpConnector>,
+    shutdown: CancellationToken,
+) {
+    let client: WebhookClient = Client::builder(TokioExecutor::new()).build(connector);
     let mut changes = signal.subscribe();
     loop {
         changes.borrow_and_update();
@@ -148,12 +157,7 @@ pub async fn run(store: Store, signal: InboxSignal, owner: String, shutdown: Can
 }
 
 /// One attempt at one delivery, and its record.
-async fn deliver(
-    store: &Store,
-    client: &Client<HttpConnector, Full<Bytes>>,
-    owner: &str,
-    delivery: ClaimedDelivery,
-) {
+async fn deliver(store: &Store, client: &WebhookClient, owner: &str, delivery: ClaimedDelivery) {
     let outcome = match (&delivery.url, &delivery.secret) {
         _ if delivery.revoked => DeliveryOutcome::Abandoned {
             status: None,
@@ -218,7 +222,7 @@ async fn deliver(
 
 /// POSTs the message; the answer's status (if any) and whether it was 2xx (else why not).
 async fn post(
-    client: &Client<HttpConnector, Full<Bytes>>,
+    client: &WebhookClient,
     url: &str,
     secret: &str,
     delivery: &ClaimedDelivery,
@@ -227,15 +231,11 @@ async fn post(
         Ok(uri) => uri,
         Err(e) => return (None, Err(format!("the webhook URL is invalid: {e}"))),
     };
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return (
-                None,
-                Err("TLS is not supported yet for webhooks: set an http:// URL".into()),
-            );
-        }
-        _ => return (None, Err("the webhook URL must start with http://".into())),
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return (
+            None,
+            Err("the webhook URL must start with https:// or http://".into()),
+        );
     }
     let body = match serde_json::to_vec(&InboundMessage::from(delivery.entry.clone())) {
         Ok(body) => body,
@@ -253,10 +253,16 @@ async fn post(
         Err(e) => return (None, Err(format!("cannot build the request: {e}"))),
     };
     let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| format!("POST to {} failed: {e}", redact_query(url)))?;
+        let response = client.request(request).await.map_err(|e| {
+            let why = causes(&e);
+            let hint = if why.contains("certificate") {
+                "; the server's certificate does not verify: put its CA in [webhooks] \
+                     ca_file, or correct the certificate (host name, dates)"
+            } else {
+                ""
+            };
+            format!("POST to {} failed: {why}{hint}", redact_query(url))
+        })?;
         let status = response.status();
         // Read (a bounded part of) the answer so that the connection can be reused.
         let _ = Limited::new(response.into_body(), MAX_ANSWER)
@@ -280,6 +286,22 @@ async fn post(
             Err(format!("the client answered {status}")),
         ),
     }
+}
+
+/// `error` and its sources, outermost first: hyper's own message ("client error (Connect)")
+/// says nothing of a refused connection or an untrusted certificate; its sources do.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

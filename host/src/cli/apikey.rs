@@ -72,13 +72,14 @@ pub enum ApiKeyAction {
         clear_networks: bool,
     },
     /// Set the URL that the key's inbound SMS are POSTed to (signed with HMAC-SHA256), and
-    /// print a new signing secret ONCE; or remove the webhook with --clear. Plain http:// only
-    /// for now (TLS is not supported yet). Failed deliveries are retried (1 s doubling, at most
-    /// 5 min apart) for 3 days, then abandoned; `jingxun apikey deliveries` lists them.
+    /// print a new signing secret ONCE; or remove the webhook with --clear. https:// URLs are
+    /// verified against the system's CAs and [webhooks] ca_file; http:// goes in the clear.
+    /// Failed deliveries are retried (1 s doubling, at most 5 min apart) for 3 days, then
+    /// abandoned; `jingxun apikey deliveries` lists them.
     Webhook {
         #[arg(long)]
         name: String,
-        /// The client's URL, e.g. http://10.0.0.5:8080/sms.
+        /// The client's URL, e.g. https://oa.police.internal/sms or http://10.0.0.5:8080/sms.
         #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
         url: Option<String>,
         /// Remove the webhook (pending deliveries are abandoned; the inbox keeps the messages).
