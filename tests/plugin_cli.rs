@@ -130,6 +130,50 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         serde_json::json!(["datasource:records"])
     );
 
+    // Each of those changes has its audit row, by the operating-system user on the CLI
+    // (security checklist, "Audit"); the configuration value itself is not recorded.
+    let rows: Vec<Value> = daemon
+        .cli_ok(&["audit", "--json", "--limit", "100"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| {
+            r["component"] == "plugins"
+                && r["source"] == "cli"
+                && r["actor"].as_str().is_some_and(|a| a.starts_with("cli:"))
+        })
+        .collect();
+    let mut events: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap(),
+                r["object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    events.reverse();
+    for expected in [
+        "plugin.install echo",
+        "plugin.rollback echo",
+        "plugin.install sneaky",
+        "datasource.add records",
+        "plugin.grant sneaky",
+        "plugin.revoke sneaky",
+        "plugin.disable echo",
+        "plugin.config echo",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} by the CLI missing: {events:?}"
+        );
+    }
+    assert!(
+        rows.iter()
+            .all(|r| !r["details"].to_string().contains("\"X\"")),
+        "{rows:?}"
+    );
+
     // The daemon now serves sneaky alone.
     wait_for_log(&daemon, "[\"sneaky@1.0.0 (").await;
 

@@ -125,6 +125,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
             "police",
             &format!("sqlite://{}", police.display()),
             crate::clock::now_ms(),
+            &crate::audit::ChangeAuthor::daemon(),
         )
         .await?;
     let settings = PluginSettings {
@@ -233,7 +234,8 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         bundled_dir: None,
     };
     let host = PluginHost::start(store.clone(), settings).await?;
-    host.install(&echo).await?;
+    host.install(&echo, &crate::audit::ChangeAuthor::daemon())
+        .await?;
     let request = PluginRequest {
         id: "bench".into(),
         sender: "+8613800000001".into(),

@@ -296,6 +296,7 @@ async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
             DEMO_DATASOURCE,
             &format!("sqlite://{}", path.display()),
             crate::clock::now_ms(),
+            &crate::audit::ChangeAuthor::daemon(),
         )
         .await?;
     tracing::info!(

@@ -764,7 +764,7 @@ mod tests {
             bundled: false,
         };
         db.store
-            .plugin_install_version(&version, 1)
+            .plugin_install_version(&version, 1, &crate::audit::ChangeAuthor::new("t", "test"))
             .await
             .expect("install a plugin record");
         assert!(matches!(

@@ -66,6 +66,40 @@ pub const SECRET_KEYS: &[&str] = &[
     "token",
 ];
 
+/// Who makes a change and from where, for the audit row the store commits with it: a
+/// signed-in administrator (`admin`, `web 10.0.0.5`), the operating-system user on the command
+/// line (`cli:root`, `cli`), or the daemon itself ([`ChangeAuthor::daemon`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeAuthor {
+    /// [`AuditEntry::actor`].
+    pub actor: String,
+    /// [`AuditEntry::source`].
+    pub source: String,
+}
+
+impl ChangeAuthor {
+    /// `actor` acting from `source`.
+    pub fn new(actor: impl Into<String>, source: impl Into<String>) -> ChangeAuthor {
+        ChangeAuthor {
+            actor: actor.into(),
+            source: source.into(),
+        }
+    }
+
+    /// The daemon's own changes (the bundled plugins and the demo datasource at first start).
+    pub fn daemon() -> ChangeAuthor {
+        ChangeAuthor::new("jingxun", "daemon")
+    }
+
+    /// An `ok` row of `component` and `event` about `object`, by this author.
+    pub fn entry(&self, component: &str, event: &str, object: &str) -> AuditEntry {
+        AuditEntry::new(component, event, "ok")
+            .with_actor(self.actor.clone())
+            .with_object(object)
+            .with_source(Some(&self.source))
+    }
+}
+
 /// What a row says happened. Build one with [`AuditEntry::new`] and the `with_*` methods, or
 /// fill every field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use jingxun::audit::ChangeAuthor;
 use jingxun::config::Config;
 use jingxun::plugins::valid_datasource_name;
 use jingxun::store::Store;
@@ -49,7 +50,12 @@ async fn execute(store: &Store, action: DatasourceAction) -> anyhow::Result<()> 
             }
             let url = normalise_url(&url)?;
             let granted = store
-                .datasource_add(&name, &url, jingxun::clock::now_ms())
+                .datasource_add(
+                    &name,
+                    &url,
+                    jingxun::clock::now_ms(),
+                    &ChangeAuthor::new(super::user::cli_actor(), "cli"),
+                )
                 .await?;
             writeln!(
                 out,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
+use jingxun::audit::ChangeAuthor;
 use jingxun::config::Config;
 use jingxun::plugins::{PluginHost, PluginSettings, valid_datasource_name};
 use jingxun::store::{GrantKind, Store};
@@ -87,12 +88,14 @@ pub async fn run(config: &Config, action: PluginAction) -> anyhow::Result<()> {
 async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let now = jingxun::clock::now_ms();
+    // Every registry change is committed with its audit row, by the operating-system user.
+    let by = ChangeAuthor::new(super::user::cli_actor(), "cli");
     match action {
         PluginAction::Install { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let host = admin_host(config, store).await?;
-            let plugin = host.install(&bytes).await?;
+            let plugin = host.install(&bytes, &by).await?;
             writeln!(
                 out,
                 "installed {} {} ({}), answering {}{}",
@@ -161,24 +164,29 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
         PluginAction::Enable { name } => {
             admin_host(config, store)
                 .await?
-                .set_enabled(&name, true)
+                .set_enabled(&name, true, &by)
                 .await?;
             writeln!(out, "enabled {name}")?;
         }
         PluginAction::Disable { name } => {
             admin_host(config, store)
                 .await?
-                .set_enabled(&name, false)
+                .set_enabled(&name, false, &by)
                 .await?;
             writeln!(out, "disabled {name}")?;
         }
         PluginAction::Rollback { name } => {
-            let plugin = admin_host(config, store).await?.rollback(&name).await?;
+            let plugin = admin_host(config, store)
+                .await?
+                .rollback(&name, &by)
+                .await?;
             writeln!(out, "{name} rolled back to {}", plugin.version)?;
         }
         PluginAction::Grant(args) => {
             let (kind, target) = grant_target(&args)?;
-            let added = store.plugin_grant(&args.plugin, kind, &target, now).await?;
+            let added = store
+                .plugin_grant(&args.plugin, kind, &target, now, &by)
+                .await?;
             writeln!(
                 out,
                 "{} {} {target} to {}",
@@ -189,7 +197,10 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
         }
         PluginAction::Revoke(args) => {
             let (kind, target) = grant_target(&args)?;
-            if !store.plugin_revoke(&args.plugin, kind, &target).await? {
+            if !store
+                .plugin_revoke(&args.plugin, kind, &target, &by)
+                .await?
+            {
                 bail!("{} was not granted {} {target}", args.plugin, kind.as_str());
             }
             writeln!(
@@ -205,7 +216,9 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
             if key.trim().is_empty() || key.len() > 64 {
                 bail!("--key must be 1-64 characters");
             }
-            store.plugin_config_set(&plugin, &key, &value, now).await?;
+            store
+                .plugin_config_set(&plugin, &key, &value, now, &by)
+                .await?;
             writeln!(out, "set {plugin} {key}")?;
         }
     }

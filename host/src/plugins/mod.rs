@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::ChangeAuthor;
 use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store, StoreError};
 use capabilities::{PluginContext, Services};
 use runtime::Runtime;
@@ -725,12 +726,22 @@ impl PluginHost {
 
     /// Installs a component, or upgrades the installed plugin of the same name (its current
     /// version is kept for [`PluginHost::rollback`]). Validates the component, reads its
-    /// manifest, refuses keywords owned by another enabled plugin. Takes effect at once.
-    pub async fn install(&self, wasm: &[u8]) -> Result<InstalledPlugin, PluginError> {
-        self.install_as(wasm, false).await
+    /// manifest, refuses keywords owned by another enabled plugin. Takes effect at once; audited
+    /// as `plugin.install` by `by` in the same transaction.
+    pub async fn install(
+        &self,
+        wasm: &[u8],
+        by: &ChangeAuthor,
+    ) -> Result<InstalledPlugin, PluginError> {
+        self.install_as(wasm, false, by).await
     }
 
-    async fn install_as(&self, wasm: &[u8], bundled: bool) -> Result<InstalledPlugin, PluginError> {
+    async fn install_as(
+        &self,
+        wasm: &[u8],
+        bundled: bool,
+        by: &ChangeAuthor,
+    ) -> Result<InstalledPlugin, PluginError> {
         let inner = self.inner.clone();
         let bytes = wasm.to_vec();
         let (manifest, sha256, bytes) = tokio::task::spawn_blocking(move || {
@@ -765,6 +776,7 @@ impl PluginHost {
                     bundled,
                 },
                 crate::clock::now_ms(),
+                by,
             )
             .await?;
         tracing::info!(plugin = %record.name, version = %record.current.version, keywords = ?record.current.keywords, "plugin installed");
@@ -772,22 +784,33 @@ impl PluginHost {
         InstalledPlugin::from_record(&record)
     }
 
-    /// Enables or disables a plugin; takes effect at once.
-    pub async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), PluginError> {
+    /// Enables or disables a plugin; takes effect at once. Audited as `plugin.enable` or
+    /// `plugin.disable` by `by`.
+    pub async fn set_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+        by: &ChangeAuthor,
+    ) -> Result<(), PluginError> {
         self.inner
             .store
-            .plugin_set_enabled(name, enabled, crate::clock::now_ms())
+            .plugin_set_enabled(name, enabled, crate::clock::now_ms(), by)
             .await?;
         tracing::info!(plugin = %name, enabled, "plugin enabled state changed");
         self.refresh().await
     }
 
-    /// Makes the previous version current again; takes effect at once.
-    pub async fn rollback(&self, name: &str) -> Result<InstalledPlugin, PluginError> {
+    /// Makes the previous version current again; takes effect at once. Audited as
+    /// `plugin.rollback` by `by`.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        by: &ChangeAuthor,
+    ) -> Result<InstalledPlugin, PluginError> {
         let record = self
             .inner
             .store
-            .plugin_rollback(name, crate::clock::now_ms())
+            .plugin_rollback(name, crate::clock::now_ms(), by)
             .await?;
         tracing::info!(plugin = %name, version = %record.current.version, "plugin rolled back");
         self.refresh().await?;
@@ -945,7 +968,7 @@ impl PluginHost {
                     continue;
                 }
             };
-            match self.install_as(&bytes, true).await {
+            match self.install_as(&bytes, true, &ChangeAuthor::daemon()).await {
                 Ok(plugin) => {
                     installed += 1;
                     for d in plugin
@@ -959,6 +982,7 @@ impl PluginHost {
                                 GrantKind::Datasource,
                                 d,
                                 crate::clock::now_ms(),
+                                &ChangeAuthor::daemon(),
                             )
                             .await?;
                     }

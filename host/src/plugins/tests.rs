@@ -23,6 +23,34 @@ fn fixture(name: &str) -> Vec<u8> {
     })
 }
 
+/// The author of the tests' registry changes.
+fn by() -> crate::audit::ChangeAuthor {
+    crate::audit::ChangeAuthor::new("cli:test", "cli")
+}
+
+/// The registry's audit rows in the database at `url`, oldest first: `event object by actor`.
+async fn registry_audit(url: &str) -> Vec<String> {
+    use sqlx::Row;
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT event, actor, object FROM audit_log WHERE component = 'plugins' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| {
+            let (event, actor, object): (String, String, String) = (
+                r.try_get("event").unwrap(),
+                r.try_get("actor").unwrap(),
+                r.try_get("object").unwrap(),
+            );
+            format!("{event} {object} by {actor}")
+        })
+        .collect()
+}
+
 struct Env {
     store: Store,
     host: PluginHost,
@@ -48,9 +76,14 @@ impl Env {
             .await
             .unwrap();
         for name in fixtures {
-            host.install(&fixture(name)).await.unwrap();
+            host.install(&fixture(name), &by()).await.unwrap();
         }
         Env { store, host, dir }
+    }
+
+    /// The store's URL, for a connection of the test's own.
+    fn url(&self) -> String {
+        format!("sqlite://{}/jingxun.db", self.dir.path().display())
     }
 
     /// A second host on the same store and cache, as after a restart.
@@ -81,7 +114,7 @@ impl Env {
         }
         pool.close().await;
         self.store
-            .datasource_add(name, &url, crate::clock::now_ms())
+            .datasource_add(name, &url, crate::clock::now_ms(), &by())
             .await
             .unwrap();
         url
@@ -183,7 +216,7 @@ async fn a_plugin_gets_only_granted_datasources_and_hosts_and_only_reads() {
     env.datasource("police", 3).await;
     env.datasource("records", 3).await;
     env.store
-        .plugin_grant("sneaky", GrantKind::Datasource, "records", 0)
+        .plugin_grant("sneaky", GrantKind::Datasource, "records", 0, &by())
         .await
         .unwrap();
     env.host.refresh().await.unwrap();
@@ -195,7 +228,7 @@ async fn a_plugin_gets_only_granted_datasources_and_hosts_and_only_reads() {
     );
     // Revoked: refused again, without a restart.
     env.store
-        .plugin_revoke("sneaky", GrantKind::Datasource, "records")
+        .plugin_revoke("sneaky", GrantKind::Datasource, "records", &by())
         .await
         .unwrap();
     env.host.refresh().await.unwrap();
@@ -206,34 +239,38 @@ async fn a_plugin_gets_only_granted_datasources_and_hosts_and_only_reads() {
 #[tokio::test]
 async fn a_keyword_owned_by_another_enabled_plugin_is_refused() {
     let env = Env::new(&["echo"]).await;
-    let err = env.host.install(&fixture("copycat")).await.unwrap_err();
+    let err = env
+        .host
+        .install(&fixture("copycat"), &by())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, PluginError::KeywordTaken { keyword, owner } if keyword == "ECHO" && owner == "echo"),
         "{err:?}"
     );
     echo_works(&env.host).await;
     // Once echo is disabled the keyword is free; enabling echo again is then refused.
-    env.host.set_enabled("echo", false).await.unwrap();
-    env.host.install(&fixture("copycat")).await.unwrap();
+    env.host.set_enabled("echo", false, &by()).await.unwrap();
+    env.host.install(&fixture("copycat"), &by()).await.unwrap();
     assert_eq!(
         env.host.handle(request("ECHO", &["x"])).await.unwrap().text,
         "copycat"
     );
-    let err = env.host.set_enabled("echo", true).await.unwrap_err();
+    let err = env.host.set_enabled("echo", true, &by()).await.unwrap_err();
     assert!(matches!(err, PluginError::KeywordTaken { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn an_upgrade_takes_effect_at_once_and_rolls_back() {
     let env = Env::new(&["echo"]).await;
-    let v2 = env.host.install(&fixture("echo-v2")).await.unwrap();
+    let v2 = env.host.install(&fixture("echo-v2"), &by()).await.unwrap();
     assert_eq!(v2.version, "2.0.0");
     assert_eq!(v2.previous_version.as_deref(), Some("1.0.0"));
     let reply = env.host.handle(request("ECHO", &["x"])).await.unwrap();
     assert_eq!(reply.version, "2.0.0");
     assert!(reply.text.ends_with(" v2.0.0"), "{}", reply.text);
 
-    let back = env.host.rollback("echo").await.unwrap();
+    let back = env.host.rollback("echo", &by()).await.unwrap();
     assert_eq!(back.version, "1.0.0");
     assert_eq!(back.previous_version.as_deref(), Some("2.0.0"));
     let reply = env.host.handle(request("ECHO", &["x"])).await.unwrap();
@@ -241,10 +278,10 @@ async fn an_upgrade_takes_effect_at_once_and_rolls_back() {
     assert!(reply.text.ends_with(" v1.0.0"), "{}", reply.text);
 
     // Installing the bytes that already run changes nothing.
-    let again = env.host.install(&fixture("echo")).await.unwrap();
+    let again = env.host.install(&fixture("echo"), &by()).await.unwrap();
     assert_eq!(again, back);
     assert!(matches!(
-        env.host.rollback("nonesuch").await,
+        env.host.rollback("nonesuch", &by()).await,
         Err(PluginError::UnknownPlugin(_))
     ));
 }
@@ -253,7 +290,7 @@ async fn an_upgrade_takes_effect_at_once_and_rolls_back() {
 async fn a_rollback_needs_a_previous_version() {
     let env = Env::new(&["echo"]).await;
     assert!(matches!(
-        env.host.rollback("echo").await,
+        env.host.rollback("echo", &by()).await,
         Err(PluginError::NoPreviousVersion(name)) if name == "echo"
     ));
 }
@@ -261,7 +298,7 @@ async fn a_rollback_needs_a_previous_version() {
 #[tokio::test]
 async fn a_disabled_plugin_is_not_callable_until_enabled() {
     let env = Env::new(&["echo"]).await;
-    env.host.set_enabled("echo", false).await.unwrap();
+    env.host.set_enabled("echo", false, &by()).await.unwrap();
     assert_eq!(
         env.host.handle(request("ECHO", &["x"])).await.unwrap_err(),
         InvocationError::UnknownKeyword("ECHO".into())
@@ -269,7 +306,7 @@ async fn a_disabled_plugin_is_not_callable_until_enabled() {
     assert!(env.host.command("ECHO").is_none());
     let listed = env.host.plugins().await.unwrap();
     assert!(!listed[0].enabled);
-    env.host.set_enabled("echo", true).await.unwrap();
+    env.host.set_enabled("echo", true, &by()).await.unwrap();
     echo_works(&env.host).await;
 }
 
@@ -292,7 +329,7 @@ async fn a_restart_loads_compiled_plugins_from_the_cache() {
 async fn configuration_values_reach_the_plugin() {
     let env = Env::new(&["echo"]).await;
     env.store
-        .plugin_config_set("echo", "prefix", "【测试】", 0)
+        .plugin_config_set("echo", "prefix", "【测试】", 0, &by())
         .await
         .unwrap();
     env.host.refresh().await.unwrap();
@@ -306,7 +343,7 @@ async fn configuration_values_reach_the_plugin() {
 async fn a_running_host_notices_changes_made_by_another_process() {
     let env = Env::new(&["echo"]).await;
     env.store
-        .plugin_set_enabled("echo", false, 0)
+        .plugin_set_enabled("echo", false, 0, &by())
         .await
         .unwrap();
     let mut waited = Duration::ZERO;
@@ -346,7 +383,7 @@ async fn bundled_plugins_are_installed_once_into_a_fresh_database_and_granted_wh
 
     // The datasource sneaky asks for appears later: it is granted at once.
     let granted = store
-        .datasource_add("records", "sqlite://x.db", 0)
+        .datasource_add("records", "sqlite://x.db", 0, &by())
         .await
         .unwrap();
     assert_eq!(granted, ["sneaky"]);
@@ -368,9 +405,13 @@ async fn bundled_plugins_are_installed_once_into_a_fresh_database_and_granted_wh
 #[tokio::test]
 async fn bytes_that_are_not_a_component_are_refused() {
     let env = Env::new(&[]).await;
-    let err = env.host.install(b"\0asm\x01\0\0\0").await.unwrap_err();
+    let err = env
+        .host
+        .install(b"\0asm\x01\0\0\0", &by())
+        .await
+        .unwrap_err();
     assert!(matches!(err, PluginError::InvalidComponent(_)), "{err}");
-    let err = env.host.install(b"hello").await.unwrap_err();
+    let err = env.host.install(b"hello", &by()).await.unwrap_err();
     assert!(matches!(err, PluginError::InvalidComponent(_)), "{err}");
 }
 
@@ -440,6 +481,79 @@ async fn more_concurrent_calls_than_slots_all_complete() {
     }
 }
 
+/// Security checklist, "Audit": every registry change (install, upgrade, rollback, disable,
+/// enable, datasource, grant, revoke, configuration) is committed with its audit row; a call
+/// that changes nothing writes none; and when the row cannot be written the change is not made.
+#[tokio::test]
+async fn every_registry_change_is_committed_with_its_audit_row() {
+    let env = Env::new(&["echo"]).await;
+    let (host, store) = (&env.host, &env.store);
+    host.install(&fixture("echo"), &by()).await.unwrap(); // the same bytes: no change
+    host.install(&fixture("echo-v2"), &by()).await.unwrap();
+    host.rollback("echo", &by()).await.unwrap();
+    host.set_enabled("echo", false, &by()).await.unwrap();
+    host.set_enabled("echo", true, &by()).await.unwrap();
+    env.datasource("records", 1).await;
+    for _ in 0..2 {
+        store
+            .plugin_grant("echo", GrantKind::Datasource, "records", 1, &by())
+            .await
+            .unwrap();
+    }
+    store
+        .plugin_revoke("echo", GrantKind::Datasource, "records", &by())
+        .await
+        .unwrap();
+    store
+        .plugin_config_set("echo", "token", "s3cret-value", 1, &by())
+        .await
+        .unwrap();
+    let expected = [
+        "plugin.install echo",
+        "plugin.install echo",
+        "plugin.rollback echo",
+        "plugin.disable echo",
+        "plugin.enable echo",
+        "datasource.add records",
+        "plugin.grant echo",
+        "plugin.revoke echo",
+        "plugin.config echo",
+    ]
+    .map(|e| format!("{e} by cli:test"));
+    let url = env.url();
+    assert_eq!(registry_audit(&url).await, expected);
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE component = 'plugins' ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        details[1].contains("\"previous_version\":\"1.0.0\""),
+        "{}",
+        details[1]
+    );
+    assert!(
+        details.iter().all(|d| !d.contains("s3cret-value")),
+        "{details:?}"
+    );
+    // The audit log refuses rows: the change goes with it.
+    let generation = store.plugins_generation().await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+         BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(host.set_enabled("echo", false, &by()).await.is_err());
+    assert!(host.install(&fixture("echo-v2"), &by()).await.is_err());
+    assert_eq!(store.plugins_generation().await.unwrap(), generation);
+    echo_works(host).await;
+    assert_eq!(host.plugins().await.unwrap()[0].version, "1.0.0");
+}
+
 /// The registry's SQL on PostgreSQL too, when `JINGXUN_TEST_POSTGRES_URL` is set (in a schema
 /// of its own, dropped afterwards).
 #[tokio::test]
@@ -452,54 +566,59 @@ async fn the_registry_works_on_postgresql() {
     let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
         .await
         .unwrap();
-    host.install(&fixture("echo")).await.unwrap();
+    host.install(&fixture("echo"), &by()).await.unwrap();
     assert_eq!(
-        host.install(&fixture("echo-v2"))
+        host.install(&fixture("echo-v2"), &by())
             .await
             .unwrap()
             .previous_version
             .as_deref(),
         Some("1.0.0")
     );
-    assert_eq!(host.rollback("echo").await.unwrap().version, "1.0.0");
+    assert_eq!(host.rollback("echo", &by()).await.unwrap().version, "1.0.0");
     assert!(matches!(
-        host.install(&fixture("copycat")).await,
+        host.install(&fixture("copycat"), &by()).await,
         Err(PluginError::KeywordTaken { .. })
     ));
     store
-        .datasource_add("records", "sqlite://x.db", 1)
+        .datasource_add("records", "sqlite://x.db", 1, &by())
         .await
         .unwrap();
     assert!(
         store
-            .plugin_grant("echo", GrantKind::Datasource, "records", 1)
+            .plugin_grant("echo", GrantKind::Datasource, "records", 1, &by())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .plugin_grant("echo", GrantKind::Datasource, "records", 1)
+            .plugin_grant("echo", GrantKind::Datasource, "records", 1, &by())
             .await
             .unwrap()
     );
     assert!(
         store
-            .plugin_revoke("echo", GrantKind::Datasource, "records")
+            .plugin_revoke("echo", GrantKind::Datasource, "records", &by())
             .await
             .unwrap()
     );
     store
-        .plugin_config_set("echo", "prefix", "P:", 1)
+        .plugin_config_set("echo", "prefix", "P:", 1, &by())
         .await
         .unwrap();
     store
-        .plugin_config_set("echo", "prefix", "Q:", 2)
+        .plugin_config_set("echo", "prefix", "Q:", 2, &by())
         .await
         .unwrap();
-    host.set_enabled("echo", false).await.unwrap();
-    host.set_enabled("echo", true).await.unwrap();
+    host.set_enabled("echo", false, &by()).await.unwrap();
+    host.set_enabled("echo", true, &by()).await.unwrap();
     let reply = host.handle(request("ECHO", &["x"])).await.unwrap();
     assert!(reply.text.starts_with("Q:ECHO x"), "{}", reply.text);
+    assert_eq!(
+        registry_audit(&db.url).await.len(),
+        10,
+        "one row per change"
+    );
     db.store.close().await;
 }
 

@@ -4,6 +4,9 @@
 //! that polls it ([`Store::plugins_generation`]) picks up changes made by another process.
 //! The rules (keyword syntax, who may own a keyword) live in [`crate::plugins`]; this file only
 //! enforces what must hold inside one transaction (no keyword owned by two enabled plugins).
+//! Every change is committed with its audit row (component `plugins`, by the
+//! [`ChangeAuthor`] given), so a change is never made unaudited; a call that changes nothing
+//! (the same bytes installed again, a grant that exists) writes no row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +14,7 @@ use serde::Serialize;
 use sqlx::{Row, Transaction};
 
 use super::{Store, StoreError};
+use crate::audit::{AuditEntry, ChangeAuthor};
 use crate::plugins::PluginError;
 
 type Tx = Transaction<'static, sqlx::Any>;
@@ -208,11 +212,12 @@ impl Store {
         &self,
         new: &NewPluginVersion<'_>,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<PluginRecord, PluginError> {
         let mut tx = self.begin_write().await?;
         check_keywords_free(&mut tx, new.name, new.keywords).await?;
         let existing = sqlx::query(
-            "SELECT p.current_version, v.sha256 FROM plugins p \
+            "SELECT p.current_version, v.sha256, v.version FROM plugins p \
              JOIN plugin_versions v ON v.id = p.current_version WHERE p.name = $1",
         )
         .bind(new.name)
@@ -223,10 +228,11 @@ impl Store {
             Some(row) => Some((
                 row.try_get::<i64, _>("current_version").map_err(db)?,
                 row.try_get::<String, _>("sha256").map_err(db)?,
+                row.try_get::<String, _>("version").map_err(db)?,
             )),
             None => None,
         };
-        if let Some((_, sha)) = &existing
+        if let Some((_, sha, _)) = &existing
             && sha == new.sha256
         {
             tx.rollback().await.map_err(db)?;
@@ -250,8 +256,17 @@ impl Store {
         .map_err(db)?
         .try_get("id")
         .map_err(db)?;
+        let audit = by
+            .entry("plugins", "plugin.install", new.name)
+            .with_details(serde_json::json!({
+                "version": new.version,
+                "sha256": new.sha256,
+                "keywords": new.keywords,
+                "previous_version": existing.as_ref().map(|(_, _, version)| version),
+                "bundled": new.bundled,
+            }));
         match existing {
-            Some((old, _)) => {
+            Some((old, _, _)) => {
                 sqlx::query(
                     "UPDATE plugins SET current_version = $1, previous_version = $2, \
                      updated_at = $3 WHERE name = $4",
@@ -287,7 +302,7 @@ impl Store {
                 .map_err(db)?;
             }
         }
-        commit_with_new_generation(tx).await?;
+        self.commit_change(tx, &audit).await?;
         self.plugin(new.name).await
     }
 
@@ -298,6 +313,7 @@ impl Store {
         name: &str,
         enabled: bool,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<(), PluginError> {
         let mut tx = self.begin_write().await?;
         let keywords = current_keywords(&mut tx, name).await?;
@@ -311,7 +327,13 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        commit_with_new_generation(tx).await
+        let event = if enabled {
+            "plugin.enable"
+        } else {
+            "plugin.disable"
+        };
+        self.commit_change(tx, &by.entry("plugins", event, name))
+            .await
     }
 
     /// Makes the previous version current again (and the current one the previous, so that a
@@ -320,11 +342,14 @@ impl Store {
         &self,
         name: &str,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<PluginRecord, PluginError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT p.enabled, p.current_version, p.previous_version, v.keywords \
+            "SELECT p.enabled, p.current_version, p.previous_version, v.keywords, \
+             v.version AS previous_text, c.version AS current_text \
              FROM plugins p LEFT JOIN plugin_versions v ON v.id = p.previous_version \
+             JOIN plugin_versions c ON c.id = p.current_version \
              WHERE p.name = $1",
         )
         .bind(name)
@@ -354,17 +379,25 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        commit_with_new_generation(tx).await?;
+        let audit = by
+            .entry("plugins", "plugin.rollback", name)
+            .with_details(serde_json::json!({
+                "version": row.try_get::<Option<String>, _>("previous_text").map_err(db)?,
+                "from_version": row.try_get::<String, _>("current_text").map_err(db)?,
+            }));
+        self.commit_change(tx, &audit).await?;
         self.plugin(name).await
     }
 
     /// Registers a datasource and grants it to every bundled plugin whose current manifest asks
-    /// for it. Returns the names of the plugins so granted (for the audit trail).
+    /// for it. Returns the names of the plugins so granted. Audited as `datasource.add` (the
+    /// URL without its password) with those grants.
     pub async fn datasource_add(
         &self,
         name: &str,
         url: &str,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<Vec<String>, PluginError> {
         let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT name FROM datasources WHERE name = $1")
@@ -398,7 +431,13 @@ impl Store {
                 granted.push(plugin);
             }
         }
-        commit_with_new_generation(tx).await?;
+        let audit = by
+            .entry("plugins", "datasource.add", name)
+            .with_details(serde_json::json!({
+                "url": super::redact_url(url),
+                "granted_to": granted,
+            }));
+        self.commit_change(tx, &audit).await?;
         Ok(granted)
     }
 
@@ -428,6 +467,7 @@ impl Store {
         kind: GrantKind,
         target: &str,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<bool, PluginError> {
         let mut tx = self.begin_write().await?;
         current_keywords(&mut tx, plugin).await?;
@@ -441,12 +481,12 @@ impl Store {
                 return Err(PluginError::UnknownDatasource(target.to_owned()));
             }
         }
-        let added = insert_grant(&mut tx, plugin, kind, target, now_ms).await?;
-        if added {
-            bump_generation(&mut tx).await?;
+        if !insert_grant(&mut tx, plugin, kind, target, now_ms).await? {
+            return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
-        Ok(added)
+        let audit = grant_entry(by, "plugin.grant", plugin, kind, target);
+        self.commit_change(tx, &audit).await?;
+        Ok(true)
     }
 
     /// Withdraws a grant. Returns false when there was none.
@@ -455,6 +495,7 @@ impl Store {
         plugin: &str,
         kind: GrantKind,
         target: &str,
+        by: &ChangeAuthor,
     ) -> Result<bool, PluginError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -468,11 +509,12 @@ impl Store {
         .map_err(db)?
         .rows_affected()
             > 0;
-        if done {
-            bump_generation(&mut tx).await?;
+        if !done {
+            return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
-        Ok(done)
+        let audit = grant_entry(by, "plugin.revoke", plugin, kind, target);
+        self.commit_change(tx, &audit).await?;
+        Ok(true)
     }
 
     /// Every grant, by plugin, kind and target.
@@ -496,13 +538,15 @@ impl Store {
             .collect()
     }
 
-    /// Sets one configuration value of a plugin (which must be installed).
+    /// Sets one configuration value of a plugin (which must be installed). Audited as
+    /// `plugin.config` with the key, never the value (it may be a token).
     pub async fn plugin_config_set(
         &self,
         plugin: &str,
         key: &str,
         value: &str,
         now_ms: i64,
+        by: &ChangeAuthor,
     ) -> Result<(), PluginError> {
         let mut tx = self.begin_write().await?;
         current_keywords(&mut tx, plugin).await?;
@@ -518,7 +562,18 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        commit_with_new_generation(tx).await
+        let audit = by
+            .entry("plugins", "plugin.config", plugin)
+            .with_details(serde_json::json!({ "key": key }));
+        self.commit_change(tx, &audit).await
+    }
+
+    /// Commits a change to the registry with a new generation, so that running hosts reload,
+    /// and with its audit row.
+    async fn commit_change(&self, mut tx: Tx, audit: &AuditEntry) -> Result<(), PluginError> {
+        bump_generation(&mut tx).await?;
+        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        Ok(())
     }
 
     /// Every configuration value: plugin -> key -> value.
@@ -573,10 +628,16 @@ impl Store {
     }
 }
 
-/// Commits a change to the registry with a new generation, so that running hosts reload.
-async fn commit_with_new_generation(mut tx: Tx) -> Result<(), PluginError> {
-    bump_generation(&mut tx).await?;
-    tx.commit().await.map_err(db)
+/// The audit row of a grant or its withdrawal.
+fn grant_entry(
+    by: &ChangeAuthor,
+    event: &str,
+    plugin: &str,
+    kind: GrantKind,
+    target: &str,
+) -> AuditEntry {
+    by.entry("plugins", event, plugin)
+        .with_details(serde_json::json!({ "kind": kind.as_str(), "target": target }))
 }
 
 async fn bump_generation(tx: &mut Tx) -> Result<(), PluginError> {

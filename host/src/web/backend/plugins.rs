@@ -1,14 +1,14 @@
 //! The plugin registry through the daemon's [`crate::plugins::PluginHost`] (so that every
-//! change takes effect at once), each change audited (component `plugins`) once it is made.
+//! change takes effect at once), each change committed with its audit row (component
+//! `plugins`, by the signed-in administrator).
 
 use jingxun_web::model::plugins::{CommandRow, PluginRow, PluginsPage};
 use jingxun_web::model::{Outcome, Refusal};
 use jingxun_web::ssr::backend::{PluginGrantKind, PluginsBackend};
 use jingxun_web::ssr::{Actor, BoxFuture};
-use serde_json::json;
 
 use super::{HostBackend, audit_source, unavailable};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::ChangeAuthor;
 use crate::plugins::{PluginError, parse_manifest};
 use crate::store::GrantKind;
 
@@ -29,27 +29,9 @@ fn refusal(what: &str, e: PluginError) -> Refusal {
     }
 }
 
-impl HostBackend {
-    /// Appends the audit row of a registry change that was made.
-    async fn audit_plugin_change(
-        &self,
-        actor: &Actor,
-        event: &str,
-        plugin: &str,
-        details: serde_json::Value,
-    ) {
-        let entry = AuditEntry::new("plugins", event, "ok")
-            .with_actor(&actor.login)
-            .with_object(plugin)
-            .with_source(Some(&audit_source(actor)))
-            .with_details(details);
-        if let Err(e) = AuditLog::new(self.state().store.clone())
-            .append(entry)
-            .await
-        {
-            tracing::error!(error = %e, %plugin, %event, "the audit row of a plugin change could not be written");
-        }
-    }
+/// The administrator making a registry change, for its audit row.
+fn author(actor: &Actor) -> ChangeAuthor {
+    ChangeAuthor::new(actor.login.clone(), audit_source(actor))
 }
 
 impl PluginsBackend for HostBackend {
@@ -133,23 +115,10 @@ impl PluginsBackend for HostBackend {
             let installed = self
                 .state()
                 .plugins
-                .install(&component)
+                .install(&component, &author(actor))
                 .await
                 .map_err(|e| refusal("installing a plugin", e))?;
-            let what = format!("{}@{}", installed.name, installed.version);
-            self.audit_plugin_change(
-                actor,
-                "plugin.install",
-                &installed.name,
-                json!({
-                    "version": installed.version,
-                    "sha256": installed.sha256,
-                    "keywords": installed.keywords,
-                    "previous_version": installed.previous_version,
-                }),
-            )
-            .await;
-            Ok(what)
+            Ok(format!("{}@{}", installed.name, installed.version))
         })
     }
 
@@ -162,35 +131,20 @@ impl PluginsBackend for HostBackend {
         Box::pin(async move {
             self.state()
                 .plugins
-                .set_enabled(&name, enabled)
+                .set_enabled(&name, enabled, &author(actor))
                 .await
                 .map_err(|e| refusal("enabling a plugin", e))?;
-            let event = if enabled {
-                "plugin.enable"
-            } else {
-                "plugin.disable"
-            };
-            self.audit_plugin_change(actor, event, &name, json!({}))
-                .await;
             Ok(())
         })
     }
 
     fn plugin_rollback<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>> {
         Box::pin(async move {
-            let plugin = self
-                .state()
+            self.state()
                 .plugins
-                .rollback(&name)
+                .rollback(&name, &author(actor))
                 .await
                 .map_err(|e| refusal("rolling a plugin back", e))?;
-            self.audit_plugin_change(
-                actor,
-                "plugin.rollback",
-                &name,
-                json!({ "version": plugin.version }),
-            )
-            .await;
             Ok(())
         })
     }
@@ -220,30 +174,17 @@ impl PluginsBackend for HostBackend {
             if granted && !asked.contains(&target) {
                 return Err(Refusal::with("not_asked", target));
             }
+            let by = author(actor);
             let changed = if granted {
                 store
-                    .plugin_grant(&name, kind, &target, crate::clock::now_ms())
+                    .plugin_grant(&name, kind, &target, crate::clock::now_ms(), &by)
                     .await
             } else {
-                store.plugin_revoke(&name, kind, &target).await
+                store.plugin_revoke(&name, kind, &target, &by).await
             }
             .map_err(|e| refusal("changing a plugin grant", e))?;
-            if changed {
-                if let Err(e) = state.plugins.refresh().await {
-                    tracing::error!(error = %e, "plugins could not be reloaded after a grant; the daemon retries");
-                }
-                let event = if granted {
-                    "plugin.grant"
-                } else {
-                    "plugin.revoke"
-                };
-                self.audit_plugin_change(
-                    actor,
-                    event,
-                    &name,
-                    json!({ "kind": kind.as_str(), "target": target }),
-                )
-                .await;
+            if changed && let Err(e) = state.plugins.refresh().await {
+                tracing::error!(error = %e, "plugins could not be reloaded after a grant; the daemon retries");
             }
             Ok(())
         })
