@@ -111,6 +111,15 @@ impl Rig {
         }
     }
 
+    /// The webhook deliveries of the key `name`, as `jingxun apikey deliveries --json` lists them.
+    fn deliveries(&self, name: &str) -> Vec<Value> {
+        self.daemon
+            .cli_ok(&["apikey", "deliveries", "--name", name, "--json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect()
+    }
+
     async fn finish(mut self) {
         self.daemon.kill9();
         self.sim.shutdown().await;
@@ -698,10 +707,7 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
     backend: Backend,
 ) {
     let rig = Rig::start(backend).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = support::free_port();
     rig.daemon.cli_ok(&[
         "apikey",
         "create",
@@ -738,13 +744,7 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
     // Nobody listens: every delivery fails at least once (connection refused).
     let deadline = Instant::now() + LONG_WAIT;
     loop {
-        let out = rig
-            .daemon
-            .cli_ok(&["apikey", "deliveries", "--name", "oa", "--json"]);
-        let rows: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON"))
-            .collect();
+        let rows = rig.deliveries("oa");
         if rows.len() == texts.len()
             && rows
                 .iter()
@@ -754,7 +754,7 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
         }
         assert!(
             Instant::now() < deadline,
-            "deliveries did not fail: {out}\n{}",
+            "deliveries did not fail: {rows:?}\n{}",
             rig.daemon.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -901,10 +901,7 @@ async fn an_https_webhook_is_delivered_only_to_a_certificate_the_ca_file_trusts(
         &format!("[webhooks]\nca_file = \"{}\"\n", ca_file.display()),
     )
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = support::free_port();
     rig.daemon.cli_ok(&[
         "apikey",
         "create",
@@ -935,19 +932,13 @@ async fn an_https_webhook_is_delivered_only_to_a_certificate_the_ca_file_trusts(
         .expect("deliver to the simulated modem");
     let deadline = Instant::now() + LONG_WAIT;
     let refused = loop {
-        let out = rig
-            .daemon
-            .cli_ok(&["apikey", "deliveries", "--name", "oa", "--json"]);
-        let rows: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON"))
-            .collect();
+        let rows = rig.deliveries("oa");
         if let Some(row) = rows.iter().find(|r| r["attempts"].as_u64() >= Some(1)) {
             break row.clone();
         }
         assert!(
             Instant::now() < deadline,
-            "no attempt was made: {out}\n{}",
+            "no attempt was made: {rows:?}\n{}",
             rig.daemon.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -399,7 +399,8 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port nobody listens on now (for a test's own server).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
