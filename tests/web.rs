@@ -750,7 +750,9 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     assert!(b.text("#notice").await.contains("授权已更改"));
     b.screenshot("plugins.png").await;
 
-    // The officer's phone asks on the simulated handset and gets the answer.
+    // The officer's phone asks on the simulated handset and gets the answer: the handset
+    // speaks for a registered phone only within the administrator's own grants.
+    daemon.cli_ok(&["user", "grant", "--login", "admin", "--business", "CP"]);
     b.open("/simulator?phone=13800000001").await;
     b.hydrated().await;
     b.fill("#handset-text", "CP 京A12345").await;
@@ -973,6 +975,346 @@ async fn the_administrator_creates_an_api_key_sees_it_once_and_revokes_it() {
         );
     }
     assert!(!audit.contains(&secret), "the key is never audited");
+}
+
+/// Officer `wang` with the registered phone 13800000001.
+fn add_officer(daemon: &Daemon) {
+    daemon.cli_ok(&[
+        "user",
+        "add",
+        "--login",
+        "wang",
+        "--name",
+        "王警官",
+        "--role",
+        "officer",
+    ]);
+    daemon.cli_ok(&[
+        "phone",
+        "add",
+        "--number",
+        "13800000001",
+        "--name",
+        "王警官",
+        "--user",
+        "wang",
+    ]);
+}
+
+/// Posts a form to the server function `endpoint` (`/ui/fn/<endpoint>`) over plain HTTP as
+/// `session`'s browser would (this origin, the dashboard's form token); status and the
+/// redirect's `Location`.
+fn post_form(host: &str, session: &str, endpoint: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let (_, _, page) = http(host, "GET", "/", &[("Cookie", session)], "");
+    let token = form_token(&page).expect("the dashboard's form token");
+    let origin = format!("http://{host}");
+    let mut form = format!("csrf={token}");
+    for (name, value) in fields {
+        form.push_str(&format!("&{name}={}", form_encode(value)));
+    }
+    let headers = [
+        ("Cookie", session),
+        ("Origin", origin.as_str()),
+        ("Accept", "text/html"),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let path = format!("/ui/fn/{endpoint}");
+    let (status, headers, _) = http(host, "POST", &path, &headers, &form);
+    (
+        status,
+        header(&headers, "location").unwrap_or_default().to_owned(),
+    )
+}
+
+/// Types `text` on the simulated handset as `phone`.
+fn handset_send(host: &str, session: &str, phone: &str, text: &str) -> (u16, String) {
+    post_form(
+        host,
+        session,
+        "handset_send",
+        &[("phone", phone), ("text", text)],
+    )
+}
+
+/// Issue 18, finding 5: binding a phone to a user gives it that user's grants, so a registrar
+/// registers phones but binds none (one by one, by import, or by re-enabling a bound phone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_registers_phones_but_only_an_administrator_binds_one_to_a_user() {
+    let daemon = daemon(Setup::default()).await;
+    add_officer(&daemon);
+    let out = daemon.cli_with_stdin(
+        &[
+            "user",
+            "add",
+            "--login",
+            "reg",
+            "--name",
+            "登记员",
+            "--role",
+            "registrar",
+            "--password-stdin",
+        ],
+        "registrar day shift\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = daemon.http.clone();
+    let reg = http_sign_in(&host, "reg", "registrar day shift").expect("the registrar signs in");
+
+    // The registrar's own handset, bound to the officer: refused, audited, not registered.
+    let (status, location) = post_form(
+        &host,
+        &reg,
+        "phone_add",
+        &[
+            ("number", "13700000007"),
+            ("owner_name", "王警官"),
+            ("user", "wang"),
+        ],
+    );
+    assert_eq!(status, 302);
+    assert!(location.contains("error=binding_needs_admin"), "{location}");
+    let (_, _, page) = http(&host, "GET", "/phones", &[("Cookie", &reg)], "");
+    assert!(page.contains("只能由系统管理员操作"), "the form says so");
+    // Nor through an import row.
+    let (status, location) = post_form(
+        &host,
+        &reg,
+        "phone_import",
+        &[("csv", "13700000008,王警官,wang\n13700000009,李四")],
+    );
+    assert_eq!(status, 302, "{location}");
+    let phones = daemon.cli_ok(&["phone", "list"]);
+    assert!(
+        !phones.contains("13700000007") && !phones.contains("13700000008"),
+        "{phones}"
+    );
+    assert!(
+        phones.contains("13700000009"),
+        "an unbound row is registered: {phones}"
+    );
+    // Unbound, the registrar registers it.
+    let (_, location) = post_form(
+        &host,
+        &reg,
+        "phone_add",
+        &[("number", "13700000007"), ("owner_name", "王警官")],
+    );
+    assert!(!location.contains("error="), "{location}");
+
+    // A bound phone disabled by an administrator stays disabled for the registrar.
+    let admin = http_sign_in(&host, "admin", ADMIN_PASSWORD).expect("the administrator signs in");
+    let disable = [("number", "13800000001"), ("active", "0")];
+    let (_, location) = post_form(&host, &admin, "phone_active", &disable);
+    assert!(!location.contains("error="), "{location}");
+    let enable = [("number", "13800000001"), ("active", "1")];
+    let (_, location) = post_form(&host, &reg, "phone_active", &enable);
+    assert!(location.contains("error=binding_needs_admin"), "{location}");
+    let (_, location) = post_form(&host, &admin, "phone_active", &enable);
+    assert!(!location.contains("error="), "{location}");
+
+    // The administrator binds.
+    let (_, location) = post_form(
+        &host,
+        &admin,
+        "phone_add",
+        &[
+            ("number", "13700000010"),
+            ("owner_name", "王警官"),
+            ("user", "wang"),
+        ],
+    );
+    assert!(!location.contains("error="), "{location}");
+    let refusals = daemon.cli_ok(&["audit", "--json", "--event", "phone.bind"]);
+    assert_eq!(refusals.lines().count(), 3, "{refusals}");
+    assert!(
+        refusals
+            .lines()
+            .all(|l| l.contains("\"reg\"") && l.contains("refused"))
+    );
+}
+
+/// Issue 18, finding 1: the handset speaks as any number, so it is an administrator's tool, and
+/// it speaks for a registered officer phone only within the administrator's own grants. Plain
+/// HTTP, no browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_handset_is_for_administrators_and_speaks_for_an_officer_only_within_their_own_grants()
+ {
+    let daemon = daemon(Setup {
+        police_datasource: true,
+        ..Setup::default()
+    })
+    .await;
+    add_officer(&daemon);
+    let host = daemon.http.clone();
+
+    // An operator can neither open the handset nor type on it.
+    let op = http_sign_in(&host, "op", OPERATOR_PASSWORD).expect("the operator signs in");
+    let (status, _, _) = http(&host, "GET", "/simulator", &[("Cookie", &op)], "");
+    assert_eq!(status, 403);
+    let (status, _) = handset_send(&host, &op, "13800000001", "CP 京A12345");
+    assert_eq!(status, 403, "the function checks the role itself");
+
+    // An administrator without the CP business cannot query through an officer's phone; the
+    // refusal is audited with the administrator as actor and nothing reaches the platform.
+    let admin = http_sign_in(&host, "admin", ADMIN_PASSWORD).expect("the administrator signs in");
+    let (status, _, page) = http(&host, "GET", "/simulator", &[("Cookie", &admin)], "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("审计日志"),
+        "the page says what the handset does"
+    );
+    let (status, location) = handset_send(&host, &admin, "13800000001", "CP 京A12345");
+    assert_eq!(status, 302);
+    assert!(location.contains("error=query_not_granted"), "{location}");
+    assert!(daemon.messages("in").is_empty(), "nothing was delivered");
+    let audit = daemon.cli_ok(&["audit", "--json", "--event", "handset.sms"]);
+    let rows: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON row"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{audit}");
+    assert_eq!(rows[0]["actor"], "admin");
+    assert_eq!(rows[0]["outcome"], "refused");
+    assert_eq!(rows[0]["phone"], "+8613800000001");
+    assert_eq!(rows[0]["object"], "CP 京A12345");
+
+    // Any number that is not a registered phone may be typed from (the router then refuses it
+    // as unregistered), audited too.
+    let (status, location) = handset_send(&host, &admin, "13900000009", "CP 京A12345");
+    assert_eq!(
+        (status, location.contains("error=")),
+        (302, false),
+        "{location}"
+    );
+
+    // Granted CP, the administrator may ask through the officer's phone, as their own phone
+    // would, and the answer comes back.
+    daemon.cli_ok(&["user", "grant", "--login", "admin", "--business", "CP"]);
+    let (status, location) = handset_send(&host, &admin, "13800000001", "CP 京A12345");
+    assert_eq!(
+        (status, location.contains("error=")),
+        (302, false),
+        "{location}"
+    );
+    daemon
+        .wait_for_messages("out", WAIT, |out| {
+            out.iter().any(|m| {
+                m["peer"] == "+8613800000001"
+                    && m["text"].as_str().is_some_and(|t| t.contains("京A12345"))
+            })
+        })
+        .await;
+    let audit = daemon.cli_ok(&["audit", "--json", "--event", "handset.sms"]);
+    assert_eq!(
+        audit.lines().count(),
+        3,
+        "every typed SMS is audited: {audit}"
+    );
+    assert_eq!(audit.matches("\"outcome\":\"ok\"").count(), 2, "{audit}");
+}
+
+/// Issue 18, finding 2: an operator sees that an officer queried, never what or the answer; a
+/// user granted the business sees both, and that read is audited. Plain HTTP, no browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_queries_and_their_answers_are_shown_only_to_users_granted_them_and_reads_are_audited()
+ {
+    let daemon = daemon(Setup {
+        police_datasource: true,
+        ..Setup::default()
+    })
+    .await;
+    add_officer(&daemon);
+    let host = daemon.http.clone();
+    daemon.cli_ok(&["user", "grant", "--login", "admin", "--business", "CP"]);
+    let admin = http_sign_in(&host, "admin", ADMIN_PASSWORD).expect("the administrator signs in");
+    handset_send(&host, &admin, "13800000001", "CP 京A12345");
+    let out = daemon
+        .wait_for_messages("out", WAIT, |out| {
+            out.iter()
+                .any(|m| m["text"].as_str().is_some_and(|t| t.contains("京A12345")))
+        })
+        .await;
+    let answer = out
+        .iter()
+        .find(|m| m["text"].as_str().is_some_and(|t| t.contains("京A12345")))
+        .expect("the answer");
+    let answer_text = answer["text"].as_str().unwrap().to_owned();
+    let answer_id = answer["id"].as_i64().expect("the answer's id");
+    // An ordinary message from the same phone stays readable for everyone.
+    handset_send(&host, &admin, "13800000001", "收到，谢谢");
+    daemon.wait_for_messages("in", WAIT, |m| m.len() == 2).await;
+
+    let op = http_sign_in(&host, "op", OPERATOR_PASSWORD).expect("the operator signs in");
+    let (status, _, list) = http(&host, "GET", "/messages", &[("Cookie", &op)], "");
+    assert_eq!(status, 200);
+    assert!(list.contains("收到，谢谢"), "plain messages are shown");
+    assert!(
+        list.contains("警务查询，内容已隐藏"),
+        "the query is there, withheld"
+    );
+    assert!(
+        !list.contains("京A12345"),
+        "neither the query nor the answer: {list}"
+    );
+    let first_line = answer_text.lines().next().unwrap_or_default();
+    assert!(!list.contains(first_line), "the answer is withheld");
+    let (_, _, detail) = http(
+        &host,
+        "GET",
+        &format!("/messages?id={answer_id}"),
+        &[("Cookie", &op)],
+        "",
+    );
+    assert!(
+        detail.contains("警务查询，内容已隐藏") && !detail.contains("京A12345"),
+        "{detail}"
+    );
+    // Searching the text finds nothing: a match would tell what the query said.
+    let (_, _, found) = http(
+        &host,
+        "GET",
+        &format!("/messages?q={}", form_encode("京A12345")),
+        &[("Cookie", &op)],
+        "",
+    );
+    assert_eq!(found.matches("<tr data-id=").count(), 0, "{found}");
+    let reads = daemon.cli_ok(&["audit", "--json", "--event", "message.read"]);
+    assert!(reads.trim().is_empty(), "nothing was read: {reads}");
+
+    // The administrator, granted CP, reads both; that read is an audit row.
+    let (_, _, list) = http(&host, "GET", "/messages", &[("Cookie", &admin)], "");
+    assert!(list.contains("CP 京A12345"), "{list}");
+    assert!(list.contains(first_line));
+    let reads = daemon.cli_ok(&["audit", "--json", "--event", "message.read"]);
+    let row: serde_json::Value =
+        serde_json::from_str(reads.lines().next().expect("a read row")).unwrap();
+    assert_eq!(row["actor"], "admin");
+    assert_eq!(row["object"], "CP");
+    assert!(
+        row["details"]["messages"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id.as_i64() == Some(answer_id))),
+        "{row}"
+    );
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Signs in over plain HTTP as a browser would (the sign-in page's pre-sign-in cookie and

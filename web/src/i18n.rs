@@ -337,6 +337,16 @@ const COMMON: &[(&str, &str, &str)] = &[
         "The help text cannot be used",
     ),
     (
+        "refusal.binding_needs_admin",
+        "只有系统管理员可以把手机绑定到用户或重新启用已绑定的手机",
+        "Only an administrator may bind a phone to a user or re-enable a bound phone",
+    ),
+    (
+        "refusal.query_not_granted",
+        "你未获此警务查询业务授权，不能查看或代发",
+        "You are not granted this police query, so you cannot see or send it",
+    ),
+    (
         "refusal.no_simulator",
         "没有内置模拟短信猫",
         "There is no built-in simulated modem",

@@ -285,6 +285,15 @@ impl Directory {
         self.store.directory_identify(phone).await
     }
 
+    /// A user with roles and every business granted (own and the roles'), by login; `None` when
+    /// there is no such user. The web admin asks this to decide what of the officers' queries
+    /// a signed-in user may see or type.
+    pub async fn user_identity(&self, login: &str) -> Result<Option<UserIdentity>, DirectoryError> {
+        self.store
+            .directory_user_identity(&login.trim().to_lowercase())
+            .await
+    }
+
     /// Creates an active user with the given roles (which must exist).
     pub async fn add_user(
         &self,

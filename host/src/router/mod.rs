@@ -316,7 +316,7 @@ impl Router {
                 valid_until_ms: None,
                 send_at_ms: None,
                 max_attempts: self.settings.max_attempts,
-                batch_id: Some(format!("reply-{}", message.id)),
+                batch_id: Some(reply_batch(message.id)),
             })
             .collect();
         InboxCompletion {
@@ -566,6 +566,19 @@ impl Router {
     }
 }
 
+/// The batch id of the router's replies to inbound message `id`: what ties a reply to the
+/// command it answers (the web admin hides both from users not granted a police command).
+pub fn reply_batch(id: crate::store::MessageId) -> String {
+    format!("{REPLY_BATCH_PREFIX}{id}")
+}
+
+/// The inbound message a reply answers, read from the reply's batch id.
+pub fn replied_message(batch_id: &str) -> Option<crate::store::MessageId> {
+    batch_id.strip_prefix(REPLY_BATCH_PREFIX)?.parse().ok()
+}
+
+const REPLY_BATCH_PREFIX: &str = "reply-";
+
 /// Why a sender may not use a police command, for the audit row (never sent to the phone).
 fn refusal_reason(identity: Option<&PhoneIdentity>) -> &'static str {
     match identity {
@@ -615,6 +628,13 @@ mod tests {
             api_key: key.into(),
             active,
         }
+    }
+
+    #[test]
+    fn a_reply_names_the_message_it_answers() {
+        assert_eq!(replied_message(&reply_batch(42)), Some(42));
+        assert_eq!(replied_message("web-42"), None);
+        assert_eq!(replied_message("reply-x"), None);
     }
 
     #[test]

@@ -39,39 +39,11 @@ impl Store {
         let login: Option<String> = row.try_get("login")?;
         let user = match login {
             None => None,
-            Some(login) => {
-                let grants = sqlx::query(
-                    "SELECT 'role' AS kind, role AS value FROM user_roles WHERE login = $1 \
-                     UNION ALL \
-                     SELECT 'business' AS kind, keyword AS value FROM user_businesses \
-                       WHERE login = $1 \
-                     UNION ALL \
-                     SELECT 'business' AS kind, rb.keyword AS value \
-                       FROM user_roles ur JOIN role_businesses rb ON rb.role = ur.role \
-                       WHERE ur.login = $1",
-                )
-                .bind(&login)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut roles = BTreeSet::new();
-                let mut businesses = BTreeSet::new();
-                for g in &grants {
-                    let kind: String = g.try_get("kind")?;
-                    let value: String = g.try_get("value")?;
-                    if kind == "role" {
-                        roles.insert(value);
-                    } else {
-                        businesses.insert(value);
-                    }
-                }
-                Some(UserIdentity {
-                    login,
-                    name: row.try_get("user_name")?,
-                    active: row.try_get::<Option<i64>, _>("user_active")? == Some(1),
-                    roles: roles.into_iter().collect(),
-                    businesses,
-                })
-            }
+            Some(login) => Some(UserIdentity {
+                name: row.try_get("user_name")?,
+                active: row.try_get::<Option<i64>, _>("user_active")? == Some(1),
+                ..self.user_grants(login).await?
+            }),
         };
         Ok(Some(PhoneIdentity {
             phone: phone.clone(),
@@ -79,6 +51,62 @@ impl Store {
             owner_name: row.try_get("owner_name")?,
             user,
         }))
+    }
+
+    /// A user as the router sees one (roles and every business granted, own and the roles'),
+    /// by login; `None` when there is no such user.
+    pub(crate) async fn directory_user_identity(
+        &self,
+        login: &str,
+    ) -> Result<Option<UserIdentity>, DirectoryError> {
+        let Some(row) = sqlx::query("SELECT name, active FROM users WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserIdentity {
+            name: row.try_get("name")?,
+            active: row.try_get::<i64, _>("active")? != 0,
+            ..self.user_grants(login.to_owned()).await?
+        }))
+    }
+
+    /// `login`'s roles and businesses (own grants and the roles'), in one query; name and
+    /// activity left for the caller to fill.
+    async fn user_grants(&self, login: String) -> Result<UserIdentity, DirectoryError> {
+        let grants = sqlx::query(
+            "SELECT 'role' AS kind, role AS value FROM user_roles WHERE login = $1 \
+             UNION ALL \
+             SELECT 'business' AS kind, keyword AS value FROM user_businesses \
+               WHERE login = $1 \
+             UNION ALL \
+             SELECT 'business' AS kind, rb.keyword AS value \
+               FROM user_roles ur JOIN role_businesses rb ON rb.role = ur.role \
+               WHERE ur.login = $1",
+        )
+        .bind(&login)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut roles = BTreeSet::new();
+        let mut businesses = BTreeSet::new();
+        for g in &grants {
+            let kind: String = g.try_get("kind")?;
+            let value: String = g.try_get("value")?;
+            if kind == "role" {
+                roles.insert(value);
+            } else {
+                businesses.insert(value);
+            }
+        }
+        Ok(UserIdentity {
+            login,
+            name: String::new(),
+            active: false,
+            roles: roles.into_iter().collect(),
+            businesses,
+        })
     }
 
     pub(crate) async fn directory_add_user(

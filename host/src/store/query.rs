@@ -214,6 +214,29 @@ impl Store {
             .collect()
     }
 
+    /// The texts of the inbound messages among `ids` (those that exist and are inbound), by id:
+    /// what the web admin reads to tell which command a reply answered.
+    pub async fn inbound_texts(
+        &self,
+        ids: &[MessageId],
+    ) -> Result<std::collections::HashMap<MessageId, String>, StoreError> {
+        let mut texts = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, text FROM messages WHERE direction = 'in' AND id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                texts.insert(row.try_get("id")?, row.try_get("text")?);
+            }
+        }
+        Ok(texts)
+    }
+
     /// One message with its parts (outbound: the parts as sent and reported; inbound: the PDUs
     /// received), or `None` if there is no such message.
     pub async fn message(

@@ -38,7 +38,11 @@ pub struct MessageRow {
     /// `in` or `out`.
     pub direction: String,
     pub peer: String,
+    /// Empty when [`MessageRow::withheld`].
     pub text: String,
+    /// The keyword (`CP`) of a police query or reply that the viewer is not granted: its text
+    /// is withheld and the page says so.
+    pub withheld: Option<String>,
     pub state: String,
     pub parts: Option<u32>,
     pub last_error: Option<String>,
@@ -83,6 +87,8 @@ pub struct PartRow {
 impl MessageDetail {
     /// Whether the page offers to send it again: an outbound message that failed or expired.
     pub fn resendable(&self) -> bool {
-        self.row.direction == "out" && matches!(self.row.state.as_str(), "failed" | "expired")
+        self.row.direction == "out"
+            && matches!(self.row.state.as_str(), "failed" | "expired")
+            && self.row.withheld.is_none()
     }
 }

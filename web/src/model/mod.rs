@@ -123,8 +123,11 @@ impl Page {
     pub fn roles(self) -> &'static [&'static str] {
         match self {
             Page::Dashboard | Page::Password => &[ADMIN, OPERATOR, REGISTRAR, AUDITOR],
-            Page::Send | Page::Messages | Page::AddressBook | Page::Simulator => &[ADMIN, OPERATOR],
-            Page::Users | Page::Plugins | Page::ApiKeys | Page::HelpText => &[ADMIN],
+            Page::Send | Page::Messages | Page::AddressBook => &[ADMIN, OPERATOR],
+            // The handset speaks as any phone number: administrators only (issue 18).
+            Page::Users | Page::Plugins | Page::ApiKeys | Page::HelpText | Page::Simulator => {
+                &[ADMIN]
+            }
             Page::Phones => &[ADMIN, REGISTRAR],
             Page::Audit => &[ADMIN, AUDITOR],
         }

@@ -21,7 +21,10 @@ pub struct ChatLine {
     pub id: i64,
     /// Typed on the handset (to the platform); otherwise a reply to it.
     pub from_handset: bool,
+    /// Empty when [`ChatLine::withheld`].
     pub text: String,
+    /// The keyword of a police query or reply the viewer is not granted: text withheld.
+    pub withheld: Option<String>,
     pub state: String,
     pub at_ms: i64,
 }

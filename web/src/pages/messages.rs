@@ -7,7 +7,7 @@ use leptos_router::params::ParamsMap;
 
 use crate::app::{action, csrf_field, empty, signed_in_page, state_badge};
 use crate::i18n::{Lang, t};
-use crate::model::messages::{MessageDetail, MessageList, MessageSearch};
+use crate::model::messages::{MessageDetail, MessageList, MessageRow, MessageSearch};
 use crate::model::{Page, Viewer, encode_component, format_time};
 use crate::server::messages::{MessageResend, get_messages};
 
@@ -26,6 +26,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("msg.time", "时间", "Time"),
     ("msg.peer", "对方号码", "Number"),
     ("msg.text", "内容", "Text"),
+    (
+        "msg.withheld",
+        "警务查询，内容已隐藏（你未获此业务授权）：",
+        "Police query, text withheld (you are not granted it): ",
+    ),
     ("msg.parts", "条数", "Parts"),
     ("msg.more", "更早的短信", "Older messages"),
     ("msg.back", "返回列表", "Back to the list"),
@@ -99,6 +104,19 @@ const STATES: [&str; 8] = [
     "partial",
 ];
 
+/// The text of a message, or what the page says instead when it is withheld.
+pub(crate) fn shown_text(lang: Lang, m: &MessageRow) -> String {
+    withheld_or(lang, m.withheld.as_deref(), &m.text)
+}
+
+/// `text`, or the withheld notice naming `withheld`'s keyword.
+pub(crate) fn withheld_or(lang: Lang, withheld: Option<&str>, text: &str) -> String {
+    match withheld {
+        Some(keyword) => format!("{}{keyword}", t(lang, "msg.withheld")),
+        None => text.to_owned(),
+    }
+}
+
 fn list_view(lang: Lang, list: MessageList) -> impl IntoView {
     let search = search_of(&leptos_router::hooks::use_query_map().get_untracked());
     let option = |value: &str, label: String, current: &str| {
@@ -127,7 +145,7 @@ fn list_view(lang: Lang, list: MessageList) -> impl IntoView {
                     <td class="small">{format_time(m.created_at)}</td>
                     <td>{t(lang, dir)}</td>
                     <td>{m.peer.clone()}</td>
-                    <td class="text"><a href=href rel="external">{m.text.clone()}</a></td>
+                    <td class="text"><a href=href rel="external">{shown_text(lang, m)}</a></td>
                     <td>{state_badge(lang, &m.state)}{m.last_error.clone().map(|e| view! { <div class="muted small">{e}</div> })}</td>
                     <td class="num">{m.parts.map(|p| p.to_string()).unwrap_or_default()}</td>
                 </tr>
@@ -217,7 +235,7 @@ fn detail_view(viewer: &Viewer, d: MessageDetail) -> impl IntoView + use<> {
         <p><a href="/messages" rel="external">{t(lang, "msg.back")}</a></p>
         <section class="card" id="message" data-state=d.row.state.clone()>
             <h2>{t(lang, "msg.detail")} " #" {d.row.id}</h2>
-            <pre class="reply">{d.row.text.clone()}</pre>
+            <pre class="reply">{shown_text(lang, &d.row)}</pre>
             <table>
                 <tbody>
                     <tr><th>{t(lang, "msg.state")}</th><td>{state_badge(lang, &d.row.state)}</td></tr>

@@ -22,6 +22,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("phones.owner", "机主姓名", "Owner"),
     ("phones.user", "所属用户", "User"),
     ("phones.no_user", "（不绑定用户）", "(no user)"),
+    (
+        "phones.bind_admin_only",
+        "绑定用户（手机据此使用该用户的业务授权）只能由系统管理员操作。",
+        "Only an administrator binds a phone to a user (the phone then uses that user's businesses).",
+    ),
     ("phones.state", "状态", "State"),
     ("phones.since", "登记时间", "Registered"),
     ("phones.add", "登记手机", "Register a phone"),
@@ -75,6 +80,10 @@ fn body(viewer: &Viewer, data: Data, report: Option<ImportReport>) -> impl IntoV
         }
         .into_any()
     };
+    let may_bind = viewer
+        .user
+        .as_ref()
+        .is_some_and(|u| u.roles.iter().any(|r| r == crate::model::ADMIN));
     let users = data
         .users
         .iter()
@@ -95,11 +104,17 @@ fn body(viewer: &Viewer, data: Data, report: Option<ImportReport>) -> impl IntoV
                     <input type="text" id="phone-number" name="number" required maxlength="32" inputmode="tel" placeholder="13800000001"/>
                     <label for="phone-owner">{t(lang, "phones.owner")}</label>
                     <input type="text" id="phone-owner" name="owner_name" required maxlength="64"/>
-                    <label for="phone-user">{t(lang, "phones.user")}</label>
-                    <select id="phone-user" name="user">
-                        <option value="">{t(lang, "phones.no_user")}</option>
-                        {users}
-                    </select>
+                    {if may_bind {
+                        view! {
+                            <label for="phone-user">{t(lang, "phones.user")}</label>
+                            <select id="phone-user" name="user">
+                                <option value="">{t(lang, "phones.no_user")}</option>
+                                {users}
+                            </select>
+                        }.into_any()
+                    } else {
+                        view! { <p class="muted small" id="phone-bind-note">{t(lang, "phones.bind_admin_only")}</p> }.into_any()
+                    }}
                     <button type="submit" class="primary" id="phone-add-submit">{t(lang, "phones.add_submit")}</button>
                 </form>
             </section>

@@ -1,6 +1,8 @@
 //! The simulated handset (embedded default and demo only): pick a registered phone, type an
 //! SMS, and see the conversation with the platform's replies, live. The SMS goes in through
-//! the built-in simulated modem, exactly as a real one would. Administrators and operators.
+//! the built-in simulated modem, exactly as a real one would. Administrators only; a
+//! registered officer phone takes only the police commands the administrator is granted, and
+//! every SMS typed is audited with the administrator as actor.
 
 use leptos::prelude::*;
 
@@ -28,6 +30,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "sim.lead",
         "像在手机上一样输入短信，例如 CP 京A12345 或 H。",
         "Type an SMS as on a phone, e.g. CP 京A12345 or H.",
+    ),
+    (
+        "sim.what",
+        "模拟手机把你输入的短信当作这个号码发来的短信交给平台，平台照常回复。每条短信都记入审计日志，操作人是你。登记的警员手机只能发送你本人获授权的警务查询；你未获授权的查询及其回复不显示。",
+        "The simulated handset hands what you type to the platform as an SMS from this number, and the platform answers as usual. Every SMS is written to the audit log with you as the actor. From a registered officer phone you can send only the police queries you are granted yourself; queries and replies you are not granted are not shown.",
     ),
     ("sim.text", "短信", "Message"),
     ("sim.send", "发送", "Send"),
@@ -73,7 +80,7 @@ fn body(viewer: &Viewer, data: Data) -> impl IntoView + use<> {
                                 let class = if l.from_handset { "bubble me" } else { "bubble them" };
                                 view! {
                                     <div class=class data-id=l.id.to_string() data-state=l.state.clone()>
-                                        {l.text.clone()}
+                                        {crate::pages::messages::withheld_or(lang, l.withheld.as_deref(), &l.text)}
                                         <span class="meta">{format_time(l.at_ms)}</span>
                                     </div>
                                 }
@@ -92,6 +99,7 @@ fn body(viewer: &Viewer, data: Data) -> impl IntoView + use<> {
         }
     });
     view! {
+        <p class="notice info" id="handset-what">{t(lang, "sim.what")}</p>
         <form method="get" action="/simulator" class="row card" id="handset-pick">
             <label>{t(lang, "sim.phone")}
                 <input type="text" name="phone" list="handset-phones" value=current placeholder=t(lang, "sim.pick") inputmode="tel"/>

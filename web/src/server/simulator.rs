@@ -1,4 +1,4 @@
-//! The simulated handset (live feed `/ui/events/handset`); administrators and operators.
+//! The simulated handset (live feed `/ui/events/handset`); administrators only.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -10,8 +10,11 @@ use crate::model::simulator::SimulatorPage;
 /// The handset page, with `phone`'s conversation.
 #[server(prefix = "/ui/fn", endpoint = "simulator", input = GetUrl)]
 pub async fn get_simulator(phone: Option<String>) -> Result<SimulatorPage, ServerFnError> {
-    let (backend, _) = crate::ssr::require(Page::Simulator)?;
-    backend.simulator(phone).await.map_err(super::refused)
+    let (backend, actor) = crate::ssr::require(Page::Simulator)?;
+    backend
+        .simulator(&actor, phone)
+        .await
+        .map_err(super::refused)
 }
 
 /// Types `text` on the handset `phone`: the simulated modem receives it as an SMS.

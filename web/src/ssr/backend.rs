@@ -346,7 +346,13 @@ pub trait AuditBackend: Send + Sync {
 
 /// The simulated handset.
 pub trait SimulatorBackend: Send + Sync {
-    fn simulator(&self, phone: Option<String>) -> BoxFuture<'_, Outcome<SimulatorPage>>;
+    /// The page as `actor` may see it: police queries and replies the actor is not granted are
+    /// withheld, and reading granted ones is audited.
+    fn simulator<'a>(
+        &'a self,
+        actor: &'a Actor,
+        phone: Option<String>,
+    ) -> BoxFuture<'a, Outcome<SimulatorPage>>;
     /// Delivers `text` from `phone` through the built-in simulated modem.
     fn handset_send<'a>(
         &'a self,

@@ -142,7 +142,7 @@ pub(super) async fn handset(
         context,
         Page::Simulator,
         query.phone,
-        |b, _, phone| Box::pin(async move { b.simulator(Some(phone)).await }),
+        |b, actor, phone| Box::pin(async move { b.simulator(&actor, Some(phone)).await }),
     )
     .await
 }

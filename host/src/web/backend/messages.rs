@@ -1,6 +1,8 @@
 //! The message store for the messages page: search, one message's detail with its parts and
 //! delivery reports, and re-sending a failed or expired message as a new one-recipient web
-//! send (audited like any send).
+//! send (audited like any send). Officers' police queries and the router's replies to them are
+//! withheld from users not granted the business, and reading them is audited
+//! ([`police_view`](super::police_view)).
 
 use jingxun_web::model::messages::{
     MessageDetail, MessageList, MessageRow, MessageSearch, PAGE_ROWS, PartRow,
@@ -9,6 +11,7 @@ use jingxun_web::model::{Outcome, Refusal, parse_time};
 use jingxun_web::ssr::backend::MessagesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
+use super::police_view::{PoliceView, Shown, audit_reads, not_granted};
 use super::{HostBackend, audit_source, random_id, unavailable};
 use crate::api::call_audit::send_details;
 use crate::audit::AuditEntry;
@@ -16,12 +19,21 @@ use crate::store::{
     Direction, MessageFilter, MessageRecord, MessageState, NewOutbound, WebSendRecord,
 };
 
-fn row(m: &MessageRecord) -> MessageRow {
+fn row(m: &MessageRecord, shown: &Shown) -> MessageRow {
+    let withheld = match shown {
+        Shown::Withheld(keyword) => Some(keyword.clone()),
+        Shown::Plain | Shown::Granted(_) => None,
+    };
     MessageRow {
         id: m.id,
         direction: m.direction.as_str().to_owned(),
         peer: m.peer.clone(),
-        text: m.text.clone(),
+        text: if withheld.is_some() {
+            String::new()
+        } else {
+            m.text.clone()
+        },
+        withheld,
         state: m.state.as_str().to_owned(),
         parts: m.parts_total.map(u32::from),
         last_error: m.last_error.clone(),
@@ -73,34 +85,58 @@ fn filter_of(search: &MessageSearch) -> Outcome<MessageFilter> {
 impl MessagesBackend for HostBackend {
     fn messages<'a>(
         &'a self,
-        _actor: &'a Actor,
+        actor: &'a Actor,
         search: MessageSearch,
     ) -> BoxFuture<'a, Outcome<MessageList>> {
         Box::pin(async move {
+            let state = self.state();
             let filter = filter_of(&search)?;
-            let mut found = self
-                .state()
+            let mut found = state
                 .store
                 .list_messages(&filter)
                 .await
                 .map_err(|e| unavailable("searching messages", &e))?;
             let more = found.len() > PAGE_ROWS as usize;
             found.truncate(PAGE_ROWS as usize);
+            let next_before = more.then(|| found.last().map(|m| m.id)).flatten();
+            let view = PoliceView::of(state, actor).await?;
+            let shown = view.classify(state, &found).await?;
+            // A withheld message that matched the search only by its text is left out: that it
+            // matched would tell what it says.
+            let (found, shown): (Vec<MessageRecord>, Vec<Shown>) = found
+                .into_iter()
+                .zip(shown)
+                .filter(|(m, s)| !matches!(s, Shown::Withheld(_)) || matched_by_number(&filter, m))
+                .unzip();
+            audit_reads(state, &self.reads, actor, "messages", &found, &shown).await?;
             Ok(MessageList {
-                next_before: more.then(|| found.last().map(|m| m.id)).flatten(),
-                rows: found.iter().map(row).collect(),
+                next_before,
+                rows: found.iter().zip(&shown).map(|(m, s)| row(m, s)).collect(),
             })
         })
     }
 
-    fn message<'a>(&'a self, _actor: &'a Actor, id: i64) -> BoxFuture<'a, Outcome<MessageDetail>> {
+    fn message<'a>(&'a self, actor: &'a Actor, id: i64) -> BoxFuture<'a, Outcome<MessageDetail>> {
         Box::pin(async move {
-            let store = &self.state().store;
+            let state = self.state();
+            let store = &state.store;
             let (m, parts) = store
                 .message(id)
                 .await
                 .map_err(|e| unavailable("reading a message", &e))?
                 .ok_or_else(|| Refusal::new("not_found"))?;
+            let view = PoliceView::of(state, actor).await?;
+            let shown = view.classify(state, std::slice::from_ref(&m)).await?;
+            audit_reads(
+                state,
+                &self.reads,
+                actor,
+                "message",
+                std::slice::from_ref(&m),
+                &shown,
+            )
+            .await?;
+            let shown = shown.into_iter().next().unwrap_or(Shown::Plain);
             let origin = match &m.batch_id {
                 Some(batch) => store
                     .web_send(batch)
@@ -110,7 +146,7 @@ impl MessagesBackend for HostBackend {
                 None => None,
             };
             Ok(MessageDetail {
-                row: row(&m),
+                row: row(&m, &shown),
                 service_number: m.service_number.clone(),
                 encoding: m.encoding.clone(),
                 attempts: m.attempts,
@@ -153,6 +189,18 @@ impl MessagesBackend for HostBackend {
             {
                 return Err(Refusal::new("not_resendable"));
             }
+            // A police reply sent again as a web send would lose its tie to the query and be
+            // shown to everyone: the officer asks again instead.
+            let view = PoliceView::of(state, actor).await?;
+            match view
+                .classify(state, std::slice::from_ref(&m))
+                .await?
+                .first()
+            {
+                Some(Shown::Withheld(keyword)) => return Err(not_granted(keyword)),
+                Some(Shown::Granted(_)) => return Err(Refusal::new("not_resendable")),
+                _ => {}
+            }
             let batch_id = format!("web-{}", random_id()?);
             let mut again = NewOutbound::new(m.peer.clone(), m.text.clone());
             again.service_number = m.service_number.clone();
@@ -187,6 +235,15 @@ impl MessagesBackend for HostBackend {
                 .ok_or_else(|| unavailable("queueing a message again", &"no id came back"))
         })
     }
+}
+
+/// Whether `m` matched `filter` by its number (a search by digits looks at numbers and texts).
+fn matched_by_number(filter: &MessageFilter, m: &MessageRecord) -> bool {
+    filter.text_contains.is_none()
+        || filter
+            .peer_contains
+            .as_deref()
+            .is_some_and(|digits| m.peer.contains(digits))
 }
 
 #[cfg(test)]

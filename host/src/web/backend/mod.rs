@@ -13,6 +13,7 @@ mod help_text;
 mod messages;
 mod phones;
 mod plugins;
+mod police_view;
 mod send;
 mod simulator;
 mod users;
@@ -28,22 +29,32 @@ use crate::auth::{AuthError, PasswordError, SessionUser};
 use crate::directory::{Directory, DirectoryError};
 
 /// See the module documentation.
-pub(super) struct HostBackend(WebState);
+pub(super) struct HostBackend {
+    state: WebState,
+    /// The police messages each session has been shown (their reads are audited once).
+    reads: police_view::ReadLedger,
+}
 
 pub(crate) use api_keys::FreshKeys;
 
 impl HostBackend {
     pub(super) fn new(state: WebState) -> Self {
-        HostBackend(state)
+        HostBackend {
+            state,
+            reads: police_view::ReadLedger::default(),
+        }
     }
 
     fn state(&self) -> &WebState {
-        &self.0
+        &self.state
     }
 
     /// The directory, auditing with the actor's source.
     fn directory(&self, actor: &Actor) -> Directory {
-        self.0.directory.clone().with_source(audit_source(actor))
+        self.state
+            .directory
+            .clone()
+            .with_source(audit_source(actor))
     }
 
     fn session_user(actor: &Actor) -> SessionUser {

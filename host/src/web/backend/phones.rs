@@ -1,16 +1,49 @@
 //! The phone registry (R6) through the directory, and its CSV import: every row is
 //! registered on its own (one audit row each), and the report says, row by row, what was
 //! registered and what was refused and why; it is stashed for the importing user for a day.
+//!
+//! Binding a phone to a user makes it speak with that user's grants, so only an administrator
+//! binds (issue 18, finding 5): a registrar registers phones with an owner's name, and neither
+//! binds one to a login (one by one or in an import) nor re-enables a bound phone that was
+//! disabled; those refusals are audited (`phone.bind`, `refused`).
 
 use std::collections::HashSet;
 
 use jingxun_web::model::phones::{ImportReport, ImportedRow, PhoneRow, PhonesPage, RejectedRow};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{ADMIN, Outcome, Refusal};
 use jingxun_web::ssr::backend::PhonesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
-use super::{HostBackend, directory_refusal, random_id, unavailable};
+use super::{HostBackend, audit_source, directory_refusal, random_id, unavailable};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::store::StashKind;
+
+/// Whether `actor` may bind a phone to a user: administrators only.
+fn may_bind(actor: &Actor) -> bool {
+    actor.roles.iter().any(|r| r == ADMIN)
+}
+
+impl HostBackend {
+    /// Audits and answers the refusal of a binding `actor` may not make: `number` to `login`
+    /// (`None`: re-enabling a bound phone).
+    async fn binding_refused(&self, actor: &Actor, number: &str, login: Option<&str>) -> Refusal {
+        let entry = AuditEntry::new("web", "phone.bind", "refused")
+            .with_actor(&actor.login)
+            .with_object(number.trim())
+            .with_source(Some(&audit_source(actor)))
+            .with_details(serde_json::json!({
+                "reason": "binding_needs_admin",
+                "user": login,
+            }));
+        match AuditLog::new(self.state().store.clone())
+            .append(entry)
+            .await
+        {
+            Ok(_) => Refusal::new("binding_needs_admin"),
+            Err(e) => unavailable("auditing a refused binding", &e),
+        }
+    }
+}
 
 /// Rows one import may hold.
 pub const MAX_IMPORT_ROWS: usize = 5000;
@@ -94,6 +127,9 @@ impl PhonesBackend for HostBackend {
         user: Option<String>,
     ) -> BoxFuture<'a, Outcome<String>> {
         Box::pin(async move {
+            if user.is_some() && !may_bind(actor) {
+                return Err(self.binding_refused(actor, &number, user.as_deref()).await);
+            }
             self.directory(actor)
                 .add_phone(&number, &owner_name, user.as_deref(), &actor.login)
                 .await
@@ -109,7 +145,21 @@ impl PhonesBackend for HostBackend {
         active: bool,
     ) -> BoxFuture<'a, Outcome<()>> {
         Box::pin(async move {
-            self.directory(actor)
+            let directory = self.directory(actor);
+            if active && !may_bind(actor) {
+                let phone = directory
+                    .parse_phone(&number)
+                    .map_err(|e| directory_refusal("reading a number", e))?;
+                let bound = directory
+                    .identify(&phone)
+                    .await
+                    .map_err(|e| directory_refusal("reading a phone", e))?
+                    .is_some_and(|p| p.user.is_some());
+                if bound {
+                    return Err(self.binding_refused(actor, &number, None).await);
+                }
+            }
+            directory
                 .set_phone_active(&number, active, &actor.login)
                 .await
                 .map_err(|e| directory_refusal("changing a phone", e))
@@ -156,6 +206,13 @@ impl PhonesBackend for HostBackend {
                         continue;
                     }
                 };
+                if row.user.is_some() && !may_bind(actor) {
+                    let r = self.binding_refused(actor, row.number, row.user).await;
+                    report
+                        .rejected
+                        .push(reject(&r.code, row.user.map(str::to_owned)));
+                    continue;
+                }
                 if !seen.insert(canonical.clone()) {
                     report
                         .rejected

@@ -1,13 +1,22 @@
 //! The simulated handset: an SMS typed in the browser goes in through the first built-in
 //! simulated modem, exactly as a handset's SMS would, and the conversation is that phone's
 //! messages in the store.
+//!
+//! The handset speaks as any number, so it is for administrators only (issue 18, finding 1),
+//! and it lets an administrator do no more than their own phone would: from a registered
+//! phone it takes a police command only when the administrator is granted that business
+//! themselves, and the conversation withholds the queries and replies they are not granted
+//! ([`police_view`](super::police_view)). Every SMS typed, sent or refused, is an audit row
+//! (`handset.sms`) with the administrator as actor, written before the SMS goes in.
 
 use jingxun_web::model::simulator::{ChatLine, SimulatorPage};
 use jingxun_web::model::{Outcome, Refusal};
 use jingxun_web::ssr::backend::SimulatorBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
-use super::{HostBackend, directory_refusal, unavailable};
+use super::police_view::{PoliceView, Shown, audit_reads, not_granted};
+use super::{HostBackend, audit_source, directory_refusal, unavailable};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::store::{Direction, MessageFilter};
 
 /// Messages of the conversation shown at most.
@@ -16,7 +25,11 @@ const CONVERSATION: u32 = 50;
 const MAX_TEXT_CHARS: usize = 500;
 
 impl SimulatorBackend for HostBackend {
-    fn simulator(&self, phone: Option<String>) -> BoxFuture<'_, Outcome<SimulatorPage>> {
+    fn simulator<'a>(
+        &'a self,
+        actor: &'a Actor,
+        phone: Option<String>,
+    ) -> BoxFuture<'a, Outcome<SimulatorPage>> {
         Box::pin(async move {
             let state = self.state();
             let available = !state.simulators.is_empty();
@@ -51,14 +64,29 @@ impl SimulatorBackend for HostBackend {
                         .await
                         .map_err(|e| unavailable("reading a conversation", &e))?;
                     messages.reverse();
+                    let view = PoliceView::of(state, actor).await?;
+                    let shown = view.classify(state, &messages).await?;
+                    audit_reads(state, &self.reads, actor, "simulator", &messages, &shown).await?;
                     messages
                         .into_iter()
-                        .map(|m| ChatLine {
-                            id: m.id,
-                            from_handset: m.direction == Direction::In,
-                            text: m.text,
-                            state: m.state.as_str().to_owned(),
-                            at_ms: m.created_at,
+                        .zip(shown)
+                        .map(|(m, shown)| {
+                            let withheld = match shown {
+                                Shown::Withheld(keyword) => Some(keyword),
+                                Shown::Plain | Shown::Granted(_) => None,
+                            };
+                            ChatLine {
+                                id: m.id,
+                                from_handset: m.direction == Direction::In,
+                                text: if withheld.is_some() {
+                                    String::new()
+                                } else {
+                                    m.text
+                                },
+                                withheld,
+                                state: m.state.as_str().to_owned(),
+                                at_ms: m.created_at,
+                            }
                         })
                         .collect()
                 }
@@ -95,6 +123,45 @@ impl SimulatorBackend for HostBackend {
                 .directory
                 .parse_phone(&phone)
                 .map_err(|e| directory_refusal("reading a number", e))?;
+            let registered = state
+                .directory
+                .identify(&number)
+                .await
+                .map_err(|e| directory_refusal("reading a phone", e))?
+                .is_some();
+            let view = PoliceView::of(state, actor).await?;
+            let police = view.police_keyword(text);
+            let refused = match &police {
+                Some(keyword) if registered && !view.granted(keyword) => Some(keyword.clone()),
+                _ => None,
+            };
+            let command = crate::router::command::parse(text).map(|c| c.display());
+            let entry = AuditEntry::new(
+                "web",
+                "handset.sms",
+                if refused.is_some() { "refused" } else { "ok" },
+            )
+            .with_actor(&actor.login)
+            .with_phone(number.as_str())
+            .with_source(Some(&audit_source(actor)))
+            .with_details(serde_json::json!({
+                "registered_phone": registered,
+                "police_query": police,
+                "reason": refused.as_ref().map(|_| "business_not_granted"),
+                "chars": text.chars().count(),
+            }));
+            // The object holds a command only (the audit module keeps free text out of it).
+            let entry = match command {
+                Some(command) => entry.with_object(command),
+                None => entry,
+            };
+            AuditLog::new(state.store.clone())
+                .append(entry)
+                .await
+                .map_err(|e| unavailable("auditing a simulated SMS", &e))?;
+            if let Some(keyword) = refused {
+                return Err(not_granted(&keyword));
+            }
             sim.receive_sms(number.as_str(), text)
                 .map_err(|e| unavailable("delivering to the simulated modem", &e))?;
             tracing::info!(login = %actor.login, phone = %number, "simulated handset sent an SMS");
