@@ -1224,6 +1224,44 @@ fn passwords_are_redacted_from_urls() {
 }
 
 #[test]
+fn passwords_in_query_parameters_are_redacted_too() {
+    assert_eq!(
+        redact_url("postgres://h/db?password=s3cret&sslmode=require"),
+        "postgres://h/db?password=***&sslmode=require"
+    );
+    assert_eq!(
+        redact_url("sqlite://x.db?key=0123abcd&mode=ro"),
+        "sqlite://x.db?key=***&mode=ro"
+    );
+    // Every secret-looking name, in any case, and the user's password as well.
+    assert_eq!(
+        redact_url(
+            "postgresql://jx:pw@h:5432/db?PassWord=a&passwd=b&pwd=c&Secret=d&token=e&KEY=f&user=jx"
+        ),
+        "postgresql://jx:***@h:5432/db?PassWord=***&passwd=***&pwd=***&Secret=***&token=***&KEY=***&user=jx"
+    );
+    // A percent-encoded name is still recognised; a URL without a path too.
+    assert_eq!(
+        redact_url("postgres://h?pass%77ord=s3cret"),
+        "postgres://h?pass%77ord=***"
+    );
+    assert_eq!(
+        redact_url("postgres://jx:pw@h?sslmode=require"),
+        "postgres://jx:***@h?sslmode=require"
+    );
+    // Names that merely contain a secret word are kept, as are values that look like one.
+    assert_eq!(
+        redact_url("postgres://h/db?keyword=password&sslkey=/etc/k.pem"),
+        "postgres://h/db?keyword=password&sslkey=/etc/k.pem"
+    );
+    // libpq's password of the client key is a password too.
+    assert_eq!(
+        redact_url("postgres://h/db?sslpassword=x&sslmode=verify-full"),
+        "postgres://h/db?sslpassword=***&sslmode=verify-full"
+    );
+}
+
+#[test]
 fn sqlite_urls_get_create_mode_unless_they_choose() {
     assert_eq!(
         sqlite_connect_url("sqlite://a.db").0,
