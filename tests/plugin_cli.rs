@@ -99,7 +99,7 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         "--plugin",
         "sneaky",
         "--http-host",
-        "api.example.cn",
+        "api.example.cn:80",
     ]);
     daemon.cli_ok(&[
         "plugin",
@@ -107,7 +107,7 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         "--plugin",
         "sneaky",
         "--http-host",
-        "api.example.cn",
+        "api.example.cn:80",
     ]);
     daemon.cli_ok(&["plugin", "disable", "echo"]);
     daemon.cli_ok(&[

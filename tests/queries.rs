@@ -406,3 +406,118 @@ async fn in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited(backend: B
     );
     rig.finish().await;
 }
+
+/// An HTTP server on loopback that answers every request with `hello`; returns its port.
+async fn hello_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                    )
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+/// Issue 18 finding 9: a plugin granted a host by name reaches public addresses only, so a
+/// name that resolves to loopback (`localhost`) is refused after resolution, while the same
+/// kind of server granted by address (`127.0.0.1:PORT`) answers; and a plugin may not set the
+/// `Host` header. Uses the `fetch` test plugin, which GETs a configured URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_reaches_a_loopback_server_only_when_it_is_granted_by_address() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    let (by_name, by_address) = (hello_server().await, hello_server().await);
+    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
+    cli(&["plugin", "install", &plugin_path("fetch")]);
+    cli(&["user", "grant", "--login", "wang", "--business", "FETCH"]);
+    for (key, url) in [
+        ("byname", format!("http://localhost:{by_name}/x")),
+        ("byaddress", format!("http://127.0.0.1:{by_address}/x")),
+    ] {
+        cli(&[
+            "plugin", "config", "set", "--plugin", "fetch", "--key", key, "--value", &url,
+        ]);
+    }
+    // A grant must name its port.
+    let refused = rig.daemon.cli(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "fetch",
+        "--http-host",
+        "localhost",
+    ]);
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("names no port"),
+        "{refused:?}"
+    );
+    for host in [
+        format!("localhost:{by_name}"),
+        format!("127.0.0.1:{by_address}"),
+    ] {
+        cli(&["plugin", "grant", "--plugin", "fetch", "--http-host", &host]);
+    }
+
+    // The daemon picks up the plugin within a few seconds; each try is a different text.
+    let deadline = Instant::now() + WAIT;
+    let mut attempt = 0;
+    let reached = loop {
+        let reply = rig
+            .ask(OFFICER, &format!("FETCH BYADDRESS {attempt}"))
+            .await;
+        if !reply.contains("无法识别") {
+            break reply;
+        }
+        attempt += 1;
+        assert!(Instant::now() < deadline, "FETCH never became known");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(reached, "ok(200 hello)");
+    let refused = rig.ask(OFFICER, "FETCH BYNAME").await;
+    assert!(
+        refused.starts_with("not-granted(") && refused.contains("internal"),
+        "{refused}"
+    );
+
+    // A Host header of the plugin's own is refused before anything is sent.
+    cli(&[
+        "plugin",
+        "config",
+        "set",
+        "--plugin",
+        "fetch",
+        "--key",
+        "header",
+        "--value",
+        "Host: intranet.example",
+    ]);
+    loop {
+        attempt += 1;
+        let reply = rig
+            .ask(OFFICER, &format!("FETCH BYADDRESS {attempt}"))
+            .await;
+        if reply.starts_with("invalid-request(") {
+            assert!(reply.contains("`Host`"), "{reply}");
+            break;
+        }
+        assert_eq!(reply, "ok(200 hello)");
+        assert!(
+            Instant::now() < deadline,
+            "the header configuration never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    rig.finish().await;
+}

@@ -58,8 +58,10 @@ pub struct GrantArgs {
         conflicts_with = "http_host"
     )]
     datasource: Option<String>,
-    /// A host name the plugin may reach over HTTP (`host` or `host:port`).
-    #[arg(long, value_name = "HOST")]
+    /// A host and port the plugin may reach over HTTP: `api.example.cn:80`. A name reaches
+    /// public addresses only; an internal one (loopback, private, link-local) must be granted by
+    /// address: `10.0.0.5:8080`, `[fd00::5]:80`.
+    #[arg(long, value_name = "HOST:PORT")]
     http_host: Option<String>,
 }
 
@@ -183,7 +185,7 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
             writeln!(out, "{name} rolled back to {}", plugin.version)?;
         }
         PluginAction::Grant(args) => {
-            let (kind, target) = grant_target(&args)?;
+            let (kind, target) = grant_target(&args, false)?;
             let added = store
                 .plugin_grant(&args.plugin, kind, &target, now, &by)
                 .await?;
@@ -196,7 +198,7 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
             )?;
         }
         PluginAction::Revoke(args) => {
-            let (kind, target) = grant_target(&args)?;
+            let (kind, target) = grant_target(&args, true)?;
             if !store
                 .plugin_revoke(&args.plugin, kind, &target, &by)
                 .await?
@@ -229,7 +231,7 @@ async fn admin_host(config: &Config, store: &Store) -> anyhow::Result<PluginHost
     Ok(PluginHost::admin(store.clone(), PluginSettings::from_config(config)).await?)
 }
 
-fn grant_target(args: &GrantArgs) -> anyhow::Result<(GrantKind, String)> {
+fn grant_target(args: &GrantArgs, revoking: bool) -> anyhow::Result<(GrantKind, String)> {
     match (&args.datasource, &args.http_host) {
         (Some(d), None) => {
             if !valid_datasource_name(d) {
@@ -237,20 +239,14 @@ fn grant_target(args: &GrantArgs) -> anyhow::Result<(GrantKind, String)> {
             }
             Ok((GrantKind::Datasource, d.clone()))
         }
-        (None, Some(h)) => {
-            let host = h.trim().to_ascii_lowercase();
-            let ok = !host.is_empty()
-                && host.len() <= 253
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-            if !ok {
-                bail!(
-                    "--http-host must be a host name such as api.example.cn or api.example.cn:8080, without scheme or path"
-                );
+        (None, Some(h)) => match jingxun::plugins::http_grant::HttpGrant::parse(h) {
+            Ok(grant) => Ok((GrantKind::HttpHost, grant.to_string())),
+            // A grant stored before ports were required can still be revoked.
+            Err(jingxun::plugins::http_grant::HttpGrantError::MissingPort(_)) if revoking => {
+                Ok((GrantKind::HttpHost, h.trim().to_ascii_lowercase()))
             }
-            Ok((GrantKind::HttpHost, host))
-        }
+            Err(e) => bail!("--http-host: {e}"),
+        },
         _ => bail!("give exactly one of --datasource or --http-host"),
     }
 }

@@ -170,6 +170,14 @@ impl PluginsBackend for HostBackend {
                 PluginGrantKind::Datasource => (GrantKind::Datasource, &manifest.datasources),
                 PluginGrantKind::HttpHost => (GrantKind::HttpHost, &manifest.http_hosts),
             };
+            // An HTTP grant names a host and a port (a grant without a port is refused, with
+            // what to write instead); see `crate::plugins::http_grant`.
+            if granted
+                && kind == GrantKind::HttpHost
+                && let Err(e) = crate::plugins::http_grant::HttpGrant::parse(&target)
+            {
+                return Err(Refusal::with("bad_grant", e.to_string()));
+            }
             // Least privilege: only what the manifest asks for can be granted.
             if granted && !asked.contains(&target) {
                 return Err(Refusal::with("not_asked", target));
