@@ -77,6 +77,13 @@ pub struct WebConfig {
     /// Minutes a locked account stays locked.
     #[serde(default = "default_web_lockout_minutes")]
     pub lockout_minutes: u64,
+    /// Failed sign-ins one client address may make in a row (whatever the logins) before its
+    /// sign-ins are refused for a while.
+    #[serde(default = "default_web_signin_source_burst")]
+    pub signin_source_burst: u32,
+    /// Seconds after which such an address may fail once more.
+    #[serde(default = "default_web_signin_source_refill_seconds")]
+    pub signin_source_refill_seconds: u64,
     /// Mark cookies `Secure` and name the session cookie `__Host-jx_session`. Browsers then
     /// send it only over HTTPS, except to `localhost`/`127.0.0.1`, which Chromium and Firefox
     /// treat as secure. Set to false only when serving plain HTTP to other hosts, and never in
@@ -104,6 +111,12 @@ fn default_web_lockout_failures() -> u32 {
 fn default_web_lockout_minutes() -> u64 {
     10
 }
+fn default_web_signin_source_burst() -> u32 {
+    20
+}
+fn default_web_signin_source_refill_seconds() -> u64 {
+    30
+}
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
@@ -112,6 +125,8 @@ impl Default for WebConfig {
             absolute_hours: default_web_absolute_hours(),
             lockout_failures: default_web_lockout_failures(),
             lockout_minutes: default_web_lockout_minutes(),
+            signin_source_burst: default_web_signin_source_burst(),
+            signin_source_refill_seconds: default_web_signin_source_refill_seconds(),
             secure_cookies: true,
             site_dir: None,
         }
@@ -150,6 +165,22 @@ pub struct HttpConfig {
     /// ignored and the client is the TCP peer.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Requests handled at once (API, web admin and health together); further requests wait
+    /// for one to finish, within `request_timeout_seconds`.
+    #[serde(default = "default_http_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+    /// Longest time from a request's arrival to its answer's first byte (reading its body
+    /// included); a request that takes longer is answered 408. Longer than the API inbox's
+    /// long-poll (30 s).
+    #[serde(default = "default_http_request_timeout_seconds")]
+    pub request_timeout_seconds: u64,
+}
+
+fn default_http_max_concurrent_requests() -> usize {
+    256
+}
+fn default_http_request_timeout_seconds() -> u64 {
+    60
 }
 
 impl HttpConfig {
@@ -384,6 +415,8 @@ impl Default for HttpConfig {
         Self {
             listen: default_listen(),
             trusted_proxies: Vec::new(),
+            max_concurrent_requests: default_http_max_concurrent_requests(),
+            request_timeout_seconds: default_http_request_timeout_seconds(),
         }
     }
 }
@@ -697,6 +730,34 @@ impl Config {
         }
         if !(1..=1440).contains(&web.lockout_minutes) {
             return invalid("web.lockout_minutes".into(), "must be between 1 and 1440");
+        }
+        if !(1..=10_000).contains(&web.signin_source_burst) {
+            return invalid(
+                "web.signin_source_burst".into(),
+                "must be between 1 and 10000",
+            );
+        }
+        if !(1..=86_400).contains(&web.signin_source_refill_seconds) {
+            return invalid(
+                "web.signin_source_refill_seconds".into(),
+                "must be between 1 and 86400",
+            );
+        }
+        if !(1..=100_000).contains(&self.http.max_concurrent_requests) {
+            return invalid(
+                "http.max_concurrent_requests".into(),
+                "must be between 1 and 100000",
+            );
+        }
+        let long_poll = u64::from(crate::api::inbound::MAX_WAIT_SECONDS);
+        if !(long_poll + 1..=3600).contains(&self.http.request_timeout_seconds) {
+            return invalid(
+                "http.request_timeout_seconds".into(),
+                &format!(
+                    "must be between {} (longer than the API inbox's long-poll) and 3600",
+                    long_poll + 1
+                ),
+            );
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid(

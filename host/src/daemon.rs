@@ -228,6 +228,8 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         crate::http::client_address::TrustedProxies::new(config.http.trusted_proxy_networks()),
         crate::http::client_address::layer,
     ));
+    // Requests at once, time per request and body size, around every route (issue 18).
+    let app = http::with_limits(app, http::RequestLimits::from_config(&config.http));
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

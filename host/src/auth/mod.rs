@@ -9,6 +9,17 @@
 //!   `[web] lockout_failures` failures in a row the account is locked for
 //!   `[web] lockout_minutes`, the right password included. Both outcomes are audited
 //!   (component `auth`, event `signin`, outcome `ok` or `refused` with the reason in details).
+//! - Parallel attempts cannot outguess the lock-out (issue 18, finding 3): attempts for one
+//!   login are taken one at a time ([`limits::LoginTurns`]), so each reads the failures of the
+//!   one before; the transaction that records a success re-reads the lock and refuses when the
+//!   account was locked meanwhile (by another daemon on the same database). Every failed
+//!   sign-in also costs its source address a token of a budget (`[web] signin_source_burst`,
+//!   refilled one per `signin_source_refill_seconds`; the API's
+//!   [`crate::api::limiter::FailureLimiter`]): an address that has used it up is refused at
+//!   once with the same answer, whatever the login and password, and audited once per episode
+//!   (event `signin.blocked`).
+//! - argon2 runs behind a small semaphore ([`limits::Argon2Gate`]), so a flood of sign-ins
+//!   queues instead of filling the blocking pool with 19 MiB computations.
 //! - Sessions are server-side: the cookie holds 128 random bits from the OS generator, the
 //!   database only their SHA-256. A new id is made at every sign-in. A session ends at
 //!   sign-out, after `[web] idle_minutes` (`admin_idle_minutes` for administrators) without a
@@ -17,14 +28,19 @@
 //! - The CSRF token of a session ([`csrf_token`]) is derived from its id, so it needs no
 //!   storage and cannot be computed from what the database holds.
 
+pub mod limits;
 pub mod password;
 pub mod session;
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::api::limiter::{Charge, FailureBudget, FailureLimiter};
 use crate::audit::{AuditEntry, AuditError, AuditLog};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -82,6 +98,10 @@ pub struct AuthSettings {
     pub lockout_failures: u32,
     /// How long a locked account stays locked.
     pub lockout: Duration,
+    /// Failed sign-ins per source address before its sign-ins are refused for a while.
+    pub source_budget: FailureBudget,
+    /// argon2 computations at once.
+    pub argon2_permits: usize,
 }
 
 impl AuthSettings {
@@ -94,6 +114,12 @@ impl AuthSettings {
             absolute: Duration::from_secs(web.absolute_hours * 3600),
             lockout_failures: web.lockout_failures,
             lockout: Duration::from_secs(web.lockout_minutes * 60),
+            source_budget: FailureBudget {
+                burst: web.signin_source_burst,
+                per_second: 1.0 / web.signin_source_refill_seconds.max(1) as f64,
+                ..FailureBudget::default()
+            },
+            argon2_permits: limits::default_argon2_permits(),
         }
     }
 }
@@ -132,11 +158,22 @@ pub struct SignedIn {
     pub max_age_secs: u64,
 }
 
-/// Web accounts and sessions on the store; cheap to clone.
+/// Web accounts and sessions on the store; cheap to clone (clones share their limits).
 #[derive(Clone, Debug)]
 pub struct Accounts {
     store: Store,
     settings: AuthSettings,
+    limits: Arc<SignInLimits>,
+}
+
+/// What the clones of one [`Accounts`] share to limit sign-ins (see [`limits`]).
+#[derive(Debug)]
+struct SignInLimits {
+    argon2: limits::Argon2Gate,
+    turns: limits::LoginTurns,
+    sources: Mutex<FailureLimiter>,
+    /// Key of [`unknown_login_tag`], random for each process and never stored.
+    tag_key: [u8; 32],
 }
 
 /// A login as stored: trimmed, lower case.
@@ -144,10 +181,47 @@ fn normal_login(login: &str) -> String {
     login.trim().to_lowercase()
 }
 
+/// The client address of an audit source, if it names one: the web admin's sources are
+/// `web <address>`, so it is the last word. Sources without one (the command line) have no
+/// per-source budget.
+fn source_address(source: &str) -> Option<IpAddr> {
+    source.rsplit(' ').next()?.parse().ok()
+}
+
+/// What the audit row of a refused sign-in of a login that does not exist says about the
+/// login typed (issue 18, finding 8): people type their password into the login field, so the
+/// text itself is never written. Its length in characters and a tag are: the first 8 hex
+/// digits of HMAC-SHA-256 of the text under a key that is random for each process and never
+/// leaves its memory. The tag shows whether refusals of one run of the daemon were for the
+/// same text (one person mistyping, or someone trying many logins) and cannot be turned back
+/// into the text, nor checked against a guess, without the key.
+fn unknown_login_tag(key: &[u8; 32], login: &str) -> serde_json::Value {
+    let tag = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .map(|mut mac| {
+            mac.update(login.as_bytes());
+            hex::encode(&mac.finalize().into_bytes()[..4])
+        })
+        .unwrap_or_default();
+    json!({ "login_chars": login.chars().count(), "login_tag": tag })
+}
+
+/// The actor of the audit row of a refused sign-in of a login that does not exist.
+pub const UNKNOWN_ACTOR: &str = "(unknown)";
+
 impl Accounts {
     /// Accounts on `store` with `settings`.
     pub fn new(store: Store, settings: AuthSettings) -> Self {
-        Accounts { store, settings }
+        let limits = SignInLimits {
+            argon2: limits::Argon2Gate::new(settings.argon2_permits),
+            turns: limits::LoginTurns::default(),
+            sources: Mutex::new(FailureLimiter::new(settings.source_budget)),
+            tag_key: rand::random(),
+        };
+        Accounts {
+            store,
+            settings,
+            limits: Arc::new(limits),
+        }
     }
 
     /// The settings in force.
@@ -166,7 +240,7 @@ impl Accounts {
     ) -> Result<(), AuthError> {
         password::check_new_password(new_password)?;
         let login = normal_login(login);
-        let hash = hash_blocking(new_password.to_owned()).await?;
+        let hash = self.hash_blocking(new_password.to_owned()).await?;
         let entry = AuditEntry::new(COMPONENT, "password.set", "ok")
             .with_actor(actor)
             .with_object(&login)
@@ -177,6 +251,8 @@ impl Accounts {
     }
 
     /// Checks a login and password and opens a session. See the module documentation.
+    /// `source` is the audit source (`web <address>` from the web admin); its address, if it
+    /// names one, is charged for each failure.
     pub async fn sign_in(
         &self,
         login: &str,
@@ -184,6 +260,14 @@ impl Accounts {
         source: &str,
     ) -> Result<SignedIn, AuthError> {
         let login = normal_login(login);
+        let address = source_address(source);
+        if let Some(ip) = address
+            && self.source_limiter().check(ip, Instant::now()).is_err()
+        {
+            // Its one `signin.blocked` row was written when the budget ran out.
+            return Err(AuthError::Refused);
+        }
+        let _turn = self.limits.turns.turn(&login).await;
         let now = now_ms();
         let account = if login.is_empty() || login.chars().count() > 64 {
             None
@@ -194,7 +278,9 @@ impl Accounts {
             || password::dummy_hash().to_owned(),
             |a| a.password_hash.clone(),
         );
-        let matches = verify_blocking(password.to_owned(), stored.clone()).await;
+        let matches = self
+            .verify_blocking(password.to_owned(), stored.clone())
+            .await;
         let refuse = |reason: &str| {
             AuditEntry::new(COMPONENT, "signin", "refused")
                 .with_actor(login.chars().take(64).collect::<String>())
@@ -202,15 +288,21 @@ impl Accounts {
                 .with_details(json!({ "reason": reason }))
         };
         let Some(account) = account else {
-            AuditLog::new(self.store.clone())
-                .append(refuse("unknown_user"))
-                .await?;
+            let mut details = unknown_login_tag(&self.limits.tag_key, &login);
+            details["reason"] = "unknown_user".into();
+            let entry = AuditEntry::new(COMPONENT, "signin", "refused")
+                .with_actor(UNKNOWN_ACTOR)
+                .with_source(Some(source))
+                .with_details(details);
+            AuditLog::new(self.store.clone()).append(entry).await?;
+            self.charge_source(address, source).await?;
             return Err(AuthError::Refused);
         };
         if account.locked_until.is_some_and(|t| t > now) {
             self.store
                 .account_record_failure(&login, now, 1, 0, refuse("locked"))
                 .await?;
+            self.charge_source(address, source).await?;
             return Err(AuthError::Refused);
         }
         if !matches || !account.user_active {
@@ -224,10 +316,11 @@ impl Accounts {
             if locked {
                 tracing::warn!(%login, "web account locked after repeated failed sign-ins");
             }
+            self.charge_source(address, source).await?;
             return Err(AuthError::Refused);
         }
         let new_hash = if password::needs_rehash(&stored) {
-            Some(hash_blocking(password.to_owned()).await?)
+            Some(self.hash_blocking(password.to_owned()).await?)
         } else {
             None
         };
@@ -250,14 +343,50 @@ impl Accounts {
             .with_actor(&login)
             .with_source(Some(source))
             .with_details(json!({ "rehashed": new_hash.is_some() }));
-        self.store
+        let recorded = self
+            .store
             .account_record_success(new_hash.as_deref(), &session, entry)
             .await?;
+        if !recorded {
+            // Locked since it was read (by another daemon on the same database).
+            self.store
+                .account_record_failure(&login, now, 1, 0, refuse("locked"))
+                .await?;
+            self.charge_source(address, source).await?;
+            return Err(AuthError::Refused);
+        }
         Ok(SignedIn {
             id,
             login,
             max_age_secs: self.settings.absolute.as_secs(),
         })
+    }
+
+    fn source_limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
+        self.limits
+            .sources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Charges a failed sign-in to its source address; when that uses up the address's
+    /// budget, writes the episode's one `signin.blocked` row.
+    async fn charge_source(&self, address: Option<IpAddr>, source: &str) -> Result<(), AuthError> {
+        let Some(ip) = address else {
+            return Ok(());
+        };
+        let charge = self.source_limiter().fail(ip, Instant::now());
+        if charge == Charge::NowBlocked {
+            tracing::warn!(
+                source,
+                "too many failed sign-ins from one address: its sign-ins are refused for a while"
+            );
+            let entry = AuditEntry::new(COMPONENT, "signin.blocked", "refused")
+                .with_source(Some(source))
+                .with_details(json!({ "reason": "too_many_failed_sign_ins" }));
+            AuditLog::new(self.store.clone()).append(entry).await?;
+        }
+        Ok(())
     }
 
     async fn roles_of(&self, login: &str) -> Result<Vec<String>, AuthError> {
@@ -327,7 +456,10 @@ impl Accounts {
         let Some(account) = self.store.account_row(&user.login).await? else {
             return Err(AuthError::WrongCurrentPassword);
         };
-        if !verify_blocking(current.to_owned(), account.password_hash).await {
+        if !self
+            .verify_blocking(current.to_owned(), account.password_hash)
+            .await
+        {
             let entry = AuditEntry::new(COMPONENT, "password.change", "refused")
                 .with_actor(&user.login)
                 .with_source(Some(source))
@@ -336,7 +468,7 @@ impl Accounts {
             return Err(AuthError::WrongCurrentPassword);
         }
         password::check_new_password(new_password)?;
-        let hash = hash_blocking(new_password.to_owned()).await?;
+        let hash = self.hash_blocking(new_password.to_owned()).await?;
         let entry = AuditEntry::new(COMPONENT, "password.change", "ok")
             .with_actor(&user.login)
             .with_object(&user.login)
@@ -352,7 +484,7 @@ impl Accounts {
     pub async fn confirm_password(&self, login: &str, password: &str) -> Result<bool, AuthError> {
         let stored = self.store.account_row(&normal_login(login)).await?;
         let hash = stored.map_or_else(|| password::dummy_hash().to_owned(), |a| a.password_hash);
-        Ok(verify_blocking(password.to_owned(), hash).await)
+        Ok(self.verify_blocking(password.to_owned(), hash).await)
     }
 
     /// The logins that have a web password (may sign in to the web admin).
@@ -375,7 +507,7 @@ impl Accounts {
             return Ok(None);
         }
         let secret = password::generate_password()?;
-        let hash = hash_blocking(secret.clone()).await?;
+        let hash = self.hash_blocking(secret.clone()).await?;
         let entry = AuditEntry::new(COMPONENT, "account.initial_admin", "ok")
             .with_actor("system")
             .with_object(INITIAL_ADMIN)
@@ -385,20 +517,25 @@ impl Accounts {
             .await?;
         Ok(Some(secret))
     }
-}
 
-/// argon2 takes tens of milliseconds of CPU: run it off the async worker threads.
-async fn hash_blocking(password: String) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || password::hash_password(&password))
-        .await
-        .map_err(|e| AuthError::Password(PasswordError::Hash(e.to_string())))?
-        .map_err(AuthError::from)
-}
+    /// argon2 takes tens of milliseconds of CPU and 19 MiB: it runs off the async worker
+    /// threads, a few at a time ([`limits::Argon2Gate`]).
+    async fn hash_blocking(&self, password: String) -> Result<String, AuthError> {
+        self.limits
+            .argon2
+            .run(move || password::hash_password(&password))
+            .await
+            .ok_or_else(|| AuthError::Password(PasswordError::Hash("the hash panicked".into())))?
+            .map_err(AuthError::from)
+    }
 
-async fn verify_blocking(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || password::verify_password(&password, &stored))
-        .await
-        .unwrap_or(false)
+    async fn verify_blocking(&self, password: String, stored: String) -> bool {
+        self.limits
+            .argon2
+            .run(move || password::verify_password(&password, &stored))
+            .await
+            .unwrap_or(false)
+    }
 }
 
 /// Hex SHA-256 of a text.

@@ -246,6 +246,200 @@ async fn weaker_stored_hashes_are_replaced_at_sign_in(db: &TestDb) {
     assert!(stored.contains("m=19456,t=2,p=1"), "{stored}");
 }
 
+/// Audit rows of one event, oldest first.
+async fn events(db: &TestDb, event: &str) -> Vec<AuditRecord> {
+    AuditLog::new(db.store.clone())
+        .list(
+            &AuditFilter {
+                event: Some(event.into()),
+                oldest_first: true,
+                ..AuditFilter::default()
+            },
+            "test",
+        )
+        .await
+        .expect("list audit")
+}
+
+/// Issue 18, finding 3: parallel guesses for one login are counted one after the other, so
+/// no more passwords are tried than `lockout_failures` before the account locks.
+async fn a_locked_account_stays_locked_under_concurrent_sign_ins(db: &TestDb) {
+    add_user(db, "zhou", "operator").await;
+    let accounts = Accounts::new(
+        db.store.clone(),
+        AuthSettings {
+            lockout_failures: 3,
+            ..AuthSettings::default()
+        },
+    );
+    accounts
+        .set_password("zhou", GOOD, "cli:test", "cli")
+        .await
+        .unwrap();
+    let guesses: Vec<_> = (0..12)
+        .map(|n| {
+            let accounts = accounts.clone();
+            tokio::spawn(async move {
+                accounts
+                    .sign_in("zhou", &format!("guess number {n}"), "web 203.0.113.5")
+                    .await
+            })
+        })
+        .collect();
+    for guess in guesses {
+        assert!(matches!(guess.await.unwrap(), Err(AuthError::Refused)));
+    }
+    let reasons: Vec<String> = signins(db)
+        .await
+        .iter()
+        .map(|r| r.details["reason"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let tried = reasons.iter().filter(|r| *r == "bad_password").count();
+    assert_eq!(tried, 3, "only three passwords were tried: {reasons:?}");
+    assert_eq!(reasons.iter().filter(|r| *r == "locked").count(), 9);
+    assert!(matches!(
+        accounts.sign_in("zhou", GOOD, "web 203.0.113.6").await,
+        Err(AuthError::Refused)
+    ));
+}
+
+/// Issue 18, finding 3: the transaction that records a success reads the lock again; an
+/// account locked since the sign-in read it (by another daemon) is neither unlocked nor
+/// given a session.
+async fn a_success_is_not_recorded_when_the_account_was_locked_meanwhile(db: &TestDb) {
+    add_user(db, "wu", "operator").await;
+    let accounts = accounts(db);
+    accounts
+        .set_password("wu", GOOD, "cli:test", "cli")
+        .await
+        .unwrap();
+    let now = now_ms();
+    let until = now + 600_000;
+    db.raw(&format!(
+        "UPDATE web_accounts SET locked_until = {until}, failed_count = 0"
+    ))
+    .await
+    .unwrap();
+    let session = NewSession {
+        id_hash: "0123",
+        login: "wu",
+        now,
+        idle_ms: 60_000,
+        expires_at: now + 3_600_000,
+    };
+    let entry = AuditEntry::new("auth", "signin", "ok").with_actor("wu");
+    let recorded = db
+        .store
+        .account_record_success(None, &session, entry)
+        .await
+        .unwrap();
+    assert!(!recorded, "the success is refused");
+    assert!(
+        texts(db, "SELECT id_hash FROM web_sessions")
+            .await
+            .is_empty()
+    );
+    let pool = sqlx::AnyPool::connect(&db.url).await.expect("connect");
+    let locked: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM web_accounts")
+        .fetch_one(&pool)
+        .await
+        .expect("query");
+    pool.close().await;
+    assert_eq!(locked, Some(until), "the lock stays");
+    assert!(signins(db).await.is_empty(), "no `ok` row");
+}
+
+/// Issue 18, finding 3: every failed sign-in costs its source address; an address that has
+/// used up its budget is refused with the same answer even for the right password (other
+/// addresses are not), and that is audited once, not at every attempt.
+async fn an_address_that_used_up_its_failure_budget_is_refused_and_audited_once(db: &TestDb) {
+    add_user(db, "he", "operator").await;
+    let accounts = Accounts::new(
+        db.store.clone(),
+        AuthSettings {
+            source_budget: crate::api::limiter::FailureBudget {
+                burst: 3,
+                per_second: 0.001,
+                max_sources: 100,
+            },
+            ..AuthSettings::default()
+        },
+    );
+    accounts
+        .set_password("he", GOOD, "cli:test", "cli")
+        .await
+        .unwrap();
+    let from = "web 203.0.113.9";
+    for (login, password) in [("nobody", GOOD), ("someone", GOOD), ("he", "not it at all")] {
+        let refused = accounts.sign_in(login, password, from).await.unwrap_err();
+        assert!(matches!(refused, AuthError::Refused));
+    }
+    assert_eq!(events(db, "signin.blocked").await.len(), 1);
+    let before = signins(db).await.len();
+    for _ in 0..3 {
+        let refused = accounts.sign_in("he", GOOD, from).await.unwrap_err();
+        assert!(matches!(refused, AuthError::Refused));
+    }
+    let blocked = events(db, "signin.blocked").await;
+    assert_eq!(blocked.len(), 1, "one row for the episode");
+    assert_eq!(blocked[0].source.as_deref(), Some(from));
+    assert_eq!(
+        signins(db).await.len(),
+        before,
+        "no row per refused attempt"
+    );
+    accounts
+        .sign_in("he", GOOD, "web 198.51.100.2")
+        .await
+        .expect("another address signs in");
+    // Sources without an address (the command line) have no budget.
+    assert_eq!(source_address("cli"), None);
+    assert_eq!(
+        source_address("web 2001:db8::1"),
+        Some("2001:db8::1".parse().unwrap())
+    );
+}
+
+/// Issue 18, finding 8: a login that does not exist is not written to the audit log (it may
+/// be a password typed into the wrong field); its length and a tag are.
+async fn an_unknown_login_typed_like_a_password_is_not_written_to_the_audit_log(db: &TestDb) {
+    let accounts = accounts(db);
+    let typed = "Spring-Rain-2024!";
+    for _ in 0..2 {
+        accounts.sign_in(typed, "x", "web").await.unwrap_err();
+    }
+    accounts
+        .sign_in("other-text", "x", "web")
+        .await
+        .unwrap_err();
+    let rows = AuditLog::new(db.store.clone())
+        .list(&AuditFilter::default(), "test")
+        .await
+        .expect("list audit");
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        let text = format!("{row:?}").to_lowercase();
+        assert!(!text.contains(&typed.to_lowercase()), "{text}");
+        assert_eq!(row.actor.as_deref(), Some(UNKNOWN_ACTOR));
+        assert_eq!(row.details["reason"], "unknown_user");
+    }
+    let tags: Vec<&str> = rows
+        .iter()
+        .map(|r| r.details["login_tag"].as_str().unwrap_or(""))
+        .collect();
+    assert!(tags.iter().all(|t| t.len() == 8), "{tags:?}");
+    let chars: Vec<u64> = rows
+        .iter()
+        .filter_map(|r| r.details["login_chars"].as_u64())
+        .collect();
+    assert!(chars.contains(&(typed.chars().count() as u64)), "{chars:?}");
+    // The same text has the same tag; another text another.
+    let mut distinct = tags.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2, "{tags:?}");
+}
+
 on_both_backends!(
     a_password_signs_in_and_the_session_identifies_the_user,
     unknown_user_wrong_password_and_locked_account_get_the_same_refusal,
@@ -253,4 +447,8 @@ on_both_backends!(
     idle_and_absolute_limits_and_disabled_users_end_sessions,
     the_initial_administrator_is_created_once,
     weaker_stored_hashes_are_replaced_at_sign_in,
+    a_locked_account_stays_locked_under_concurrent_sign_ins,
+    a_success_is_not_recorded_when_the_account_was_locked_meanwhile,
+    an_address_that_used_up_its_failure_budget_is_refused_and_audited_once,
+    an_unknown_login_typed_like_a_password_is_not_written_to_the_audit_log,
 );

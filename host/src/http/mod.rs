@@ -1,6 +1,6 @@
 //! The HTTP listener: `/healthz` here, the API for other systems (`/api/v1`, `/api/openapi.json`)
 //! from [`crate::api`], and the web admin from [`crate::web`], all on one port; who sent each
-//! request is [`client_address`]'s.
+//! request is [`client_address`]'s, and every request passes the limits of [`with_limits`].
 
 pub mod client_address;
 
@@ -14,6 +14,60 @@ use serde::Serialize;
 use crate::modem::driver::ModemHandle;
 use crate::modem::status::ModemStatus;
 use crate::store::{QueueDepths, Store};
+
+/// The largest request body any route accepts: a plugin component uploaded by an
+/// administrator with its form fields. Every other route is limited further (the web admin's
+/// session layer to 256 KiB unless the request is an administrator's upload, the API's JSON to
+/// axum's 2 MiB).
+pub const MAX_REQUEST_BODY_BYTES: usize = jingxun_web::ssr::MAX_UPLOAD_BYTES + 256 * 1024;
+
+/// The limits every request passes, from `[http]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Requests handled at once; the others wait for a turn.
+    pub max_concurrent: usize,
+    /// From a request's arrival to its answer's first byte, waiting for a turn and reading
+    /// the body included.
+    pub timeout: std::time::Duration,
+}
+
+impl RequestLimits {
+    /// The limits of `[http]`.
+    pub fn from_config(http: &crate::config::HttpConfig) -> RequestLimits {
+        RequestLimits {
+            max_concurrent: http.max_concurrent_requests.max(1),
+            timeout: std::time::Duration::from_secs(http.request_timeout_seconds),
+        }
+    }
+}
+
+/// Puts the listener's global limits (issue 18, finding 4) around every route of `app`, with
+/// tower's and tower-http's layers rather than hand-written ones:
+/// - [`tower_http::timeout::TimeoutLayer`] (outermost): an answer must start within
+///   `timeout`, or it is 408 and the request's work is dropped, so a client that sends its
+///   body slowly, or waits for a turn, holds nothing for long. Streamed answers (the web
+///   admin's live feeds) start at once and are not cut.
+/// - [`tower::limit::GlobalConcurrencyLimitLayer`]: at most `max_concurrent` requests are
+///   handled at once across all routes (one semaphore, where `ConcurrencyLimitLayer` would
+///   give each route its own); the others wait.
+/// - [`tower_http::limit::RequestBodyLimitLayer`]: no body larger than
+///   [`MAX_REQUEST_BODY_BYTES`]; a `Content-Length` above it is answered 413 before anything
+///   is read.
+///
+/// Apply it last, to the router with every route merged (a layer covers only the routes
+/// present when it is added).
+pub fn with_limits(app: Router, limits: RequestLimits) -> Router {
+    app.layer(tower_http::limit::RequestBodyLimitLayer::new(
+        MAX_REQUEST_BODY_BYTES,
+    ))
+    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+        limits.max_concurrent.max(1),
+    ))
+    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        limits.timeout,
+    ))
+}
 
 /// What the HTTP handlers share.
 #[derive(Clone)]
@@ -74,5 +128,115 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 error: Some(e.to_string()),
             }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::post;
+    use futures::FutureExt;
+    use tower::ServiceExt;
+
+    use super::*;
+    use futures::StreamExt;
+
+    fn limits(max_concurrent: usize, timeout: Duration) -> RequestLimits {
+        RequestLimits {
+            max_concurrent,
+            timeout,
+        }
+    }
+
+    /// A body that announces `length` bytes, sends one chunk and then never ends: a handler
+    /// that read it all would never answer.
+    fn endless_body() -> Body {
+        let first = futures::stream::once(async {
+            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 * 1024]))
+        });
+        Body::from_stream(first.chain(futures::stream::pending()))
+    }
+
+    /// Issue 18, finding 4: a body announced larger than any route accepts is refused with
+    /// 413 before it is read.
+    #[tokio::test]
+    async fn a_body_larger_than_any_route_accepts_is_refused_before_it_is_read() {
+        let app = with_limits(
+            Router::new().route(
+                "/",
+                post(|body: String| async move { body.len().to_string() }),
+            ),
+            limits(4, Duration::from_secs(600)),
+        );
+        let request = Request::post("/")
+            .header("content-length", (20 * 1024 * 1024).to_string())
+            .body(endless_body())
+            .unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(60), app.oneshot(request))
+            .await
+            .expect("answered without reading the body")
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// Issue 18, finding 4: beyond the limit, a request waits for one in flight to finish,
+    /// whichever route it is for.
+    #[tokio::test]
+    async fn requests_beyond_the_concurrency_limit_wait_for_a_turn_across_routes() {
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+        let held = gate.clone();
+        let app = with_limits(
+            Router::new()
+                .route(
+                    "/slow",
+                    post(move || {
+                        let held = held.clone();
+                        async move {
+                            let _ = held.acquire().await;
+                            "slow"
+                        }
+                    }),
+                )
+                .route("/quick", post(|| async { "quick" })),
+            limits(1, Duration::from_secs(600)),
+        );
+        let request = |path: &str| Request::post(path).body(Body::empty()).unwrap();
+        let mut slow = Box::pin(app.clone().oneshot(request("/slow")));
+        assert!(
+            (&mut slow).now_or_never().is_none(),
+            "the slow one is in flight"
+        );
+        let mut quick = Box::pin(app.clone().oneshot(request("/quick")));
+        assert!(
+            (&mut quick).now_or_never().is_none(),
+            "another route waits while the one turn is taken"
+        );
+        gate.add_permits(1);
+        let slow = slow.await.unwrap();
+        assert_eq!(slow.status(), StatusCode::OK);
+        let quick = quick.await.unwrap();
+        assert_eq!(quick.status(), StatusCode::OK);
+    }
+
+    /// Issue 18, finding 4: a request that is not answered within the time limit (here a body
+    /// that never ends) is answered 408.
+    #[tokio::test]
+    async fn a_request_not_answered_in_time_gets_408() {
+        let app = with_limits(
+            Router::new().route(
+                "/",
+                post(|body: String| async move { body.len().to_string() }),
+            ),
+            limits(4, Duration::from_secs(1)),
+        );
+        let request = Request::post("/").body(endless_body()).unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(60), app.oneshot(request))
+            .await
+            .expect("answered when the time ran out")
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     }
 }

@@ -5,12 +5,24 @@
 
 use sqlx::{Row, Transaction};
 
-use super::Store;
 use super::audit::append_audit;
+use super::{Backend, Store};
 use crate::audit::AuditEntry;
 use crate::auth::AuthError;
 
 type Tx = Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// `FOR UPDATE` on PostgreSQL, where two sign-ins of one login in two daemons would
+    /// otherwise both read the row before either writes it; nothing on SQLite, whose write
+    /// transactions (`BEGIN IMMEDIATE`) already run one at a time.
+    fn lock_row(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+}
 
 /// What sign-in needs to know about a login.
 #[derive(Debug, Clone)]
@@ -74,11 +86,13 @@ impl Store {
         mut entry: AuditEntry,
     ) -> Result<bool, AuthError> {
         let mut tx = self.begin_write().await?;
-        let row =
-            sqlx::query("SELECT failed_count, locked_until FROM web_accounts WHERE login = $1")
-                .bind(login)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let row = sqlx::query(&format!(
+            "SELECT failed_count, locked_until FROM web_accounts WHERE login = $1{}",
+            self.lock_row()
+        ))
+        .bind(login)
+        .fetch_optional(&mut *tx)
+        .await?;
         let mut locked_now = false;
         if let Some(row) = row {
             let locked_until: Option<i64> = row.try_get("locked_until")?;
@@ -115,14 +129,34 @@ impl Store {
     }
 
     /// A successful sign-in: clears the failure count, stores a stronger hash if given, and
-    /// inserts the new session.
+    /// inserts the new session. The lock is read again in the same transaction: when the
+    /// account was locked (or removed) since the sign-in read it, nothing is written and the
+    /// answer is `false` (issue 18, finding 3: a lock set meanwhile, by another daemon on the
+    /// same database, is not cleared by an attempt that started before it).
     pub(crate) async fn account_record_success(
         &self,
         new_hash: Option<&str>,
         session: &NewSession<'_>,
         entry: AuditEntry,
-    ) -> Result<(), AuthError> {
+    ) -> Result<bool, AuthError> {
         let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT locked_until FROM web_accounts WHERE login = $1{}",
+            self.lock_row()
+        ))
+        .bind(session.login)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let locked = match row {
+            None => true,
+            Some(row) => row
+                .try_get::<Option<i64>, _>("locked_until")?
+                .is_some_and(|until| until > session.now),
+        };
+        if locked {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(
             "UPDATE web_accounts SET failed_count = 0, locked_until = NULL, updated_at = $1, \
                password_hash = COALESCE($2, password_hash) \
@@ -134,7 +168,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_session(&mut tx, session).await?;
-        self.commit_account_audit(tx, entry).await
+        self.commit_account_audit(tx, entry).await?;
+        Ok(true)
     }
 
     /// Sets (or replaces) a user's web password and ends the user's sessions, except
