@@ -215,3 +215,60 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         );
     }
 }
+
+/// Issue 18 finding 9: `jingxun datasource add` refuses a PostgreSQL datasource whose role is a
+/// superuser or may write, saying how to create a SELECT-only role, and accepts such a role.
+/// Runs when `JINGXUN_TEST_POSTGRES_URL` names a test server (which trusts local logins).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_datasource_must_log_in_as_a_role_that_can_only_select() {
+    use sqlx::Connection;
+    let Some(backend) = support::Backend::postgres() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let police = support::Database::create(&backend, dir.path()).await;
+    let role = format!("jx_cli_reader_{}", std::process::id());
+    let run = |url: String, sql: String| async move {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    };
+    run(
+        police.url.clone(),
+        format!(
+            "CREATE TABLE vehicles (plate text PRIMARY KEY); CREATE ROLE {role} LOGIN; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+        ),
+    )
+    .await;
+    let store = format!("sqlite://{}/jingxun.db", dir.path().display());
+    let daemon = Daemon::configure(dir, &store, &[], "");
+
+    let refused = daemon.cli(&[
+        "datasource",
+        "add",
+        "--name",
+        "police",
+        "--url",
+        &police.url,
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && stderr.contains("is a superuser")
+            && stderr.contains("GRANT SELECT ON ALL TABLES IN SCHEMA public TO jingxun_reader"),
+        "{stderr}"
+    );
+    let (scheme, rest) = police.url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    let reader = format!("{scheme}://{role}@{host}");
+    let out = daemon.cli_ok(&["datasource", "add", "--name", "police", "--url", &reader]);
+    assert!(out.starts_with("added datasource police"), "{out}");
+
+    let admin = match &backend {
+        support::Backend::Postgres(url) => url.clone(),
+        support::Backend::Sqlite => unreachable!(),
+    };
+    police.drop_database().await;
+    run(admin, format!("DROP ROLE IF EXISTS {role}")).await;
+}

@@ -21,7 +21,8 @@ pub enum DatasourceAction {
         #[arg(long)]
         name: String,
         /// sqlite://FILE (opened read-only) or postgres://USER@HOST:PORT/DB (queried inside
-        /// read-only transactions; give a user that can only read).
+        /// read-only transactions; USER must be a role that may only SELECT: a superuser or a
+        /// role that owns or may change a table is refused, with the SQL to create one).
         #[arg(long)]
         url: String,
     },
@@ -49,6 +50,19 @@ async fn execute(store: &Store, action: DatasourceAction) -> anyhow::Result<()> 
                 bail!("--name must be 1-32 lower-case letters, digits, '-' or '_'");
             }
             let url = normalise_url(&url)?;
+            if !url.starts_with("sqlite:") {
+                // PostgreSQL: the role must be able to SELECT only (checked again on every
+                // connection the daemon opens).
+                use jingxun::plugins::datasource_role::{RoleError, check_url};
+                match check_url(&url).await {
+                    Ok(()) => {}
+                    Err(RoleError::Unreachable(why)) => eprintln!(
+                        "warning: {why}; the daemon checks the role when it connects and refuses \
+                         one that can write"
+                    ),
+                    Err(refused) => bail!("{refused}"),
+                }
+            }
             let granted = store
                 .datasource_add(
                     &name,

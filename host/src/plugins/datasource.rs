@@ -6,7 +6,9 @@
 //!    literals, quoted identifiers and comments. Hand-written rather than a SQL parser crate:
 //!    the rule is lexical, a parser for two dialects would be far larger, and the real guarantee
 //!    is the next two locks.
-//! 2. The connection: SQLite datasources are opened with `mode=ro` and `PRAGMA query_only`.
+//! 2. The connection: SQLite datasources are opened with `mode=ro` and `PRAGMA query_only`;
+//!    PostgreSQL ones must log in as a role that can only read, checked on every connection
+//!    ([`super::datasource_role`]), with `default_transaction_read_only` on.
 //! 3. The transaction: every query runs inside `BEGIN READ ONLY` on PostgreSQL (with a
 //!    `statement_timeout`), a deferred transaction on SQLite, and is rolled back afterwards.
 //!
@@ -15,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -161,27 +163,51 @@ fn words_outside_literals(sql: &str) -> Result<Vec<String>, String> {
 /// The datasources' connection pools, opened read-only on first use and kept.
 #[derive(Default)]
 pub struct Pools {
-    pools: Mutex<HashMap<String, (String, AnyPool)>>,
+    pools: Mutex<HashMap<String, (String, Opened)>>,
+}
+
+/// A pool, and why its last connection was refused (a PostgreSQL role that can write), which
+/// the pool itself only reports as a timeout.
+#[derive(Clone)]
+struct Opened {
+    pool: AnyPool,
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl Opened {
+    /// `error`, or the refusal of the datasource's role when there was one.
+    fn explain(&self, error: QueryError) -> QueryError {
+        match (
+            error,
+            self.refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        ) {
+            (QueryError::Unavailable(_), Some(refusal)) => QueryError::Unavailable(refusal),
+            (error, _) => error,
+        }
+    }
 }
 
 impl Pools {
     /// The pool of the datasource `name` at `url` (a new one if the URL changed).
-    fn pool(&self, name: &str, url: &str) -> Result<AnyPool, QueryError> {
+    fn pool(&self, name: &str, url: &str) -> Result<Opened, QueryError> {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((known, pool)) = pools.get(name)
+        if let Some((known, opened)) = pools.get(name)
             && known == url
         {
-            return Ok(pool.clone());
+            return Ok(opened.clone());
         }
-        let pool = open_read_only(url)
+        let opened = open_read_only(url)
             .map_err(|e| QueryError::Unavailable(format!("datasource {name}: {e}")))?;
-        pools.insert(name.to_owned(), (url.to_owned(), pool.clone()));
-        Ok(pool)
+        pools.insert(name.to_owned(), (url.to_owned(), opened.clone()));
+        Ok(opened)
     }
 }
 
 /// A lazily connecting pool that cannot write.
-fn open_read_only(url: &str) -> Result<AnyPool, String> {
+fn open_read_only(url: &str) -> Result<Opened, String> {
     sqlx::any::install_default_drivers();
     let sqlite = url.starts_with("sqlite:");
     let url = if sqlite {
@@ -190,6 +216,7 @@ fn open_read_only(url: &str) -> Result<AnyPool, String> {
         url.to_owned()
     };
     let options = AnyConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
+    let refused: Arc<Mutex<Option<String>>> = Arc::default();
     let mut pool = AnyPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(QUERY_TIMEOUT);
@@ -201,8 +228,36 @@ fn open_read_only(url: &str) -> Result<AnyPool, String> {
                 Ok(())
             })
         });
+    } else {
+        // The role must not be able to write (checked on every connection: grants change),
+        // and the session's transactions are read-only by default.
+        let refused = refused.clone();
+        pool = pool.after_connect(move |conn, _| {
+            let refused = refused.clone();
+            Box::pin(async move {
+                let checked = super::datasource_role::check_connection(conn).await;
+                let mut last = refused.lock().unwrap_or_else(|e| e.into_inner());
+                match checked {
+                    Ok(()) => {
+                        *last = None;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // Once per refusal, not once per attempt of the pool.
+                        if last.as_deref() != Some(e.to_string().as_str()) {
+                            tracing::error!(error = %e, "refused a connection to a PostgreSQL datasource");
+                        }
+                        *last = Some(e.to_string());
+                        Err(sqlx::Error::Configuration(Box::new(e)))
+                    }
+                }
+            })
+        });
     }
-    Ok(pool.connect_lazy_with(options))
+    Ok(Opened {
+        pool: pool.connect_lazy_with(options),
+        refused,
+    })
 }
 
 /// The SQLite URL with `mode=ro`, whatever mode it asked for.
@@ -225,14 +280,14 @@ pub async fn run_query(
     params: Vec<Value>,
 ) -> Result<Rows, QueryError> {
     check_statement(sql).map_err(QueryError::InvalidQuery)?;
-    let pool = pools.pool(name, url)?;
+    let opened = pools.pool(name, url)?;
     let postgres = !url.starts_with("sqlite:");
-    match tokio::time::timeout(QUERY_TIMEOUT, execute(&pool, postgres, sql, params)).await {
-        Ok(result) => result,
-        Err(_) => Err(QueryError::Unavailable(format!(
+    match tokio::time::timeout(QUERY_TIMEOUT, execute(&opened.pool, postgres, sql, params)).await {
+        Ok(result) => result.map_err(|e| opened.explain(e)),
+        Err(_) => Err(opened.explain(QueryError::Unavailable(format!(
             "the query on {name} took longer than {} s",
             QUERY_TIMEOUT.as_secs()
-        ))),
+        )))),
     }
 }
 
@@ -404,7 +459,7 @@ mod tests {
     #[tokio::test]
     async fn the_connection_itself_is_read_only() {
         let (_dir, url) = scratch_db().await;
-        let pool = open_read_only(&url).unwrap();
+        let pool = open_read_only(&url).unwrap().pool;
         let err = execute(&pool, false, "DELETE FROM items", vec![])
             .await
             .unwrap_err();

@@ -24,6 +24,7 @@
 
 mod capabilities;
 pub(crate) mod datasource;
+pub mod datasource_role;
 pub mod http_grant;
 mod runtime;
 #[cfg(test)]
