@@ -7,6 +7,12 @@
 //! - refuses every POST (every state change) whose `Sec-Fetch-Site` is not `same-origin`, whose
 //!   `Origin` is not this host, or whose form (URL-encoded or multipart) lacks the token of its
 //!   session: a 403 page;
+//! - decides what body a POST may have before reading a byte of it (issue 18, finding 4): a
+//!   visitor without a session may post only the sign-in (and sign-out) form, anything else is
+//!   a 403 page; only a user who may open the plugins page may send the plugin upload's large
+//!   body ([`MAX_UPLOAD_BYTES`]), the upload from anyone else is a 403 page; every other form
+//!   is at most [`MAX_FORM_BYTES`]. A `Content-Length` above the limit is a 413 page at once,
+//!   and a body without one is read only up to the limit;
 //! - refuses pages the user's roles may not open (403 page) and sends visitors without a
 //!   session to the sign-in page;
 //! - picks the language: `?lang=en|zh` (remembered in the `jx_lang` cookie), else the cookie,
@@ -23,6 +29,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use jingxun_web::i18n::Lang;
 use jingxun_web::model::{Page, Viewer, ViewerUser};
+use jingxun_web::ssr::anonymous_posts;
 use jingxun_web::ssr::{RequestContext, Session};
 
 use super::WebState;
@@ -31,7 +38,7 @@ use crate::auth::{SessionId, csrf_token};
 /// Largest form body accepted, in bytes (a multipart upload, a plugin component, may have
 /// up to [`MAX_UPLOAD_BYTES`] and some form fields around it).
 const MAX_FORM_BYTES: usize = 256 * 1024;
-use jingxun_web::ssr::MAX_UPLOAD_BYTES;
+use jingxun_web::ssr::{MAX_UPLOAD_BYTES, UPLOAD_PATH};
 /// The language cookie (not a secret).
 const LANG_COOKIE: &str = "jx_lang";
 
@@ -179,23 +186,35 @@ pub(super) async fn session_layer(
             tracing::warn!(%path, ?source, "refused a cross-site form post");
             return out.finish(jingxun_web::ssr::csrf_response(lang, &nonce));
         }
+        let limit = match body_limit(&path, viewer.user.as_ref()) {
+            Ok(limit) => limit,
+            Err(BodyRefusal::NoSession) => {
+                tracing::info!(%path, ?source, "refused a form post without a session");
+                return out.finish(jingxun_web::ssr::csrf_response(lang, &nonce));
+            }
+            Err(BodyRefusal::NotAllowed) => {
+                tracing::warn!(%path, ?source, "refused an upload from a user who may not upload");
+                return out.finish(jingxun_web::ssr::error_response(
+                    lang,
+                    StatusCode::FORBIDDEN,
+                    &nonce,
+                ));
+            }
+        };
+        let too_large =
+            || jingxun_web::ssr::error_response(lang, StatusCode::PAYLOAD_TOO_LARGE, &nonce);
+        if declared_length(request.headers()).is_some_and(|length| length > limit as u64) {
+            tracing::info!(%path, ?source, "refused a form post larger than allowed");
+            return out.finish(too_large());
+        }
         let multipart = request
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| multer::parse_boundary(v).ok());
-        let limit = if multipart.is_some() {
-            MAX_UPLOAD_BYTES + MAX_FORM_BYTES
-        } else {
-            MAX_FORM_BYTES
-        };
         let (parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-            return out.finish(jingxun_web::ssr::error_response(
-                lang,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &nonce,
-            ));
+            return out.finish(too_large());
         };
         let token = match multipart {
             Some(boundary) => multipart_token(bytes.clone(), boundary).await,
@@ -240,6 +259,46 @@ pub(super) async fn session_layer(
     });
     let response = next.run(request).await;
     out.finish(response)
+}
+
+/// Why a post is refused before its body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyRefusal {
+    /// Only the sign-in and sign-out forms may be posted without a session.
+    NoSession,
+    /// The plugin upload from a user who may not open the plugins page.
+    NotAllowed,
+}
+
+/// The largest body a post to `path` from `user` may have, decided from the session alone
+/// (see the module documentation).
+fn body_limit(path: &str, user: Option<&ViewerUser>) -> Result<usize, BodyRefusal> {
+    let Some(user) = user else {
+        return if anonymous_posts().contains(&path) {
+            Ok(MAX_FORM_BYTES)
+        } else {
+            Err(BodyRefusal::NoSession)
+        };
+    };
+    if path == UPLOAD_PATH {
+        return if user.may_open(Page::Plugins) {
+            Ok(MAX_UPLOAD_BYTES + MAX_FORM_BYTES)
+        } else {
+            Err(BodyRefusal::NotAllowed)
+        };
+    }
+    Ok(MAX_FORM_BYTES)
+}
+
+/// The body length a request announces in `Content-Length`, if it does.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The `csrf` field of a multipart form (the forms put it first).
@@ -340,6 +399,46 @@ mod tests {
             ("host", "127.0.0.1:8080"),
             ("origin", "null"),
         ])));
+    }
+
+    fn user(role: &str) -> ViewerUser {
+        ViewerUser {
+            login: "wang".into(),
+            name: "王".into(),
+            roles: vec![role.into()],
+        }
+    }
+
+    /// Issue 18, finding 4: what a post may carry is decided from the session before its body
+    /// is read; only an administrator's upload may be large.
+    #[test]
+    fn only_an_administrators_upload_may_have_a_large_body() {
+        let admin = user("admin");
+        let operator = user("operator");
+        assert_eq!(
+            body_limit(UPLOAD_PATH, Some(&admin)),
+            Ok(MAX_UPLOAD_BYTES + MAX_FORM_BYTES)
+        );
+        assert_eq!(
+            body_limit(UPLOAD_PATH, Some(&operator)),
+            Err(BodyRefusal::NotAllowed)
+        );
+        assert_eq!(body_limit(UPLOAD_PATH, None), Err(BodyRefusal::NoSession));
+        assert_eq!(
+            body_limit("/ui/fn/user_create", None),
+            Err(BodyRefusal::NoSession)
+        );
+        assert_eq!(body_limit("/ui/fn/sign_in", None), Ok(MAX_FORM_BYTES));
+        assert_eq!(body_limit("/ui/fn/sign_out", None), Ok(MAX_FORM_BYTES));
+        assert_eq!(
+            body_limit("/ui/fn/user_create", Some(&admin)),
+            Ok(MAX_FORM_BYTES)
+        );
+        assert_eq!(
+            declared_length(&headers(&[("content-length", "20971520")])),
+            Some(20_971_520)
+        );
+        assert_eq!(declared_length(&headers(&[])), None);
     }
 
     #[test]

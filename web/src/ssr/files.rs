@@ -14,6 +14,10 @@ use crate::model::{Page, Refusal};
 /// The largest plugin component accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 
+/// The plugin upload's path, the one route that takes a large body (from an administrator
+/// only: the daemon's session layer refuses anyone else before reading the body).
+pub const UPLOAD_PATH: &str = "/ui/upload/plugin";
+
 /// `GET /ui/export/audit.csv?<filter>`: the matching rows as UTF-8 CSV with a byte-order mark
 /// (so that spreadsheet programs show Chinese right). The export is audited by the backend.
 pub(super) async fn audit_csv(

@@ -27,7 +27,7 @@ use crate::i18n::{Lang, t};
 use crate::model::{Page, Refusal, Viewer, encode_component};
 
 pub use backend::{Actor, BoxFuture, PasswordChangeError, WebBackend};
-pub use files::MAX_UPLOAD_BYTES;
+pub use files::{MAX_UPLOAD_BYTES, UPLOAD_PATH};
 
 /// The name of the bundle's files: `pkg/jingxun_web.js` and `pkg/jingxun_web_bg.wasm`.
 pub const OUTPUT_NAME: &str = "jingxun_web";
@@ -65,6 +65,17 @@ impl RequestContext {
             source: self.source.clone(),
         })
     }
+}
+
+/// The paths a visitor without a session may post to: sign-in, and sign-out (a stale page's).
+/// The daemon's session layer refuses every other post without a session before reading its
+/// body.
+pub fn anonymous_posts() -> [&'static str; 2] {
+    use leptos::server_fn::ServerFn;
+    [
+        <crate::server::SignIn as ServerFn>::PATH,
+        <crate::server::SignOut as ServerFn>::PATH,
+    ]
 }
 
 /// The backend and the shutdown signal, as provided to server functions and feeds.
@@ -180,7 +191,7 @@ pub fn routes(backend: Arc<dyn WebBackend>, site_dir: &Path) -> Router {
         .route("/ui/events/handset", axum::routing::get(live::handset))
         .route("/ui/export/audit.csv", axum::routing::get(files::audit_csv))
         .route(
-            "/ui/upload/plugin",
+            UPLOAD_PATH,
             axum::routing::post(files::plugin_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
