@@ -1662,3 +1662,210 @@ async fn notifications_need_a_key_with_the_notify_scope(backend: Backend) {
     );
     rig.finish().await;
 }
+
+/// A raw HTTP/1.1 exchange: status, head (status line and headers) and body, for the web admin's
+/// sign-in form.
+fn raw_http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to the daemon");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the request");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of the cookie `name` that a response head sets.
+fn cookie_set(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| {
+            let (k, value) = v.trim().split(';').next()?.split_once('=')?;
+            (k == name && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// Signs in to the web admin over plain HTTP; the `Cookie` header of the session, or `None`
+/// when the sign-in was refused. (`[web] secure_cookies` is on by default: `__Host-` names.)
+fn web_sign_in(address: &str, login: &str, password: &str) -> Option<String> {
+    let (_, head, page) = raw_http(address, "GET", "/signin", &[], "");
+    let pre = cookie_set(&head, "__Host-jx_pre").expect("a pre-sign-in cookie");
+    let token = page
+        .split("name=\"csrf\"")
+        .nth(1)
+        .and_then(|rest| rest.split("value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form's token")
+        .to_owned();
+    let form = format!(
+        "csrf={token}&login={login}&password={}",
+        password
+            .replace('%', "%25")
+            .replace('+', "%2B")
+            .replace(' ', "+")
+            .replace('&', "%26")
+    );
+    let cookie = format!("__Host-jx_pre={pre}");
+    let origin = format!("http://{address}");
+    let (status, head, _) = raw_http(
+        address,
+        "POST",
+        "/ui/fn/sign_in",
+        &[
+            ("Cookie", cookie.as_str()),
+            ("Origin", origin.as_str()),
+            ("Accept", "text/html"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &form,
+    );
+    assert_eq!(status, 302, "a sign-in is answered with a redirect: {head}");
+    cookie_set(&head, "__Host-jx_session").map(|s| format!("__Host-jx_session={s}"))
+}
+
+/// Issue 18 finding 8: `/healthz` tells anyone only whether the platform is up; the modems and
+/// queue depths go to an API key or a signed-in web user; a bad key is refused as on /api/v1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_only_up_unless_the_caller_has_an_api_key_or_a_web_session() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    let (status, head, body) = raw_http(&rig.daemon.http, "GET", "/healthz", &[], "");
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"status": "up"}),
+        "nothing but up or down without credentials"
+    );
+
+    let key = rig.key("monitor", "send");
+    let detailed = rig.call("GET", "/healthz", Some(&key), None);
+    assert_eq!(detailed.status, 200, "{detailed:?}");
+    assert_eq!(detailed.body["modems"][0]["name"], "m0", "{detailed:?}");
+    assert!(detailed.body["queue"].is_object(), "{detailed:?}");
+    let forged = rig.call(
+        "GET",
+        "/healthz",
+        Some(&format!("jx_{}", "0".repeat(64))),
+        None,
+    );
+    assert_problem(&forged, 401);
+
+    let password = "correct horse battery";
+    let out = rig.daemon.cli_with_stdin(
+        &[
+            "user",
+            "add",
+            "--login",
+            "ops",
+            "--name",
+            "值班员",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let session = web_sign_in(&rig.daemon.http, "ops", password).expect("ops signs in");
+    let (status, _, body) = raw_http(
+        &rig.daemon.http,
+        "GET",
+        "/healthz",
+        &[("Cookie", session.as_str())],
+        "",
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (status, &body["modems"][0]["name"]),
+        (200, &json!("m0")),
+        "{body}"
+    );
+    // A made-up session is nobody.
+    let (_, _, body) = raw_http(
+        &rig.daemon.http,
+        "GET",
+        "/healthz",
+        &[("Cookie", &format!("__Host-jx_session={}", "a".repeat(64)))],
+        "",
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"status": "up"})
+    );
+    rig.finish().await;
+}
+
+/// Issue 18 finding 8: on the embedded default start with its output captured (not a
+/// terminal), the first administrator's password never appears in the output or the log; it
+/// is in a file only its user may read, beside the database, and it signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_administrators_password_goes_to_a_private_file_when_the_output_is_not_a_terminal()
+ {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let address = format!("127.0.0.1:{}", support::free_port());
+    let output = std::fs::File::create(dir.path().join("output.log")).unwrap();
+    let mut serve = std::process::Command::new(support::JINGXUN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("JINGXUN_HTTP__LISTEN", &address)
+        .env_remove("JINGXUN_DATABASE__URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(output.try_clone().unwrap())
+        .stderr(output)
+        .spawn()
+        .expect("start jingxun serve");
+    let file = dir.path().join("initial-admin-password");
+    let deadline = Instant::now() + LONG_WAIT;
+    while support::http_get(&address, "/healthz").is_none() || !file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not start or wrote no password file: {}",
+            std::fs::read_to_string(dir.path().join("output.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    let output = std::fs::read_to_string(dir.path().join("output.log")).unwrap();
+    let session = web_sign_in(&address, "admin", &password);
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(password.len() >= 12, "{password:?}");
+    assert_eq!(mode, 0o600, "only the daemon's user may read the file");
+    assert!(
+        !output.contains(&password),
+        "the password is not in the output: {output}"
+    );
+    assert!(
+        output.contains("initial-admin-password"),
+        "the output says where the password is: {output}"
+    );
+    assert!(session.is_some(), "the password in the file signs in");
+}

@@ -190,18 +190,20 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     };
     // Kept to write the refused calls' audit rows still queued when the server stops.
     let api_audit = api.auth.audit.clone();
-    let app = http::router(AppState {
-        store: store.clone(),
-        modems: modems.clone(),
-        api,
-    });
-    // The web admin (issue 4) on the same port, behind its session layer; the API keeps /api.
+    // The web admin's accounts: its sessions, and who may see /healthz's details.
     let accounts = crate::auth::Accounts::new(
         store.clone(),
         crate::auth::AuthSettings::from_config(&config),
     );
+    let app = http::router(AppState {
+        store: store.clone(),
+        modems: modems.clone(),
+        api,
+        accounts: accounts.clone(),
+    });
+    // The web admin (issue 4) on the same port, behind its session layer; the API keeps /api.
     if embedded {
-        announce_initial_admin(&accounts, config.http.listen).await?;
+        announce_initial_admin(&accounts, config.http.listen, &config.database.url).await?;
     }
     let app = app.merge(crate::web::router(
         crate::web::WebState {
@@ -309,21 +311,90 @@ async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// The file the initial administrator's password is written to when the daemon's output is not
+/// a terminal: beside the SQLite database, or in the current folder for PostgreSQL.
+pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
 /// The embedded default start: when no administrator can sign in to the web admin, creates
-/// user `admin` with a random password and prints it once on the console (never in the log).
+/// user `admin` with a random password and hands it over once, never through the log (which
+/// may be collected, shipped and kept): printed on the terminal when standard output or
+/// standard error is one; otherwise written to [`password_file`] (mode 0600, only this user
+/// may read it) and only that file's path is logged.
 async fn announce_initial_admin(
     accounts: &crate::auth::Accounts,
     listen: std::net::SocketAddr,
+    database_url: &str,
 ) -> Result<(), DaemonError> {
-    if let Some(password) = accounts.ensure_initial_admin().await? {
+    use std::io::IsTerminal;
+    let Some(password) = accounts.ensure_initial_admin().await? else {
+        return Ok(());
+    };
+    let note = format!(
+        "\n==> Web admin: http://{listen}/\n    first sign-in: login `admin`, password `{password}`\n    (shown only this once: sign in and change it under 修改密码 / Change password)\n"
+    );
+    if std::io::stdout().is_terminal() {
+        println!("{note}");
         tracing::info!(
-            "created the initial web administrator `admin`; its password is printed once on the console"
+            "created the initial web administrator `admin`; its password is printed once on the terminal"
         );
-        println!(
-            "\n==> Web admin: http://{listen}/\n    first sign-in: login `admin`, password `{password}`\n    (shown only this once: sign in and change it under 修改密码 / Change password)\n"
+        return Ok(());
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!("{note}");
+        tracing::info!(
+            "created the initial web administrator `admin`; its password is printed once on the terminal"
         );
+        return Ok(());
+    }
+    let path = password_file(database_url);
+    match write_private(&path, &format!("{password}\n")) {
+        Ok(()) => tracing::warn!(
+            file = %path.display(),
+            "created the initial web administrator `admin`; the output is not a terminal, so its password was written to this file (readable by this user only): sign in at http://{listen}/, change the password, then delete the file"
+        ),
+        Err(e) => tracing::error!(
+            file = %path.display(),
+            error = %e,
+            "created the initial web administrator `admin` but cannot write its password to this file; set one with `jingxun user passwd --login admin --password-stdin`"
+        ),
     }
     Ok(())
+}
+
+/// Where [`announce_initial_admin`] writes the password: [`INITIAL_ADMIN_PASSWORD_FILE`] in the
+/// folder of a SQLite database file, else in the current folder.
+pub fn password_file(database_url: &str) -> std::path::PathBuf {
+    let folder = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"))
+        .and_then(|path| {
+            std::path::Path::new(path)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_default();
+    folder.join(INITIAL_ADMIN_PASSWORD_FILE)
+}
+
+/// Writes `text` to a new file at `path` that only this user may read or write (0600),
+/// replacing an older one (removed first, so that its mode or a link planted there is not
+/// reused).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// A name for this process's leases: host, process id and start time, unique per run.
@@ -365,5 +436,41 @@ async fn checkpoint_wal(store: crate::store::Store, shutdown: CancellationToken)
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "cannot checkpoint the database's write-ahead log; will retry");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_initial_password_file_lies_beside_a_sqlite_database_else_in_the_current_folder() {
+        assert_eq!(
+            password_file("sqlite:///var/lib/jingxun/jingxun.db?mode=rwc"),
+            std::path::Path::new("/var/lib/jingxun/initial-admin-password")
+        );
+        assert_eq!(
+            password_file("sqlite://jingxun.db"),
+            std::path::Path::new("initial-admin-password")
+        );
+        for elsewhere in ["postgres://jx@db/jx", "sqlite::memory:"] {
+            assert_eq!(
+                password_file(elsewhere),
+                std::path::Path::new(INITIAL_ADMIN_PASSWORD_FILE)
+            );
+        }
+    }
+
+    #[test]
+    fn the_password_file_is_private_and_replaces_an_older_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(INITIAL_ADMIN_PASSWORD_FILE);
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, "s3cret\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -135,6 +135,9 @@ pub struct Daemon {
     pub http: String,
     child: Option<Child>,
     starts: u32,
+    /// An API key made for [`Daemon::health`] on first use (`/healthz` shows its details to
+    /// API keys and signed-in web users only).
+    health_key: std::sync::OnceLock<String>,
 }
 
 impl Daemon {
@@ -187,6 +190,7 @@ impl Daemon {
             http: format!("127.0.0.1:{port}"),
             child: None,
             starts: 0,
+            health_key: std::sync::OnceLock::new(),
         }
     }
 
@@ -311,8 +315,48 @@ impl Daemon {
         }
     }
 
-    /// `GET /healthz` as JSON, once the daemon answers.
+    /// `GET /healthz` as JSON with its details (modems, queue), once the daemon answers: with
+    /// an API key `e2e-health` made the first time (anyone else gets up or down only).
     pub async fn health(&self) -> Value {
+        self.public_health().await;
+        let key = self.health_key.get_or_init(|| {
+            self.cli_ok(&[
+                "apikey",
+                "create",
+                "--name",
+                "e2e-health",
+                "--scopes",
+                "send",
+                "--rate",
+                "1000",
+            ])
+            .trim()
+            .to_owned()
+        });
+        let authorization = format!("Bearer {key}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(body) = http_get_with(
+                &self.http,
+                "/healthz",
+                &[("Authorization", authorization.as_str())],
+            ) && let Ok(v) = serde_json::from_str::<Value>(&body)
+                && v.get("modems").is_some()
+            {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no detailed /healthz answer; log:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET /healthz` as JSON without credentials (`{"status":"up"}` or `down`), once the
+    /// daemon answers.
+    pub async fn public_health(&self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(body) = http_get(&self.http, "/healthz")
@@ -409,10 +453,19 @@ pub fn free_port() -> u16 {
 
 /// A minimal HTTP/1.0 GET (the daemon's health endpoint needs nothing more).
 pub fn http_get(address: &str, path: &str) -> Option<String> {
+    http_get_with(address, path, &[])
+}
+
+/// [`http_get`] with request headers.
+pub fn http_get_with(address: &str, path: &str, headers: &[(&str, &str)]) -> Option<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut head = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response

@@ -266,7 +266,8 @@ fn measure(
     if n.len() != 10 {
         return Err(format!("unexpected wrk result line: {line}"));
     }
-    let queued = daemon::get(&daemon.address, "/healthz").and_then(|(_, body)| queued(&body));
+    let queued = daemon::get_as(&daemon.address, "/healthz", Some(&daemon.key))
+        .and_then(|(_, body)| queued(&body));
     if !daemon.is_running() {
         daemon.keep_folder();
         return Err("jingxun serve died during the benchmark".into());

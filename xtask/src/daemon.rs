@@ -161,9 +161,19 @@ impl Drop for Daemon {
 
 /// A minimal HTTP/1.0 GET: the status code and the body, or `None` when nothing answers.
 pub fn get(address: &str, path: &str) -> Option<(u16, String)> {
+    get_as(address, path, None)
+}
+
+/// [`get`] with an API key (`/healthz` shows the queue depths to API keys only).
+pub fn get_as(address: &str, path: &str, key: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let authorization = key.map_or_else(String::new, |k| format!("Authorization: Bearer {k}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {address}\r\n{authorization}\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;

@@ -1,4 +1,5 @@
-//! The HTTP listener: `/healthz` here, the API for other systems (`/api/v1`, `/api/openapi.json`)
+//! The HTTP listener: `/healthz` here (up or down for anyone, details for a signed-in web user or
+//! an API key), the API for other systems (`/api/v1`, `/api/openapi.json`)
 //! from [`crate::api`], and the web admin from [`crate::web`], all on one port; who sent each
 //! request is [`client_address`]'s, and every request passes the limits of [`with_limits`].
 
@@ -7,7 +8,7 @@ pub mod client_address;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde::Serialize;
 
@@ -79,6 +80,8 @@ pub struct AppState {
     /// The HTTP API for other systems (`/api/v1`, `/api/openapi.json`); it holds the
     /// dispatcher's wake-up so that accepted messages leave at once.
     pub api: crate::api::ApiState,
+    /// The web admin's sessions: a signed-in user sees `/healthz`'s details.
+    pub accounts: crate::auth::Accounts,
 }
 
 /// The routes served by the daemon.
@@ -89,7 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router(state.api))
 }
 
-/// The body of `/healthz`.
+/// The body of `/healthz` for a signed-in web user or an API key.
 #[derive(Debug, Serialize)]
 pub struct Health {
     /// `ok` when the store answers and at least one modem is ready (or none is configured),
@@ -103,32 +106,137 @@ pub struct Health {
     pub error: Option<String>,
 }
 
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let modems: Vec<ModemStatus> = state.modems.iter().map(ModemHandle::status).collect();
-    let any_ready = modems.is_empty() || modems.iter().any(ModemStatus::is_ready);
-    match state.store.queue_depths().await {
-        Ok(depths) => {
-            let status = if any_ready { "ok" } else { "degraded" };
-            (
+/// The body of `/healthz` for anyone else: up or down, nothing more (issue 18 finding 8: modem
+/// names, signal, operators, counters and queue depths are for the platform's own people).
+#[derive(Debug, Serialize)]
+pub struct PublicHealth {
+    /// `up` when the store answers, `down` (with 503) when it fails.
+    pub status: &'static str,
+}
+
+/// The web admin's session cookies (`[web] secure_cookies` chooses the `__Host-` one; either
+/// carries a session id that must exist, so accepting both gives nothing away).
+const SESSION_COOKIES: [&str; 2] = ["__Host-jx_session", "jx_session"];
+
+/// `GET /healthz`: up or down for anyone (load balancers, uptime probes); with a valid API key
+/// (`Authorization: Bearer jx_...`, any scope, from a network the key allows) or the cookie of
+/// a signed-in web user, the modems and queue depths too. A key that is presented but refused
+/// is answered as `/api/v1` answers it (401, 429), charged to the source's failure budget and
+/// audited.
+async fn health(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    // Only what is needed crosses the awaits (a request body is not `Sync`).
+    let source = client_address::of(&request);
+    let headers = request.into_parts().0.headers;
+    let detailed = match may_see_details(&state, &headers, source).await {
+        Ok(detailed) => detailed,
+        Err(refused) => return refused,
+    };
+    let depths = state.store.queue_depths().await;
+    let mut response = if !detailed {
+        match depths {
+            Ok(_) => (StatusCode::OK, Json(PublicHealth { status: "up" })).into_response(),
+            Err(e) => {
+                tracing::warn!(error = %e, "/healthz: the store does not answer");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(PublicHealth { status: "down" }),
+                )
+                    .into_response()
+            }
+        }
+    } else {
+        let modems: Vec<ModemStatus> = state.modems.iter().map(ModemHandle::status).collect();
+        let any_ready = modems.is_empty() || modems.iter().any(ModemStatus::is_ready);
+        match depths {
+            Ok(depths) => (
                 StatusCode::OK,
                 Json(Health {
-                    status,
+                    status: if any_ready { "ok" } else { "degraded" },
                     modems,
                     queue: Some(depths),
                     error: None,
                 }),
             )
+                .into_response(),
+            Err(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "down",
+                    modems,
+                    queue: None,
+                    error: Some(e.to_string()),
+                }),
+            )
+                .into_response(),
         }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "down",
-                modems,
-                queue: None,
-                error: Some(e.to_string()),
-            }),
-        ),
+    };
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// Whether the request may see `/healthz`'s details: an API key that authenticates, or an
+/// open web session. A refused key is the problem to answer.
+async fn may_see_details(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    source: Option<std::net::IpAddr>,
+) -> Result<bool, Response> {
+    use crate::api::call_audit::{self, CallContext};
+    if let Some(authorization) = headers.get(axum::http::header::AUTHORIZATION) {
+        let context = CallContext::new(source, "GET", "/healthz");
+        let audit = &state.api.auth.audit;
+        audit.start(&state.store);
+        let key = state
+            .api
+            .auth
+            .authenticate_from(
+                &state.store,
+                authorization.to_str().ok(),
+                &context,
+                std::time::Instant::now(),
+            )
+            .await;
+        return match key {
+            Ok(key) => match crate::api::inbound::check_source(&key, source) {
+                Ok(()) => Ok(true),
+                Err(problem) => Err(problem.into_response()),
+            },
+            Err(failure) => {
+                if let Some(refusal) = failure.refusal {
+                    audit.submit(call_audit::refused(
+                        &context,
+                        refusal,
+                        failure.key.as_ref(),
+                        failure.problem.status,
+                        None,
+                    ));
+                }
+                if failure.now_blocked {
+                    audit.submit(call_audit::blocked(&context));
+                }
+                Err(failure.problem.into_response())
+            }
+        };
     }
+    let sessions = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| SESSION_COOKIES.contains(&name.trim()))
+        .filter_map(|(_, value)| crate::auth::SessionId::parse(value.trim()));
+    for session in sessions {
+        match state.accounts.session_open(&session.hash()).await {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "/healthz: cannot look up a web session"),
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
