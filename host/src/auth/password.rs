@@ -117,7 +117,7 @@ pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
     // A refused word alone or repeated ("警察警察", "adminadmin").
     let is_refused_word = REFUSED_WORDS
         .iter()
-        .any(|w| core.len() % w.len() == 0 && core == w.repeat(core.len() / w.len()));
+        .any(|w| core.len().is_multiple_of(w.len()) && core == w.repeat(core.len() / w.len()));
     if core.is_empty() || is_refused_word {
         return Err(PasswordError::Common);
     }
