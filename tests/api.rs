@@ -1869,3 +1869,181 @@ async fn the_first_administrators_password_goes_to_a_private_file_when_the_outpu
     );
     assert!(session.is_some(), "the password in the file signs in");
 }
+
+/// One sample's value in a Prometheus text exposition: the line that starts with `series`
+/// (the name and, when given, the whole label set) and a space.
+fn metric_sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Issue 18 item 12: with `[metrics] listen`, a port of its own serves Prometheus's text format:
+/// the API's requests by status, the queue, the modem's state and counters and a police
+/// command's latency read back after they happened, and no number, text or key among them. The
+/// HTTP port does not serve it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_counts_requests_messages_and_commands_without_personal_data() {
+    const OFFICER: &str = "13700000009";
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let database = Database::create(&Backend::Sqlite, dir.path()).await;
+    let link = dir.path().join("modem0");
+    let sim = SimModem::start(SimConfig::default(), Some(link.clone()))
+        .await
+        .expect("start the simulated modem");
+    let metrics = format!("127.0.0.1:{}", support::free_port());
+    let spec = ModemSpec {
+        name: "m0".into(),
+        port: link,
+        extra: String::new(),
+    };
+    let mut daemon = Daemon::configure(
+        dir,
+        &database.url,
+        &[spec],
+        &format!("[metrics]\nlisten = \"{metrics}\"\n"),
+    );
+    let police = daemon.dir.path().join("police.db");
+    daemon.cli_ok(&["demo-data", "--out", police.to_str().unwrap()]);
+    daemon.cli_ok(&[
+        "datasource",
+        "add",
+        "--name",
+        "police",
+        "--url",
+        &format!("sqlite://{}", police.display()),
+    ]);
+    daemon.cli_ok(&[
+        "user",
+        "add",
+        "--login",
+        "wang",
+        "--name",
+        "王警官",
+        "--role",
+        "officer",
+    ]);
+    daemon.cli_ok(&[
+        "phone",
+        "add",
+        "--number",
+        OFFICER,
+        "--name",
+        "王警官",
+        "--user",
+        "wang",
+    ]);
+    daemon.restart();
+    daemon.wait_ready().await;
+    let rig = Rig {
+        daemon,
+        sim,
+        database,
+    };
+
+    let key = rig.key("oa", "send");
+    let reply = rig.call(
+        "POST",
+        "/api/v1/messages",
+        Some(&key),
+        Some(&json!({"to": ["13800000001"], "text": "值班提醒"})),
+    );
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let refused = rig.call(
+        "POST",
+        "/api/v1/messages",
+        Some("jx_notakey"),
+        Some(&json!({"to": ["13800000001"], "text": "值班提醒"})),
+    );
+    assert_problem(&refused, 401);
+    let id = reply.body["messages"][0]["id"].as_i64().expect("an id");
+    rig.wait_for_state(&key, id, "sent").await;
+    rig.sim
+        .receive_sms(OFFICER, "CP 京A12345")
+        .expect("deliver to the simulated modem");
+    rig.sim
+        .wait_for_submitted(2, LONG_WAIT)
+        .await
+        .expect("the officer's answer left through the modem");
+
+    let command = "jingxun_command_duration_seconds_count{keyword=\"CP\",";
+    let messages_out = |text: &str| {
+        ["sent", "delivered"]
+            .iter()
+            .filter_map(|state| {
+                metric_sample(
+                    text,
+                    &format!("jingxun_queue_messages{{state=\"{state}\"}}"),
+                )
+            })
+            .sum::<f64>()
+    };
+    let deadline = Instant::now() + LONG_WAIT;
+    let (head, text) = loop {
+        let (status, head, body) = raw_http(&metrics, "GET", "/metrics", &[], "");
+        assert_eq!(status, 200, "{head}\n{body}");
+        // The answer's state is committed shortly after the modem took it.
+        if body.contains(command) && messages_out(&body) >= 2.0 {
+            break (head, body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no command latency, or not both messages out, in /metrics:\n{body}\n{}",
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let at_least = |series: &str, n: f64| {
+        let value = metric_sample(&text, series);
+        assert!(
+            value.is_some_and(|v| v >= n),
+            "{series} is {value:?}, expected at least {n}:\n{text}"
+        );
+    };
+    at_least(
+        "jingxun_http_requests_total{surface=\"api\",status=\"202\"}",
+        1.0,
+    );
+    at_least(
+        "jingxun_http_requests_total{surface=\"api\",status=\"401\"}",
+        1.0,
+    );
+    at_least("jingxun_modem_ready{modem=\"m0\"}", 1.0);
+    at_least("jingxun_modem_state{modem=\"m0\",state=\"ready\"}", 1.0);
+    at_least("jingxun_modem_parts_sent_total{modem=\"m0\"}", 2.0);
+    at_least("jingxun_modem_parts_received_total{modem=\"m0\"}", 1.0);
+    at_least("jingxun_store_up", 1.0);
+    let answered = text
+        .lines()
+        .find(|l| l.starts_with(command))
+        .expect("the command's series");
+    assert!(
+        answered.contains("outcome=\"answered\"") && answered.ends_with(" 1"),
+        "{answered}"
+    );
+    for private in [
+        "13800000001",
+        OFFICER,
+        "值班提醒",
+        "京A12345",
+        key.as_str(),
+        "jx_notakey",
+        "/api/v1",
+    ] {
+        assert!(!text.contains(private), "`{private}` in /metrics:\n{text}");
+    }
+    let (status, _, _) = raw_http(&metrics, "GET", "/healthz", &[], "");
+    assert_eq!(status, 404, "the metrics listener serves /metrics only");
+    let (_, _, main) = raw_http(&rig.daemon.http, "GET", "/metrics", &[], "");
+    assert!(
+        !main.contains("jingxun_http_requests_total"),
+        "the HTTP port does not serve metrics: {main}"
+    );
+    rig.finish().await;
+}

@@ -56,6 +56,9 @@ pub struct Config {
     /// Webhook deliveries to API clients: the CAs trusted for `https://`.
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// Prometheus metrics on a listener of their own (off by default).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
@@ -150,6 +153,17 @@ pub struct WebhooksConfig {
     /// system's (a police network's own CA). Absent (the default): the system's only.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+}
+
+/// `[metrics]`: `GET /metrics` for Prometheus ([`crate::http::metrics`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address and port of the metrics listener (`127.0.0.1:9464`). It has no authentication:
+    /// bind it to loopback or a monitoring network, never to a public address. Absent (the
+    /// default): no metrics listener.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[http]`
@@ -536,6 +550,7 @@ impl Config {
             plugins: PluginsConfig::default(),
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -759,6 +774,15 @@ impl Config {
                 ),
             );
         }
+        if let Some(listen) = self.metrics.listen
+            && listen == self.http.listen
+        {
+            return invalid(
+                "metrics.listen".into(),
+                "must differ from http.listen: metrics have a listener of their own; \
+                 use another port (9464 is Prometheus's usual one)",
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid(
                 "log.level".into(),
@@ -784,6 +808,24 @@ mod tests {
         assert_eq!(config.router, RouterConfig::default());
         assert_eq!(config.web, WebConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_may_not_share_the_http_port() {
+        assert_eq!(Config::from_toml("").unwrap().metrics.listen, None);
+        assert_eq!(Config::embedded().metrics.listen, None);
+        let config = Config::from_toml("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        assert_eq!(
+            config.metrics.listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        let err = Config::from_toml(
+            "[http]\nlisten = \"127.0.0.1:8080\"\n[metrics]\nlisten = \"127.0.0.1:8080\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("metrics.listen"), "{err}");
+        let err = Config::from_toml("[metrics]\nport = 9464\n").unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,16 @@ pub enum DaemonError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The metrics listener could not bind.
+    #[error(
+        "cannot listen on {address} (metrics.listen): {source}; choose another port, or leave metrics.listen out"
+    )]
+    MetricsListen {
+        /// The configured address.
+        address: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Web accounts could not be read or the initial administrator created.
     #[error("cannot prepare the web admin's accounts: {0}")]
     Accounts(#[from] crate::auth::AuthError),
@@ -180,6 +190,26 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             address: config.http.listen,
             source,
         })?;
+    // Prometheus metrics on their own listener ([metrics] listen; no authentication, so never
+    // on the public port).
+    let metrics_server = match config.metrics.listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| DaemonError::MetricsListen { address, source })?;
+            tracing::info!(listen = %address, "metrics at /metrics");
+            Some(tokio::spawn(http::metrics::serve(
+                listener,
+                http::metrics::MetricsState {
+                    store: store.clone(),
+                    modems: modems.clone(),
+                    metrics: http::metrics::global().clone(),
+                },
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
     let api = crate::api::ApiState {
         inbox: inbox.clone(),
         ..crate::api::ApiState::new(
@@ -232,6 +262,8 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     ));
     // Requests at once, time per request and body size, around every route (issue 18).
     let app = http::with_limits(app, http::RequestLimits::from_config(&config.http));
+    // Outermost: counts every answer by status for /metrics, the limits' 408 and 413 included.
+    let app = app.layer(axum::middleware::from_fn(http::metrics::count_requests));
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -256,6 +288,9 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             let _ = task.await;
         }
         let _ = server.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
     })
     .await;
     if drained.is_err() {

@@ -4,6 +4,7 @@
 //! request is [`client_address`]'s, and every request passes the limits of [`with_limits`].
 
 pub mod client_address;
+pub mod metrics;
 
 use axum::Router;
 use axum::extract::State;
