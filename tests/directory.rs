@@ -14,6 +14,7 @@ use support::{Backend, Database, JINGXUN};
 on_both_backends!(
     registry_changes_are_listed_and_audited_and_the_chain_verifies,
     mistakes_are_refused_with_what_to_do,
+    audit_verify_checks_the_keyed_chain_with_the_key_file,
 );
 
 /// A configuration naming the test database, in the test's folder.
@@ -249,4 +250,163 @@ async fn mistakes_are_refused_with_what_to_do(backend: Backend) {
     assert_eq!(cli.json(&["phone", "list", "--json"]).len(), 1);
     assert!(cli.json(&["user", "list", "--json"]).is_empty());
     db.drop_database().await;
+}
+
+/// Issue 18 finding 7: the audit chain is keyed with the platform key of `[secrets] key_file`
+/// (created 0600 at first use). A database owner who changes a row and recomputes every later
+/// hash with plain SHA-256, as the unkeyed encoding does, is caught by `audit verify` at that
+/// row; verification needs the key file, and another key reports a mismatch.
+async fn audit_verify_checks_the_keyed_chain_with_the_key_file(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().expect("temporary folder");
+    let db = database(&backend, scratch.path()).await;
+    let cli = Cli::new(&db.url);
+    let key_file = cli.path().join("platform.key");
+    std::fs::write(
+        &cli.config,
+        format!(
+            "[database]\nurl = \"{}\"\n[secrets]\nkey_file = \"{}\"\n",
+            db.url,
+            key_file.display()
+        ),
+    )
+    .expect("write the configuration");
+    for (number, name) in [("13800000001", "李伟"), ("13800000002", "王芳")] {
+        cli.ok(&["phone", "add", "--number", number, "--name", name]);
+    }
+    let mode = std::fs::metadata(&key_file)
+        .expect("the key file was created at first use")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let verified = cli.ok(&["audit", "verify"]);
+    assert!(
+        verified.starts_with("audit chain intact: 2 row(s)")
+            && verified.contains("keyed with the platform key from row 1: 2 keyed row(s)"),
+        "{verified}"
+    );
+
+    // The database owner's rewrite: triggers off, row 2 changed, rows 2.. re-hashed unkeyed.
+    let pool = raw_pool(&db.url).await;
+    let protection = match backend {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        Backend::Postgres(_) => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+    };
+    sqlx::raw_sql(protection)
+        .execute(&pool)
+        .await
+        .expect("drop protection");
+    sqlx::raw_sql("UPDATE audit_log SET object = '+8613800000009' WHERE id = 2")
+        .execute(&pool)
+        .await
+        .expect("tamper");
+    rehash_unkeyed(&pool, 2).await;
+    pool.close().await;
+    let err = cli.fails(&["audit", "verify"]);
+    assert!(
+        err.contains("audit chain broken at row 2 of 3") && err.contains("keyed-chain mismatch"),
+        "{err}"
+    );
+
+    // Without the key file there is nothing to verify with; a new key is not made up.
+    let kept = cli.path().join("platform.key.kept");
+    std::fs::rename(&key_file, &kept).expect("move the key away");
+    let err = cli.fails(&["audit", "verify"]);
+    assert!(
+        err.contains("secrets.key_file") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!key_file.exists(), "verify never creates a key");
+    // Nor do the other commands make a new key for a keyed log.
+    let err = cli.fails(&["phone", "add", "--number", "13800000003", "--name", "赵六"]);
+    assert!(
+        err.contains("secrets.key_file") && err.contains("keyed with it from row 1"),
+        "{err}"
+    );
+    assert!(!key_file.exists());
+
+    // Another key: a mismatch where keying starts, and no command extends the chain with it.
+    std::fs::write(&key_file, format!("{}\n", "5a".repeat(32))).expect("write another key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = cli.fails(&["audit", "verify"]);
+    assert!(
+        err.contains("audit chain broken at row 1") && err.contains("keyed-chain mismatch"),
+        "{err}"
+    );
+    let err = cli.fails(&["phone", "add", "--number", "13800000003", "--name", "赵六"]);
+    assert!(
+        err.contains("another platform key") && err.contains("secrets.key_file"),
+        "{err}"
+    );
+    // A key file others may read is refused.
+    std::fs::rename(&kept, &key_file).expect("restore the key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = cli.fails(&["audit", "verify"]);
+    assert!(err.contains("chmod 600"), "{err}");
+    db.drop_database().await;
+}
+
+/// A connection to the test database behind the binary's back.
+async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.expect("connect")
+}
+
+/// Re-hashes rows `from_id`.. with the unkeyed encoding (`jingxun-audit-v1`, SHA-256; see
+/// `host/src/audit/chain.rs`), re-linking each to the one before: written out here as an
+/// outsider without the key would.
+async fn rehash_unkeyed(pool: &sqlx::AnyPool, from_id: i64) {
+    use sha2::{Digest, Sha256};
+    use sqlx::Row;
+    fn text(bytes: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            None => bytes.push(0),
+            Some(s) => {
+                bytes.push(1);
+                bytes.extend((s.len() as u64).to_be_bytes());
+                bytes.extend(s.as_bytes());
+            }
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT id, at, component, event, actor, phone, object, outcome, details, source, \
+         request_id, hash FROM audit_log ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("read the log");
+    let mut prev = "0".repeat(64);
+    for row in rows {
+        let id: i64 = row.get("id");
+        if id < from_id {
+            prev = row.get("hash");
+            continue;
+        }
+        let mut bytes = b"jingxun-audit-v1\0".to_vec();
+        text(&mut bytes, Some(&prev));
+        bytes.extend(id.to_be_bytes());
+        bytes.extend(row.get::<i64, _>("at").to_be_bytes());
+        for column in [
+            "component",
+            "event",
+            "actor",
+            "phone",
+            "object",
+            "outcome",
+            "details",
+            "source",
+            "request_id",
+        ] {
+            text(&mut bytes, row.get::<Option<String>, _>(column).as_deref());
+        }
+        let hash = hex::encode(Sha256::digest(&bytes));
+        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(id)
+            .execute(pool)
+            .await
+            .expect("re-hash");
+        prev = hash;
+    }
 }

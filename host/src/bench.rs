@@ -115,7 +115,8 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ))
-    .await?;
+    .await?
+    .with_secrets(&crate::secrets::Secrets::generate()?);
     let police = dir.path().join("police.db");
     crate::demo_data::write_demo_database(&police, crate::demo_data::DEFAULT_SEED)
         .await
@@ -226,7 +227,10 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         return Ok(());
     };
     let tmp = tempfile::tempdir()?;
-    let store = Store::connect(&format!("sqlite://{}/bench.db", tmp.path().display())).await?;
+    // A throw-away key for the throw-away database: its audit rows are keyed as in production.
+    let store = Store::connect(&format!("sqlite://{}/bench.db", tmp.path().display()))
+        .await?
+        .with_secrets(&crate::secrets::Secrets::generate()?);
     let settings = PluginSettings {
         cache_dir: tmp.path().join("cache"),
         cpu_limit: Duration::from_millis(200),
@@ -396,7 +400,8 @@ async fn enqueue(recipients: usize, out: &mut impl Write) -> Result<(), BenchErr
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ))
-    .await?;
+    .await?
+    .with_secrets(&crate::secrets::Secrets::generate()?);
     let list: String = (0..recipients)
         .map(|i| format!("139{i:08}"))
         .collect::<Vec<_>>()
@@ -430,7 +435,8 @@ async fn line_use(
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ))
-    .await?;
+    .await?
+    .with_secrets(&crate::secrets::Secrets::generate()?);
     let sim = SimModem::start(
         SimConfig {
             baud,

@@ -59,6 +59,9 @@ pub struct Config {
     /// Prometheus metrics on a listener of their own (off by default).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The platform key that keys the audit chain (see [`crate::secrets`]).
+    #[serde(default)]
+    pub secrets: SecretsConfig,
 }
 
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
@@ -143,6 +146,17 @@ pub struct DatabaseConfig {
     /// `sqlite://FILE` (created if missing) or `postgres://user@host:port/db`.
     #[serde(default = "default_database_url")]
     pub url: String,
+}
+
+/// `[secrets]`: the platform key, kept outside the database (see [`crate::secrets`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The key file: 64 hexadecimal digits (32 random bytes), created with mode 0600 at first
+    /// use when missing. Absent (the default): `jingxun.key` beside a SQLite database file,
+    /// else in the current folder ([`crate::secrets::key_path`]).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[webhooks]`: deliveries of inbound SMS to API clients' URLs.
@@ -551,6 +565,7 @@ impl Config {
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
             metrics: MetricsConfig::default(),
+            secrets: SecretsConfig::default(),
         }
     }
 

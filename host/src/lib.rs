@@ -16,6 +16,7 @@
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
 //! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
 //! - [`bench`]: `jingxun bench`, the measured figures.
+//! - [`secrets`]: the platform key file and the subkeys derived from it (the audit chain's).
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
 
@@ -35,6 +36,7 @@ pub mod modem;
 pub mod phone;
 pub mod plugins;
 pub mod router;
+pub mod secrets;
 pub use jingxun_sms as sms;
 pub mod store;
 pub mod web;

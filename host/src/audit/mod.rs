@@ -5,10 +5,14 @@
 //! grants, phones and plugins, and every read of the log itself is one row. Rows are
 //! - **append-only for everyone**: [`AuditLog`] offers no update or delete, and database triggers
 //!   abort any `UPDATE`, `DELETE` (and on PostgreSQL `TRUNCATE`) of `audit_log`, whoever runs it;
-//! - **chained**: each row stores the SHA-256 of the previous row's hash and its own fields
-//!   (the encoding is documented in `audit/chain.rs`, so that an
-//!   external auditor can re-implement the check), so [`AuditLog::verify`] finds a row changed or removed
-//!   behind the database's back (trigger dropped, file edited);
+//! - **chained and keyed**: each row stores the HMAC-SHA256, keyed with a subkey of the platform
+//!   key (`[secrets] key_file`, a file outside the database; see [`crate::secrets`]), of the
+//!   previous row's hash and its own fields; rows written before the key existed keep their
+//!   plain SHA-256, and the chain records from which row keying starts (the encoding is
+//!   documented in `audit/chain.rs`, so that an external auditor with the key file can
+//!   re-implement the check). [`AuditLog::verify`] finds a row changed or removed behind the
+//!   database's back (trigger dropped, file edited), even when whoever did it recomputed every
+//!   later hash: without the key file they cannot compute a keyed row's;
 //! - **serialised**: appends take the database's write lock (SQLite `BEGIN IMMEDIATE`,
 //!   PostgreSQL an advisory transaction lock) so that concurrent writers, in this process or
 //!   another, extend one chain and never fork it;
@@ -28,8 +32,8 @@ use serde_json::Value;
 
 use crate::store::{Store, StoreError};
 
-pub use chain::GENESIS_HASH;
-pub(crate) use chain::{CanonicalRow, ChainWalker, RawAuditRow};
+pub(crate) use chain::{CanonicalRow, ChainWalker, KeyedFrom, RawAuditRow};
+pub use chain::{ChainKey, GENESIS_HASH};
 
 /// Id of an audit row; ids start at 1 and have no gaps.
 pub type AuditId = i64;
@@ -360,7 +364,8 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// Hash of the row before (64 zeros for row 1).
     pub prev_hash: String,
-    /// SHA-256 (hex) of `prev_hash` and this row's fields.
+    /// HMAC-SHA256 with the audit subkey (SHA-256 for rows written before the platform key
+    /// existed), hex, of `prev_hash` and this row's fields (see `audit/chain.rs`).
     pub hash: String,
 }
 
@@ -462,9 +467,57 @@ pub struct ChainCheck {
     pub rows: u64,
     /// The first row whose id, link or hash is wrong; `None` when the chain is intact.
     pub first_broken: Option<i64>,
+    /// What is wrong at [`ChainCheck::first_broken`].
+    pub broken_because: Option<ChainBreak>,
     /// The hash of the last row walked. Writing it down elsewhere (a printed report, another
     /// system) lets a later check prove that no row at the end was removed.
     pub head_hash: Option<String>,
+    /// The first row hashed with the platform key; the rows before it were written before the
+    /// key existed and carry plain SHA-256. `None`: no row is keyed yet (the next one written
+    /// will be).
+    pub keyed_from: Option<i64>,
+    /// Rows walked that are keyed.
+    pub keyed_rows: u64,
+}
+
+/// Why [`ChainCheck::first_broken`] does not check out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainBreak {
+    /// Its id does not follow the row before: rows were removed there.
+    Gap,
+    /// Its `prev_hash` is not the previous row's hash: the row before was changed or replaced.
+    Link,
+    /// An unkeyed row (from before the key) whose SHA-256 does not match its fields: changed.
+    Hash,
+    /// A keyed row whose HMAC does not match its fields: it was changed (and perhaps re-hashed
+    /// by someone without the key), or the key file is not the one the log was keyed with.
+    KeyedHash,
+    /// The record of where keying starts does not verify with this key: the key file is not
+    /// the one the log was keyed with, the rows before keying started were rewritten, or the
+    /// log was cut off before that row.
+    KeyedFrom,
+}
+
+impl ChainBreak {
+    /// The reason in a sentence, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ChainBreak::Gap => "rows before it were removed (its id does not follow)",
+            ChainBreak::Link => {
+                "it does not link to the row before (that row was changed or replaced)"
+            }
+            ChainBreak::Hash => "its fields do not match its SHA-256 (it was changed)",
+            ChainBreak::KeyedHash => {
+                "keyed-chain mismatch: its fields do not match its keyed hash (it was changed \
+                 and re-hashed without the key, or this is not the key the log was keyed with)"
+            }
+            ChainBreak::KeyedFrom => {
+                "keyed-chain mismatch: the record of where keying starts does not verify with \
+                 this key (another key file, rows before it rewritten, or the log cut off)"
+            }
+        }
+    }
 }
 
 impl ChainCheck {
@@ -483,6 +536,22 @@ pub enum AuditError {
     /// The filter cannot be used.
     #[error("invalid audit filter: {0}")]
     InvalidFilter(String),
+    /// The store was opened without the platform key, which keyed rows need.
+    #[error(
+        "the audit log needs the platform key to append or verify: open the store with \
+         [secrets] key_file loaded (jingxun::secrets::open_store)"
+    )]
+    NoKey,
+    /// The log was keyed with another key than the one loaded.
+    #[error(
+        "the audit log was keyed from row {keyed_from} with another platform key than the one \
+         loaded from secrets.key_file: set secrets.key_file to the key file the log was keyed \
+         with (restore it from its backup); `jingxun audit verify` shows where the chain breaks"
+    )]
+    KeyMismatch {
+        /// The first keyed row.
+        keyed_from: i64,
+    },
     /// The database failed; nothing was written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -563,8 +632,12 @@ impl AuditLog {
     /// Walks the whole chain from row 1 and reports the first row that does not check out.
     /// Reads in pages, so it runs in bounded memory beside appends (rows appended while it runs
     /// may or may not be included).
+    ///
+    /// Keyed rows are checked with the store's platform key ([`AuditError::NoKey`] without one).
     pub async fn verify(&self) -> Result<ChainCheck, AuditError> {
-        let mut walker = ChainWalker::new();
+        let key = self.store.audit_key().ok_or(AuditError::NoKey)?;
+        let keyed = self.store.audit_keyed_record().await?;
+        let mut walker = ChainWalker::new(key, keyed);
         loop {
             let page = self.store.audit_page(walker.last_id(), VERIFY_PAGE).await?;
             let full = page.len() == VERIFY_PAGE as usize;

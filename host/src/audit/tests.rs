@@ -1,5 +1,6 @@
 //! Tests of the audit log on both backends ("Audit" in shared/docs/security-checklist.md:
-//! append-only, hash chain that a check can verify, reads of the log audited).
+//! append-only, hash chain that a check can verify, keyed so that a database owner cannot
+//! re-hash it (issue 18 finding 7), reads of the log audited).
 
 use std::collections::HashSet;
 
@@ -43,13 +44,17 @@ async fn appended_rows_form_a_chain_that_verifies(db: &TestDb) {
         ChainCheck {
             rows: 0,
             first_broken: None,
-            head_hash: None
+            broken_because: None,
+            head_hash: None,
+            keyed_from: None,
+            keyed_rows: 0,
         }
     );
     append_n(&log, 5).await;
     let check = log.verify().await.unwrap();
     assert_eq!(check.rows, 5);
     assert!(check.is_intact(), "{check:?}");
+    assert_eq!((check.keyed_from, check.keyed_rows), (Some(1), 5));
     let rows = log
         .list(
             &AuditFilter {
@@ -339,6 +344,163 @@ async fn a_batch_is_appended_whole_or_not_at_all(db: &TestDb) {
     assert_eq!((check.rows, check.first_broken), (4, None));
 }
 
+/// Every row from `from_id` on, re-hashed with plain SHA-256 exactly as the unkeyed encoding
+/// (version one) does and re-linked, by raw SQL: what a database owner without the key file
+/// can do after changing a row.
+async fn rehash_without_the_key(db: &TestDb, from_id: i64) {
+    let rows = db.store.audit_page(0, 1000).await.expect("rows");
+    let mut prev = rows
+        .iter()
+        .find(|r| r.id == from_id - 1)
+        .map_or(GENESIS_HASH.to_owned(), |r| r.hash.clone());
+    for row in rows.iter().filter(|r| r.id >= from_id) {
+        let hash = row.canonical().unkeyed_hash(&prev);
+        db.raw(&format!(
+            "UPDATE audit_log SET prev_hash = '{prev}', hash = '{hash}' WHERE id = {}",
+            row.id
+        ))
+        .await
+        .expect("re-hash");
+        prev = hash;
+    }
+}
+
+/// Issue 18 finding 7: a database owner drops the triggers, changes a row and recomputes every
+/// later hash with plain SHA-256; without the key file the keyed rows no longer verify.
+async fn a_row_changed_and_rehashed_without_the_key_is_a_keyed_chain_mismatch(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 5).await;
+    drop_protection(db).await;
+    db.raw("UPDATE audit_log SET outcome = 'not_found' WHERE id = 3")
+        .await
+        .expect("tamper");
+    rehash_without_the_key(db, 3).await;
+    let rows = db.store.audit_page(0, 10).await.unwrap();
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "the links were repaired");
+    }
+    let check = log.verify().await.unwrap();
+    assert_eq!(check.rows, 5);
+    assert_eq!(check.first_broken, Some(3), "{check:?}");
+    assert_eq!(check.broken_because, Some(ChainBreak::KeyedHash));
+}
+
+/// Rows stored by a version without the key (plain SHA-256, no keying record), by raw SQL.
+async fn insert_unkeyed_rows(db: &TestDb, n: i64) {
+    let pool = sqlx::AnyPool::connect(&db.url).await.expect("connect");
+    let mut prev = GENESIS_HASH.to_owned();
+    for id in 1..=n {
+        let entry = query_entry(id, "+8613800000009", "CP 京B00001", "answered")
+            .prepare()
+            .unwrap();
+        let hash = entry.canonical(id).unkeyed_hash(&prev);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, component, event, actor, phone, object, outcome, \
+             details, source, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(id)
+        .bind(entry.at)
+        .bind(&entry.component)
+        .bind(&entry.event)
+        .bind(&entry.actor)
+        .bind(&entry.phone)
+        .bind(&entry.object)
+        .bind(&entry.outcome)
+        .bind(&entry.details)
+        .bind(&entry.source)
+        .bind(&entry.request_id)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&pool)
+        .await
+        .expect("insert an unkeyed row");
+        prev = hash;
+    }
+    pool.close().await;
+}
+
+/// A log written before the platform key existed verifies as it is (no history rewritten), and
+/// the rows appended since are keyed, from the row after the last old one.
+async fn a_log_written_before_keying_verifies_and_goes_on_keyed(db: &TestDb) {
+    insert_unkeyed_rows(db, 3).await;
+    let log = AuditLog::new(db.store.clone());
+    let before = log.verify().await.unwrap();
+    assert!(before.is_intact(), "{before:?}");
+    assert_eq!(
+        (before.rows, before.keyed_from, before.keyed_rows),
+        (3, None, 0)
+    );
+    assert_eq!(db.store.audit_keyed_from().await.unwrap(), None);
+    // As the daemon does at start: the key is checked before anything is keyed.
+    db.store.audit_check_key().await.expect("nothing keyed yet");
+    append_n(&log, 2).await;
+    let after = log.verify().await.unwrap();
+    assert!(after.is_intact(), "{after:?}");
+    assert_eq!(
+        (after.rows, after.keyed_from, after.keyed_rows),
+        (5, Some(4), 2)
+    );
+    assert_eq!(db.store.audit_keyed_from().await.unwrap(), Some(4));
+    let rows = db.store.audit_page(0, 10).await.unwrap();
+    let key = db.store.audit_key().unwrap();
+    for row in &rows[3..] {
+        assert_eq!(row.hash, row.canonical().keyed_hash(&key, &row.prev_hash));
+        assert_ne!(row.hash, row.canonical().unkeyed_hash(&row.prev_hash));
+    }
+    // Rewriting an old row and re-hashing the old rows after it is caught at the first keyed
+    // row: the record of where keying starts covers the last old row's hash.
+    drop_protection(db).await;
+    db.raw("UPDATE audit_log SET outcome = 'refused' WHERE id = 2")
+        .await
+        .expect("tamper");
+    rehash_without_the_key(db, 2).await;
+    let check = log.verify().await.unwrap();
+    assert_eq!(check.first_broken, Some(4), "{check:?}");
+    assert_eq!(check.broken_because, Some(ChainBreak::KeyedFrom));
+}
+
+/// Another key file than the one the log was keyed with: verification reports the mismatch,
+/// and the store refuses to extend the chain with it.
+async fn another_key_reports_a_mismatch_and_cannot_append(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 3).await;
+    let other = db
+        .connect_again()
+        .await
+        .with_secrets(&crate::secrets::Secrets::from_bytes([0x5a; 32]));
+    let wrong = AuditLog::new(other.clone());
+    let check = wrong.verify().await.unwrap();
+    assert_eq!(check.first_broken, Some(1), "{check:?}");
+    assert_eq!(check.broken_because, Some(ChainBreak::KeyedFrom));
+    assert!(matches!(
+        other.audit_check_key().await,
+        Err(AuditError::KeyMismatch { keyed_from: 1 })
+    ));
+    let append = wrong
+        .append(query_entry(9, "+8613800000001", "CP 1", "answered"))
+        .await;
+    assert!(
+        matches!(append, Err(AuditError::KeyMismatch { keyed_from: 1 })),
+        "{append:?}"
+    );
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 3);
+    assert!(log.verify().await.unwrap().is_intact());
+    db.store.audit_check_key().await.expect("the right key");
+    other.close().await;
+}
+
+/// The record of where keying starts is append-only like the log.
+async fn the_keying_record_cannot_be_changed_or_deleted(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    append_n(&log, 1).await;
+    let update = db.raw("UPDATE audit_chain_keyed SET keyed_from = 2").await;
+    assert!(update.is_err(), "UPDATE must fail: {update:?}");
+    let delete = db.raw("DELETE FROM audit_chain_keyed").await;
+    assert!(delete.is_err(), "DELETE must fail: {delete:?}");
+    assert_eq!(db.store.audit_keyed_from().await.unwrap(), Some(1));
+}
+
 on_both_backends!(
     a_batch_is_appended_whole_or_not_at_all,
     appended_rows_form_a_chain_that_verifies,
@@ -350,6 +512,10 @@ on_both_backends!(
     filters_select_by_phone_keyword_time_and_order,
     secrets_named_in_details_are_redacted_before_storage,
     an_invalid_entry_writes_nothing,
+    a_row_changed_and_rehashed_without_the_key_is_a_keyed_chain_mismatch,
+    a_log_written_before_keying_verifies_and_goes_on_keyed,
+    another_key_reports_a_mismatch_and_cannot_append,
+    the_keying_record_cannot_be_changed_or_deleted,
 );
 
 #[test]

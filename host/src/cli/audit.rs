@@ -1,12 +1,15 @@
 //! `jingxun audit`: list the audit log (itself an audited read) and `jingxun audit verify`: walk
-//! its hash chain ("Audit" in shared/docs/security-checklist.md).
+//! its hash chain, keyed rows with the platform key of `[secrets] key_file` ("Audit" in
+//! shared/docs/security-checklist.md; issue 18 finding 7).
 
 use std::io::Write;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use jingxun::audit::{AuditEntry, AuditFilter, AuditLog, AuditRecord, DEFAULT_LIST, MAX_LIST};
+use jingxun::audit::{
+    AuditEntry, AuditFilter, AuditLog, AuditRecord, ChainCheck, DEFAULT_LIST, MAX_LIST,
+};
 use jingxun::config::Config;
 use jingxun::phone::PhoneNumber;
 use jingxun::store::Store;
@@ -42,7 +45,8 @@ pub struct AuditArgs {
 /// `jingxun audit` subcommands.
 #[derive(Subcommand)]
 pub enum AuditAction {
-    /// Walk the whole hash chain; fails (exit status 1) if a row was changed or removed.
+    /// Walk the whole hash chain, checking keyed rows with the platform key (secrets.key_file,
+    /// which must exist); fails (exit status 1) if a row was changed or removed.
     Verify,
 }
 
@@ -52,7 +56,18 @@ pub async fn run(config: &Config, args: AuditArgs) -> anyhow::Result<()> {
         Some(AuditAction::Verify) => None,
         None => Some(filter(config, &args)?),
     };
-    let store = Store::connect(&config.database.url).await?;
+    let store = match filter {
+        Some(_) => jingxun::secrets::open_store(config).await?,
+        None => {
+            // Verification never creates a key: a missing key file is an error, not a new key
+            // that could not check the log.
+            let path = jingxun::secrets::key_path(config);
+            let secrets = jingxun::secrets::Secrets::load(&path)?;
+            Store::connect(&config.database.url)
+                .await?
+                .with_secrets(&secrets)
+        }
+    };
     let log = AuditLog::new(store.clone()).with_source("cli");
     let result = match filter {
         Some(filter) => list(&log, &filter, args.json).await,
@@ -108,7 +123,9 @@ async fn list(log: &AuditLog, filter: &AuditFilter, json: bool) -> anyhow::Resul
 
 async fn verify(log: &AuditLog) -> anyhow::Result<()> {
     let check = log.verify().await?;
-    // Verifying is a privileged action of its own: record who ran it and what it found.
+    // Verifying is a privileged action of its own: record who ran it and what it found. With
+    // another key than the log's, the row cannot be written (the store refuses to extend the
+    // chain with it); the finding is reported all the same.
     let entry = AuditEntry::new(
         "cli",
         "audit.verify",
@@ -118,21 +135,53 @@ async fn verify(log: &AuditLog) -> anyhow::Result<()> {
     .with_object("audit_log")
     .with_source(Some("cli"))
     .with_details(serde_json::to_value(&check)?);
-    log.append(entry).await?;
+    let recorded = log.append(entry).await;
     match check.first_broken {
         None => {
+            recorded?;
             println!(
                 "audit chain intact: {} row(s), head {}",
                 check.rows,
                 check.head_hash.as_deref().unwrap_or("(empty)")
             );
+            println!("{}", keying_line(&check));
             Ok(())
         }
-        Some(id) => anyhow::bail!(
-            "audit chain broken at row {id} of {}: that row was changed, or the row before it \
-             removed, outside Jingxun; keep the database as it is and compare it with a backup",
-            check.rows
+        Some(id) => {
+            let reason = check
+                .broken_because
+                .map_or("it does not check out", |r| r.describe());
+            let not_recorded = match recorded {
+                Ok(_) => String::new(),
+                Err(e) => format!(" (this check could not be recorded: {e})"),
+            };
+            anyhow::bail!(
+                "audit chain broken at row {id} of {}: {reason}. {}. The row was changed, or \
+                 rows removed, outside Jingxun, or secrets.key_file is not the key the log was \
+                 keyed with: keep the database as it is and compare it with a backup{not_recorded}",
+                check.rows,
+                keying_line(&check)
+            )
+        }
+    }
+}
+
+/// Where the keyed chain starts, in a sentence: an auditor compares it with earlier reports.
+fn keying_line(check: &ChainCheck) -> String {
+    match check.keyed_from {
+        Some(1) => format!(
+            "keyed with the platform key from row 1: {} keyed row(s)",
+            check.keyed_rows
         ),
+        Some(from) => format!(
+            "keyed with the platform key from row {from}: {} keyed row(s); rows 1 to {} were \
+             written before the key existed and carry plain SHA-256",
+            check.keyed_rows,
+            from - 1
+        ),
+        None => "no row is keyed yet: the rows were written before the platform key existed \
+                 and carry plain SHA-256; the next row written is keyed"
+            .to_owned(),
     }
 }
 

@@ -363,7 +363,7 @@ impl Store {
 
     async fn commit_account_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), AuthError> {
         let prepared = entry.prepare()?;
-        append_audit(self.backend, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -369,7 +369,7 @@ impl Store {
 
     async fn commit_audited(&self, mut tx: Tx, audit: AuditEntry) -> Result<(), AddressBookError> {
         let prepared = audit.prepare()?;
-        append_audit(self.backend, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -260,7 +260,7 @@ impl Store {
                 set_routes_in(&mut tx, name, kind, values).await?;
             }
         }
-        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(true)
     }
 
@@ -282,7 +282,7 @@ impl Store {
         if updated == 0 {
             return Ok(false);
         }
-        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(true)
     }
 
@@ -312,7 +312,7 @@ impl Store {
         if webhook.is_none() {
             abandon_pending(&mut tx, name, "the key's webhook was removed", now_ms).await?;
         }
-        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(true)
     }
 

@@ -151,7 +151,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let record = key_from_row(&row)?;
-        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(record)
     }
 
@@ -207,7 +207,7 @@ impl Store {
         .map(key_from_row)
         .transpose()?;
         match &record {
-            Some(key) => super::audit::commit_with_audit(self.backend, tx, &audit(key)).await?,
+            Some(key) => super::audit::commit_with_audit(self, tx, &audit(key)).await?,
             None => tx.rollback().await?,
         }
         Ok(record)

@@ -1,12 +1,17 @@
 //! Storage of the audit log (`audit_log`): appending under the chain lock, listing, and paging
-//! for verification. The rules (what a row holds, how it is hashed) live in [`crate::audit`];
-//! this file only moves rows. There is deliberately no update or delete.
+//! for verification; and the record of where the keyed chain starts (`audit_chain_keyed`),
+//! written with the first keyed row. The rules (what a row holds, how it is hashed) live in
+//! [`crate::audit`]; this file only moves rows. There is deliberately no update or delete.
 
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
 
+use std::sync::atomic::Ordering;
+
 use super::{Backend, Store, values_lists};
-use crate::audit::{AuditError, AuditFilter, AuditId, GENESIS_HASH, PreparedEntry, RawAuditRow};
+use crate::audit::{
+    AuditError, AuditFilter, AuditId, ChainKey, GENESIS_HASH, KeyedFrom, PreparedEntry, RawAuditRow,
+};
 
 /// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
 const AUDIT_LOCK_KEY: i64 = 0x4a58_4155_4449_5400;
@@ -18,7 +23,7 @@ impl Store {
     /// Appends one row in a transaction of its own and commits it.
     pub(crate) async fn audit_append(&self, entry: &PreparedEntry) -> Result<AuditId, AuditError> {
         let mut tx = self.begin_write().await?;
-        let id = append_audit(self.backend, &mut tx, entry).await?;
+        let id = append_audit(self, &mut tx, entry).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -30,7 +35,7 @@ impl Store {
     ) -> Result<Vec<AuditId>, AuditError> {
         let mut tx = self.begin_write().await?;
         let entries: Vec<&PreparedEntry> = entries.iter().collect();
-        let ids = append_audit_batch(self.backend, &mut tx, &entries).await?;
+        let ids = append_audit_batch(self, &mut tx, &entries).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -116,17 +121,90 @@ impl Store {
         .await?;
         rows.iter().map(raw_row).collect()
     }
+
+    /// The key this store hashes keyed audit rows with.
+    pub(crate) fn audit_key(&self) -> Option<ChainKey> {
+        self.audit_key.clone()
+    }
+
+    /// Where the keyed chain starts, as recorded; `None` while no row is keyed.
+    pub(crate) async fn audit_keyed_record(&self) -> Result<Option<KeyedFrom>, AuditError> {
+        let mut conn = self.pool.acquire().await?;
+        keyed_record(&mut conn).await
+    }
+
+    /// The first keyed row of the audit log; `None` while no row is keyed (a log written
+    /// before the platform key existed, or a new one).
+    pub async fn audit_keyed_from(&self) -> Result<Option<i64>, AuditError> {
+        Ok(self.audit_keyed_record().await?.map(|k| k.keyed_from))
+    }
+
+    /// Checks that the log, if keyed, was keyed with this store's key
+    /// ([`AuditError::KeyMismatch`] if not), so that a wrong key file stops the daemon at start
+    /// rather than failing every audited action.
+    pub async fn audit_check_key(&self) -> Result<(), AuditError> {
+        let key = self.audit_key().ok_or(AuditError::NoKey)?;
+        let mut conn = self.pool.acquire().await?;
+        if check_keyed_record(&key, &mut conn).await?.is_some() {
+            // Without a record yet, the first append writes it and must look first.
+            self.audit_key_checked.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
 }
 
-/// Appends `entry` inside `tx` (which must be a write transaction: `BEGIN IMMEDIATE` on
-/// SQLite), after taking the chain lock on PostgreSQL. Other store modules call this to write a
-/// change and its audit row in one transaction.
+/// The `audit_chain_keyed` row, if any.
+async fn keyed_record(conn: &mut sqlx::AnyConnection) -> Result<Option<KeyedFrom>, AuditError> {
+    let row = sqlx::query("SELECT keyed_from, mac FROM audit_chain_keyed WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(row) => Some(KeyedFrom {
+            keyed_from: row.try_get("keyed_from")?,
+            mac: row.try_get("mac")?,
+        }),
+        None => None,
+    })
+}
+
+/// Whether the keying record, if any, verifies with `key` (over the hash of the row before the
+/// first keyed one); returns the record.
+async fn check_keyed_record(
+    key: &ChainKey,
+    conn: &mut sqlx::AnyConnection,
+) -> Result<Option<KeyedFrom>, AuditError> {
+    let Some(record) = keyed_record(conn).await? else {
+        return Ok(None);
+    };
+    let prev_hash = if record.keyed_from <= 1 {
+        Some(GENESIS_HASH.to_owned())
+    } else {
+        sqlx::query("SELECT hash FROM audit_log WHERE id = $1")
+            .bind(record.keyed_from - 1)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get::<String, _>("hash"))
+            .transpose()?
+    };
+    match prev_hash {
+        Some(prev) if key.keyed_from_mac(record.keyed_from, &prev) == record.mac => {
+            Ok(Some(record))
+        }
+        _ => Err(AuditError::KeyMismatch {
+            keyed_from: record.keyed_from,
+        }),
+    }
+}
+
+/// Appends `entry` inside `tx` (which must be a write transaction of `store`: `BEGIN IMMEDIATE`
+/// on SQLite), after taking the chain lock on PostgreSQL, keyed with `store`'s platform key.
+/// Other store modules call this to write a change and its audit row in one transaction.
 pub(crate) async fn append_audit(
-    backend: Backend,
+    store: &Store,
     tx: &mut Transaction<'static, sqlx::Any>,
     entry: &PreparedEntry,
 ) -> Result<AuditId, AuditError> {
-    let ids = append_audit_batch(backend, tx, &[entry]).await?;
+    let ids = append_audit_batch(store, tx, &[entry]).await?;
     Ok(ids.first().copied().unwrap_or_default())
 }
 
@@ -159,16 +237,38 @@ const AUDIT_INSERT_CHUNK: usize = 256;
 
 /// Appends `entries` in order inside `tx`, reading the chain head once and inserting them with
 /// multi-row INSERTs: the batch form of [`append_audit`], for the router's batch commits and
-/// the API's group commits.
+/// the API's group commits. Every row is keyed ([`AuditError::NoKey`] when `store` has no
+/// key). The first keyed append of a log also writes where keying starts; until this store has
+/// seen that record verify with its key, it checks it ([`AuditError::KeyMismatch`]), so that a
+/// wrong key never extends the chain.
 pub(crate) async fn append_audit_batch(
-    backend: Backend,
+    store: &Store,
     tx: &mut Transaction<'static, sqlx::Any>,
     entries: &[&PreparedEntry],
 ) -> Result<Vec<AuditId>, AuditError> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
+    let key = store.audit_key.as_ref().ok_or(AuditError::NoKey)?;
+    let backend = store.backend;
     let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
+    if !store.audit_key_checked.load(Ordering::Relaxed) {
+        // Under the chain lock: no other writer can start keying between the read and the
+        // insert.
+        if check_keyed_record(key, tx).await?.is_some() {
+            store.audit_key_checked.store(true, Ordering::Relaxed);
+        } else {
+            let keyed_from = id + 1;
+            sqlx::query("INSERT INTO audit_chain_keyed (id, keyed_from, mac) VALUES (1, $1, $2)")
+                .bind(keyed_from)
+                .bind(key.keyed_from_mac(keyed_from, &prev_hash))
+                .execute(&mut **tx)
+                .await?;
+            // Not marked as checked: the transaction may yet roll back; the next append reads
+            // the committed record.
+            tracing::info!(keyed_from, "the audit chain is keyed from this row on");
+        }
+    }
     let mut ids = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(AUDIT_INSERT_CHUNK) {
         let sql = values_lists(
@@ -181,7 +281,7 @@ pub(crate) async fn append_audit_batch(
         let mut hashes = Vec::with_capacity(chunk.len());
         for entry in chunk {
             id += 1;
-            let hash = entry.canonical(id).hash(&prev_hash);
+            let hash = entry.canonical(id).keyed_hash(key, &prev_hash);
             hashes.push((id, std::mem::replace(&mut prev_hash, hash.clone()), hash));
         }
         let mut query = sqlx::query(&sql);
@@ -231,7 +331,7 @@ fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
 /// details get the new messages' first and last id; `then` runs afterwards in the same
 /// transaction (a notification's own write).
 pub(crate) struct AuditInTransaction {
-    backend: Backend,
+    store: Store,
     entry: crate::audit::AuditEntry,
     then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
 }
@@ -244,7 +344,7 @@ impl AuditInTransaction {
         then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
     ) -> AuditInTransaction {
         AuditInTransaction {
-            backend: store.backend(),
+            store: store.clone(),
             entry,
             then,
         }
@@ -259,7 +359,7 @@ impl super::api_keys::AlsoInTransaction for AuditInTransaction {
     ) -> futures::future::BoxFuture<'a, Result<(), super::StoreError>> {
         Box::pin(async move {
             let prepared = with_message_ids(&self.entry, ids)?;
-            append_audit(self.backend, tx, &prepared)
+            append_audit(&self.store, tx, &prepared)
                 .await
                 .map_err(audit_to_store)?;
             if let Some(then) = &self.then {
@@ -295,12 +395,12 @@ pub(crate) fn with_message_ids(
 /// or not at all (security checklist, "Audit"). For the store's functions that change
 /// something an administrator must answer for (API keys and their routes).
 pub(super) async fn commit_with_audit(
-    backend: Backend,
+    store: &Store,
     mut tx: Transaction<'static, sqlx::Any>,
     entry: &crate::audit::AuditEntry,
 ) -> Result<(), super::StoreError> {
     let prepared = entry.prepare().map_err(audit_to_store)?;
-    append_audit(backend, &mut tx, &prepared)
+    append_audit(store, &mut tx, &prepared)
         .await
         .map_err(audit_to_store)?;
     tx.commit().await?;
@@ -318,5 +418,11 @@ pub(super) fn audit_to_store(e: AuditError) -> super::StoreError {
             field: "audit",
             reason,
         },
+        e @ (AuditError::NoKey | AuditError::KeyMismatch { .. }) => {
+            super::StoreError::InvalidInput {
+                field: "secrets.key_file",
+                reason: e.to_string(),
+            }
+        }
     }
 }

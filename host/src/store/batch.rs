@@ -185,7 +185,7 @@ impl Store {
             }
         }
         let audit: Vec<&PreparedEntry> = audit.iter().collect();
-        append_audit_batch(self.backend, tx, &audit)
+        append_audit_batch(self, tx, &audit)
             .await
             .map_err(audit_to_store)?;
         let mut answers: HashMap<usize, (Vec<MessageId>, String)> = HashMap::new();

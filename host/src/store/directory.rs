@@ -477,7 +477,7 @@ impl Store {
     /// Appends the change's audit row and commits; without the row nothing is committed.
     async fn commit_with_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), DirectoryError> {
         let prepared = entry.prepare()?;
-        append_audit(self.backend, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -127,7 +127,7 @@ impl Store {
             .filter(|c| routed.contains(&c.id))
             .collect();
         let audit: Vec<&PreparedEntry> = fresh.iter().flat_map(|c| c.audit.iter()).collect();
-        super::audit::append_audit_batch(self.backend, &mut tx, &audit).await?;
+        super::audit::append_audit_batch(self, &mut tx, &audit).await?;
         let assigned: Vec<(MessageId, &str)> = fresh
             .iter()
             .filter_map(|c| c.api_key.as_deref().map(|key| (c.id, key)))
@@ -163,7 +163,7 @@ impl Store {
             return Ok(Vec::new());
         }
         for entry in &completion.audit {
-            super::audit::append_audit(self.backend, tx, entry).await?;
+            super::audit::append_audit(self, tx, entry).await?;
         }
         if let Some(key) = completion.api_key.as_deref() {
             super::api_inbound::assign_in(self.backend, tx, &[(completion.id, key)], now_ms)

@@ -328,6 +328,12 @@ pub struct PartRecord {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The key of the audit chain's keyed rows ([`Store::with_secrets`]); audit appends fail
+    /// without it. The library's own tests get a fixed test key from [`Store::connect`].
+    audit_key: Option<crate::audit::ChainKey>,
+    /// Whether this key was found to match the log's keying record (`store/audit.rs`), so
+    /// that appends check it once rather than every time.
+    audit_key_checked: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// SQLite settings applied to every connection. `synchronous=FULL`: with WAL, NORMAL may lose
@@ -359,6 +365,18 @@ const SQLITE_PRAGMAS: &[&str] = &[
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 
 static INSTALL_DRIVERS: Once = Once::new();
+
+/// The audit key of a store just connected: none (the daemon and the command line add the
+/// platform key with [`Store::with_secrets`]); in the library's own tests, a fixed test key, so
+/// that every test store can append audit rows.
+fn default_audit_key() -> Option<crate::audit::ChainKey> {
+    #[cfg(test)]
+    return Some(crate::audit::ChainKey::from_secrets(
+        &crate::secrets::Secrets::for_tests(),
+    ));
+    #[cfg(not(test))]
+    None
+}
 
 impl Store {
     /// Opens the database and brings its schema up to date.
@@ -415,7 +433,25 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
         }
         tracing::info!(url = %redacted, ?backend, "message store ready");
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            audit_key: default_audit_key(),
+            audit_key_checked: Default::default(),
+        })
+    }
+
+    /// This store, keying the audit chain with the platform key's audit subkey (see
+    /// [`crate::secrets::open_store`], which every writer uses).
+    pub fn with_secrets(self, secrets: &crate::secrets::Secrets) -> Store {
+        self.with_audit_key(crate::audit::ChainKey::from_secrets(secrets))
+    }
+
+    /// This store, keying the audit chain with `key`.
+    pub fn with_audit_key(mut self, key: crate::audit::ChainKey) -> Store {
+        self.audit_key = Some(key);
+        self.audit_key_checked = Default::default();
+        self
     }
 
     /// Which database this store runs on.

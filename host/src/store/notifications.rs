@@ -208,7 +208,7 @@ impl Store {
         .bind(by)
         .execute(&mut *tx)
         .await?;
-        append_audit(self.backend, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -572,7 +572,7 @@ impl Store {
     /// and with its audit row.
     async fn commit_change(&self, mut tx: Tx, audit: &AuditEntry) -> Result<(), PluginError> {
         bump_generation(&mut tx).await?;
-        super::audit::commit_with_audit(self.backend, tx, audit).await?;
+        super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(())
     }
 

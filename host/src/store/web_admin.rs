@@ -162,7 +162,7 @@ impl Store {
                     .await?;
             }
         }
-        append_audit(self.backend, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(ids)
     }
