@@ -454,12 +454,20 @@ pub fn router(state: MetricsState) -> Router {
         ))
 }
 
-/// Serves [`router`] on `listener` until `shutdown`.
+/// Serves [`router`] on `listener` until `shutdown`; warns when that is not a loopback address.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: MetricsState,
     shutdown: CancellationToken,
 ) {
+    if let Ok(address) = listener.local_addr()
+        && !address.ip().is_loopback()
+    {
+        tracing::warn!(
+            listen = %address,
+            "the metrics listener has no authentication and is not on loopback: make sure only the monitoring network can reach it"
+        );
+    }
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
