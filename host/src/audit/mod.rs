@@ -637,6 +637,23 @@ impl AuditLog {
     pub async fn verify(&self) -> Result<ChainCheck, AuditError> {
         let key = self.store.audit_key().ok_or(AuditError::NoKey)?;
         let keyed = self.store.audit_keyed_record().await?;
+        let check = self.walk(key.clone(), keyed.clone()).await?;
+        if keyed.is_none() && !check.is_intact() {
+            // Keying may have started while the walk ran (the first keyed rows, taken for
+            // unkeyed ones): walk once more with the record as it is now.
+            let now = self.store.audit_keyed_record().await?;
+            if now.is_some() {
+                return self.walk(key, now).await;
+            }
+        }
+        Ok(check)
+    }
+
+    async fn walk(
+        &self,
+        key: ChainKey,
+        keyed: Option<KeyedFrom>,
+    ) -> Result<ChainCheck, AuditError> {
         let mut walker = ChainWalker::new(key, keyed);
         loop {
             let page = self.store.audit_page(walker.last_id(), VERIFY_PAGE).await?;
