@@ -13,6 +13,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,7 +100,9 @@ async fn daemon(setup: Setup) -> Daemon {
     daemon
 }
 
-/// chromedriver and a headless Chromium session, ended on drop.
+/// chromedriver and a headless Chromium session, ended on drop: chromedriver runs in a
+/// process group of its own, and dropping the browser kills the whole group, so that Chromium,
+/// its helpers and its crash handler end with it whether the test passed or panicked.
 struct Browser {
     client: Client,
     driver: Child,
@@ -109,6 +112,11 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        use nix::sys::signal::{Signal, killpg};
+        use nix::unistd::Pid;
+        if let Ok(id) = i32::try_from(self.driver.id()) {
+            let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -134,6 +142,7 @@ async fn browser(http: &str) -> Option<Browser> {
         .expect("a free port");
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -10,6 +10,7 @@ mod apt;
 mod bench_api;
 mod daemon;
 mod deb;
+mod leftovers;
 mod plugins;
 mod schemathesis;
 mod web;
@@ -128,11 +129,16 @@ fn test(extra: &[String]) -> Result<(), String> {
         run.args(["test", "--workspace", "--no-fail-fast"]);
     }
     run.args(extra);
+    let before = leftovers::snapshot();
     let tests = status(run, "the test suite");
     // The property run of the HTTP API goes on even when a Rust test failed, so that one CI run
     // reports both.
     let api = schemathesis::run(&root().join("target/debug/jingxun"));
-    tests.and(api)
+    let left = leftovers::check(&before);
+    if left.is_ok() {
+        say("the tests left no daemon, chromedriver or browser running");
+    }
+    tests.and(api).and(left)
 }
 
 /// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.
