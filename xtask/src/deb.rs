@@ -232,7 +232,10 @@ fn package(root: &Path, cargo_deb: &Path, profile: Profile, fast: bool) -> Resul
         command.arg("--fast");
     }
     command.stderr(Stdio::inherit());
-    let output = run_output(&mut command)?;
+    let output = run_output(&mut command);
+    // The staged copy of the debug binary is half a gigabyte.
+    let _ = fs::remove_dir_all(root.join(OUT).join("stage"));
+    let output = output?;
     expect_success(&output, "cargo-deb")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
