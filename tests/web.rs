@@ -1326,6 +1326,84 @@ fn form_encode(value: &str) -> String {
     out
 }
 
+/// Issue 18 item 11 (R2): the administrator makes a role of their own on the web, grants it a
+/// business, puts an officer in it (whose phone may then use the business), and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_makes_a_role_grants_it_a_business_puts_a_user_in_it_and_removes_it() {
+    let daemon = daemon(Setup::default()).await;
+    daemon.cli_ok(&["user", "add", "--login", "zhao", "--name", "赵警官"]);
+    let Some(b) = browser(&daemon.http).await else {
+        return;
+    };
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    b.open("/users").await;
+    b.fill("#role-name", "traffic").await;
+    b.fill("#role-description", "交警支队：驾驶证查询").await;
+    b.submit("#role-create-submit").await;
+    assert!(b.text("#notice").await.contains("角色已创建"));
+    let role = "tr[data-role='traffic']";
+    assert!(b.text(role).await.contains("交警支队"));
+    // A built-in role offers no removal.
+    assert!(
+        b.client
+            .find(Locator::Css("tr[data-role='officer'] button.danger"))
+            .await
+            .is_err()
+    );
+
+    // The role's businesses.
+    b.click(&format!("{role} details > summary")).await;
+    b.click(&format!("{role} input[name='businesses[]'][value='JZ']"))
+        .await;
+    b.submit(&format!("{role} details button")).await;
+    assert!(b.text("#notice").await.contains("角色的业务已保存"));
+    assert!(b.text(role).await.contains("JZ"));
+
+    // A user joins it.
+    let row = "tr[data-login='zhao']";
+    b.click(&format!("{row} details:nth-of-type(1) > summary"))
+        .await;
+    b.click(&format!("{row} input[name='roles[]'][value='traffic']"))
+        .await;
+    b.submit(&format!("{row} details:nth-of-type(1) button"))
+        .await;
+    assert!(b.text("#notice").await.contains("角色与业务已保存"));
+    assert!(b.text(role).await.contains("zhao"));
+    let roles = daemon.cli_ok(&["role", "list", "--json"]);
+    let traffic: serde_json::Value = roles
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["name"] == "traffic")
+        .expect("the role is listed on the command line too");
+    assert_eq!(traffic["businesses"], json!(["JZ"]));
+    assert_eq!(traffic["members"], json!(["zhao"]));
+    b.screenshot("roles.png").await;
+
+    // Removed: the user loses the role and its business.
+    b.submit(&format!("{role} button.danger")).await;
+    assert!(b.text("#notice").await.contains("角色已删除"));
+    let users = daemon.cli_ok(&["user", "list", "--json"]);
+    let zhao: serde_json::Value = users
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|u| u["login"] == "zhao")
+        .unwrap();
+    assert_eq!(zhao["roles"], json!([]));
+    assert!(
+        !zhao["businesses"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("JZ"))
+    );
+    let audit = daemon.cli_ok(&["audit", "--json"]);
+    for event in ["role.add", "role.grant", "user.role.add", "role.remove"] {
+        assert!(
+            audit.contains(&format!("\"{event}\"")),
+            "{event} is audited"
+        );
+    }
+}
+
 /// Signs in over plain HTTP as a browser would (the sign-in page's pre-sign-in cookie and
 /// form token, this origin); the session cookie as `name=value`, or `None` when refused.
 fn http_sign_in(host: &str, login: &str, password: &str) -> Option<String> {

@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         action: cli::user::UserAction,
     },
+    /// Roles of the administrator's own: groups of users granted businesses (R2).
+    Role {
+        #[command(subcommand)]
+        action: cli::role::RoleAction,
+    },
     /// The help text sent in answer to `H` (R15).
     HelpText {
         #[command(subcommand)]
@@ -239,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Phone { action } => cli::phone::run(&config, action).await?,
             Command::User { action } => cli::user::run(&config, action).await?,
+            Command::Role { action } => cli::role::run(&config, action).await?,
             Command::HelpText { action } => cli::help_text::run(&config, action).await?,
             Command::Template { action } => cli::template::run(&config, action).await?,
             Command::Audit(args) => cli::audit::run(&config, args).await?,

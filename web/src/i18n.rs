@@ -170,6 +170,16 @@ const COMMON: &[(&str, &str, &str)] = &[
         "This phone is not registered",
     ),
     (
+        "refusal.role_exists",
+        "该角色已存在",
+        "This role exists already",
+    ),
+    (
+        "refusal.builtin_role",
+        "内置角色不能删除",
+        "A built-in role cannot be removed",
+    ),
+    (
         "refusal.user_exists",
         "该用户名已存在",
         "This login exists already",
@@ -411,6 +421,17 @@ const COMMON: &[(&str, &str, &str)] = &[
         "done.user_access",
         "角色与业务已保存。",
         "Roles and businesses were saved.",
+    ),
+    ("done.role_created", "角色已创建。", "The role was created."),
+    (
+        "done.role_removed",
+        "角色已删除，其成员不再拥有该角色的业务。",
+        "The role was removed; its members no longer have its businesses.",
+    ),
+    (
+        "done.role_grants",
+        "角色的业务已保存。",
+        "The role's businesses were saved.",
     ),
     (
         "done.password_reset",

@@ -10,5 +10,6 @@ pub mod help_text;
 pub mod messages;
 pub mod phone;
 pub mod plugin;
+pub mod role;
 pub mod template;
 pub mod user;

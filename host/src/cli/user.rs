@@ -297,7 +297,7 @@ fn user_line(user: &UserRecord) -> String {
     )
 }
 
-fn role_line(role: &RoleRecord) -> String {
+pub fn role_line(role: &RoleRecord) -> String {
     format!(
         "{:<12}  businesses: {:<20}  members: {:<24}  {}",
         role.name,

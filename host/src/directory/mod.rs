@@ -12,7 +12,8 @@
 //! (a user login, `cli:<os user>`, an API client), recorded in the row. The row's `source` is
 //! set once per handle with [`Directory::with_source`] (`cli`, `web`).
 //!
-//! Events written: `user.add`, `user.enable`, `user.disable`, `user.role.add`,
+//! Events written: `user.add`, `user.enable`, `user.disable`, `role.add`, `role.remove`,
+//! `user.role.add`,
 //! `user.role.remove`, `user.grant`, `user.revoke`, `role.grant`, `role.revoke`, `phone.add`,
 //! `phone.enable`, `phone.disable`, `phone.remove`, `help_text.set`. Grants and role changes
 //! that change nothing (already there) succeed and say `"changed": false` in the details.
@@ -20,7 +21,9 @@
 //! Stored forms: logins and role names in lower case, keywords in upper case, phone numbers
 //! in the canonical form of [`PhoneNumber`] (so `13800000001` and `+8613800000001` are one
 //! phone). The built-in roles are `admin`, `operator`, `registrar`, `auditor` and `officer`;
-//! `officer` holds CP, JZ, SFZ and ZT. There are no default users.
+//! `officer` holds CP, JZ, SFZ and ZT. Administrators add roles of their own (R2: groups of
+//! users granted businesses) and remove them; built-in roles cannot be removed. There are no
+//! default users.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -209,6 +212,15 @@ pub enum DirectoryError {
         /// Roles of the user that hold the business (the user still has it through them).
         via_roles: Vec<String>,
     },
+    /// The role name is taken.
+    #[error("role `{0}` already exists: see it with `jingxun role list`")]
+    RoleExists(String),
+    /// A built-in role cannot be removed.
+    #[error(
+        "role `{0}` is built in and cannot be removed; take its businesses away with `jingxun \
+         user revoke --role {0} --business KEYWORD` instead"
+    )]
+    BuiltinRole(String),
     /// A role taken away from a user who does not have it.
     #[error("user `{login}` is not in role `{role}`: see `jingxun user list`")]
     NotInRole { login: String, role: String },
@@ -336,6 +348,38 @@ impl Directory {
         self.store
             .directory_set_user_active(&login, active, entry)
             .await
+    }
+
+    /// Creates a role of the administrator's own (R2): a named group of users to which
+    /// businesses are granted; it opens no page of the web admin (those follow the built-in
+    /// roles).
+    pub async fn add_role(
+        &self,
+        name: &str,
+        description: &str,
+        actor: &str,
+    ) -> Result<(), DirectoryError> {
+        let name = check_login("role", name)?;
+        let description = if description.trim().is_empty() {
+            String::new()
+        } else {
+            check_text("description", description, MAX_NAME_CHARS)?
+        };
+        let entry = self
+            .entry("role.add", actor)?
+            .with_object(name.clone())
+            .with_details(json!({ "description": description }));
+        self.store
+            .directory_add_role(&name, &description, entry)
+            .await
+    }
+
+    /// Removes a role the administrator made: its members lose it and the businesses it gave
+    /// them. Built-in roles stay ([`DirectoryError::BuiltinRole`]).
+    pub async fn remove_role(&self, name: &str, actor: &str) -> Result<(), DirectoryError> {
+        let name = check_login("role", name)?;
+        let entry = self.entry("role.remove", actor)?.with_object(name.clone());
+        self.store.directory_remove_role(&name, entry).await
     }
 
     /// Puts a user in a role (`member` true) or takes the role away.

@@ -388,7 +388,60 @@ async fn help_text_has_a_default_until_set(db: &TestDb) {
     ));
 }
 
+/// R2: an administrator's own role groups users and gives them its businesses; removing it
+/// takes them away; built-in roles stay; both changes are audited with what they affected.
+async fn a_role_of_the_administrators_own_gives_its_members_its_businesses(db: &TestDb) {
+    let dir = directory(db);
+    dir.add_role("Traffic", "交警支队", ADMIN).await.unwrap();
+    assert!(matches!(
+        dir.add_role("traffic", "", ADMIN).await,
+        Err(DirectoryError::RoleExists(r)) if r == "traffic"
+    ));
+    dir.grant(GrantTarget::Role("traffic".into()), "jz", ADMIN)
+        .await
+        .unwrap();
+    dir.add_user("zhao", "赵", &["traffic"], ADMIN)
+        .await
+        .unwrap();
+    dir.add_phone("13800000002", "赵", Some("zhao"), ADMIN)
+        .await
+        .unwrap();
+    let id = dir.identify(&phone("13800000002")).await.unwrap().unwrap();
+    assert!(id.may_use("JZ") && !id.may_use("CP"));
+    let roles = dir.roles().await.unwrap();
+    let traffic = roles.iter().find(|r| r.name == "traffic").expect("listed");
+    assert!(!traffic.builtin);
+    assert_eq!(traffic.description, "交警支队");
+
+    assert!(matches!(
+        dir.remove_role("officer", ADMIN).await,
+        Err(DirectoryError::BuiltinRole(r)) if r == "officer"
+    ));
+    dir.remove_role("traffic", ADMIN).await.unwrap();
+    let id = dir.identify(&phone("13800000002")).await.unwrap().unwrap();
+    assert!(!id.may_use("JZ"), "the members lost the role's businesses");
+    assert!(id.user.unwrap().roles.is_empty());
+    assert!(matches!(
+        dir.remove_role("traffic", ADMIN).await,
+        Err(DirectoryError::UnknownRole { .. })
+    ));
+
+    let rows = changes(db).await;
+    let added = rows
+        .iter()
+        .find(|r| r.event == "role.add")
+        .expect("role.add");
+    assert_eq!(added.object.as_deref(), Some("traffic"));
+    let removed = rows
+        .iter()
+        .find(|r| r.event == "role.remove")
+        .expect("role.remove");
+    assert_eq!(removed.details["members"], serde_json::json!(["zhao"]));
+    assert_eq!(removed.details["businesses"], serde_json::json!(["JZ"]));
+}
+
 on_both_backends!(
+    a_role_of_the_administrators_own_gives_its_members_its_businesses,
     identify_returns_the_union_of_role_and_user_grants,
     a_disabled_phone_or_user_or_a_missing_grant_denies,
     one_phone_written_two_ways_is_registered_once,

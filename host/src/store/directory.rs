@@ -144,6 +144,77 @@ impl Store {
         self.commit_with_audit(tx, entry).await
     }
 
+    pub(crate) async fn directory_add_role(
+        &self,
+        name: &str,
+        description: &str,
+        entry: AuditEntry,
+    ) -> Result<(), DirectoryError> {
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT 1 FROM roles WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if exists {
+            return Err(DirectoryError::RoleExists(name.to_owned()));
+        }
+        sqlx::query(
+            "INSERT INTO roles (name, description, builtin, created_at) VALUES ($1, $2, 0, $3)",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_to(e, || DirectoryError::RoleExists(name.to_owned())))?;
+        self.commit_with_audit(tx, entry).await
+    }
+
+    /// Removes a role that is not built in, with its grants and memberships; the audit row
+    /// says which members lost it and which businesses it held.
+    pub(crate) async fn directory_remove_role(
+        &self,
+        name: &str,
+        mut entry: AuditEntry,
+    ) -> Result<(), DirectoryError> {
+        let mut tx = self.begin_write().await?;
+        require_role(&mut tx, name).await?;
+        let builtin: i64 = sqlx::query_scalar("SELECT builtin FROM roles WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if builtin != 0 {
+            return Err(DirectoryError::BuiltinRole(name.to_owned()));
+        }
+        let members: Vec<String> =
+            sqlx::query_scalar("SELECT login FROM user_roles WHERE role = $1 ORDER BY login")
+                .bind(name)
+                .fetch_all(&mut *tx)
+                .await?;
+        let businesses: Vec<String> = sqlx::query_scalar(
+            "SELECT keyword FROM role_businesses WHERE role = $1 ORDER BY keyword",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        // Explicit deletes rather than ON DELETE CASCADE: SQLite enforces foreign keys only
+        // when the connection asks for it.
+        for table in ["user_roles", "role_businesses"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE role = $1"))
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM roles WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        entry.details["members"] = members.into();
+        entry.details["businesses"] = businesses.into();
+        self.commit_with_audit(tx, entry).await
+    }
+
     pub(crate) async fn directory_set_user_active(
         &self,
         login: &str,

@@ -35,4 +35,9 @@ pub struct RoleRow {
     pub name: String,
     pub description: String,
     pub businesses: Vec<String>,
+    /// Seeded by the platform: cannot be removed; the built-in roles decide the pages a user
+    /// may open, the administrator's own roles only give businesses.
+    pub builtin: bool,
+    /// Logins of its members.
+    pub members: Vec<String>,
 }

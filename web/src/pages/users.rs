@@ -5,10 +5,11 @@ use leptos::prelude::*;
 
 use crate::app::{action, csrf_field, empty, signed_in_page};
 use crate::i18n::{Lang, t};
-use crate::model::users::{UserRow, UsersPage as Data};
+use crate::model::users::{RoleRow, UserRow, UsersPage as Data};
 use crate::model::{Page, Viewer};
 use crate::server::users::{
-    UserCreate, UserResetPassword, UserSetAccess, UserSetActive, get_users,
+    RoleCreate, RoleRemove, RoleSetGrants, UserCreate, UserResetPassword, UserSetAccess,
+    UserSetActive, get_users,
 };
 
 /// The page's words.
@@ -55,6 +56,25 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("users.new_password", "新密码", "New password"),
     ("users.reset_submit", "重设密码", "Reset password"),
     ("users.manage", "管理", "Manage"),
+    ("roles.list", "角色", "Roles"),
+    (
+        "roles.lead",
+        "内置角色决定能打开哪些页面；自建角色把一组用户归在一起，授予的业务所有成员都可使用。",
+        "Built-in roles decide which pages a user may open; roles of your own group users, and every member may use the businesses granted to the role.",
+    ),
+    ("roles.name", "角色名", "Role"),
+    ("roles.description", "说明", "Description"),
+    ("roles.members", "成员", "Members"),
+    ("roles.builtin", "内置", "built in"),
+    ("roles.create", "新建角色", "New role"),
+    ("roles.create_submit", "创建角色", "Create role"),
+    ("roles.grants", "角色的业务", "The role's businesses"),
+    (
+        "roles.grants_submit",
+        "保存角色的业务",
+        "Save the role's businesses",
+    ),
+    ("roles.remove", "删除角色", "Remove role"),
     ("role.admin", "管理员", "administrator"),
     ("role.operator", "操作员（可群发）", "operator (may send)"),
     ("role.registrar", "手机登记员", "phone registrar"),
@@ -114,10 +134,37 @@ fn body(viewer: &Viewer, data: Data) -> impl IntoView + use<> {
             }
         })
         .collect_view();
+    let role_rows = data
+        .roles
+        .iter()
+        .map(|r| role_row(viewer, &data, r))
+        .collect_view();
     view! {
         <section class="card">
             <h2>{t(lang, "users.list")}</h2>
             {rows}
+        </section>
+        <section class="card" id="roles">
+            <h2>{t(lang, "roles.list")}</h2>
+            <p class="muted small">{t(lang, "roles.lead")}</p>
+            <div class="scroll"><table id="role-table">
+                <thead><tr>
+                    <th>{t(lang, "roles.name")}</th><th>{t(lang, "roles.description")}</th>
+                    <th>{t(lang, "users.businesses")}</th><th>{t(lang, "roles.members")}</th>
+                    <th>{t(lang, "users.manage")}</th>
+                </tr></thead>
+                <tbody>{role_rows}</tbody>
+            </table></div>
+            <form method="post" action={action::<RoleCreate>()} class="row" id="role-create">
+                {csrf_field(viewer)}
+                <label>{t(lang, "roles.name")}
+                    <input type="text" id="role-name" name="name" required maxlength="64" autocapitalize="none"/>
+                </label>
+                <label>{t(lang, "roles.description")}
+                    <input type="text" id="role-description" name="description" maxlength="100"/>
+                </label>
+                <button type="submit" class="primary" id="role-create-submit">{t(lang, "roles.create_submit")}</button>
+            </form>
         </section>
         <section class="card narrow">
             <h2>{t(lang, "users.create")}</h2>
@@ -207,6 +254,56 @@ fn user_row(viewer: &Viewer, data: &Data, u: &UserRow) -> impl IntoView + use<> 
                         <label>{t(lang, "users.new_password")}</label>
                         <input type="password" name="new_password" autocomplete="new-password" required minlength="8" maxlength="128"/>
                         <button type="submit" class="primary">{t(lang, "users.reset_submit")}</button>
+                    </form>
+                </details>
+            </td>
+        </tr>
+    }
+}
+
+fn role_row(viewer: &Viewer, data: &Data, r: &RoleRow) -> impl IntoView + use<> {
+    let lang = viewer.lang;
+    let business_boxes = data
+        .businesses
+        .iter()
+        .map(|b| {
+            let checked = r.businesses.contains(b);
+            view! { <label class="check"><input type="checkbox" name="businesses[]" value=b.clone() checked=checked/><code>{b.clone()}</code></label> }
+        })
+        .collect_view();
+    let description = if r.builtin {
+        format!(
+            "{}（{}）",
+            role_name(lang, &r.name),
+            t(lang, "roles.builtin")
+        )
+    } else {
+        r.description.clone()
+    };
+    let remove = (!r.builtin).then(|| {
+        view! {
+            <form method="post" action={action::<RoleRemove>()} class="inline">
+                {csrf_field(viewer)}
+                <input type="hidden" name="name" value=r.name.clone()/>
+                <button type="submit" class="small danger">{t(lang, "roles.remove")}</button>
+            </form>
+        }
+    });
+    view! {
+        <tr data-role=r.name.clone()>
+            <td><code>{r.name.clone()}</code></td>
+            <td>{description}</td>
+            <td>{r.businesses.join(" ")}</td>
+            <td>{r.members.join(", ")}</td>
+            <td>
+                <div class="actions">{remove}</div>
+                <details>
+                    <summary class="small">{t(lang, "roles.grants")}</summary>
+                    <form method="post" action={action::<RoleSetGrants>()} class="stack">
+                        {csrf_field(viewer)}
+                        <input type="hidden" name="name" value=r.name.clone()/>
+                        <div>{business_boxes}</div>
+                        <button type="submit" class="primary">{t(lang, "roles.grants_submit")}</button>
                     </form>
                 </details>
             </td>

@@ -90,3 +90,41 @@ pub async fn user_reset_password(
     crate::ssr::redirect_with("/users", &outcome, "password_reset");
     Ok(())
 }
+
+/// Creates a role of the administrator's own (R2).
+#[server(prefix = "/ui/fn", endpoint = "role_create")]
+pub async fn role_create(
+    csrf: String,
+    name: String,
+    #[server(default)] description: String,
+) -> Result<(), ServerFnError> {
+    let _ = csrf;
+    let (backend, actor) = crate::ssr::require(Page::Users)?;
+    let outcome = backend.role_create(&actor, name, description).await;
+    crate::ssr::redirect_with("/users", &outcome, "role_created");
+    Ok(())
+}
+
+/// Removes a role the administrator made.
+#[server(prefix = "/ui/fn", endpoint = "role_remove")]
+pub async fn role_remove(csrf: String, name: String) -> Result<(), ServerFnError> {
+    let _ = csrf;
+    let (backend, actor) = crate::ssr::require(Page::Users)?;
+    let outcome = backend.role_remove(&actor, name).await;
+    crate::ssr::redirect_with("/users", &outcome, "role_removed");
+    Ok(())
+}
+
+/// Sets a role's businesses (the form's checkboxes).
+#[server(prefix = "/ui/fn", endpoint = "role_grants")]
+pub async fn role_set_grants(
+    csrf: String,
+    name: String,
+    #[server(default)] businesses: Vec<String>,
+) -> Result<(), ServerFnError> {
+    let _ = csrf;
+    let (backend, actor) = crate::ssr::require(Page::Users)?;
+    let outcome = backend.role_set_grants(&actor, name, businesses).await;
+    crate::ssr::redirect_with("/users", &outcome, "role_grants");
+    Ok(())
+}

@@ -127,6 +127,22 @@ pub trait UsersBackend: Send + Sync {
         actor_password: String,
         new_password: String,
     ) -> BoxFuture<'a, Outcome<()>>;
+    /// Creates a role of the administrator's own.
+    fn role_create<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        description: String,
+    ) -> BoxFuture<'a, Outcome<()>>;
+    /// Removes a role the administrator made (not a built-in one).
+    fn role_remove<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>>;
+    /// Makes the role's businesses exactly `businesses`.
+    fn role_set_grants<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        businesses: Vec<String>,
+    ) -> BoxFuture<'a, Outcome<()>>;
 }
 
 /// The phone registry (R6).

@@ -100,6 +100,8 @@ pub(super) fn directory_refusal(what: &str, e: DirectoryError) -> Refusal {
         DirectoryError::UnknownRole { role, .. } => Refusal::with("unknown_role", role),
         DirectoryError::UnknownPhone(number) => Refusal::with("unknown_phone", number),
         DirectoryError::UserExists(login) => Refusal::with("user_exists", login),
+        DirectoryError::RoleExists(role) => Refusal::with("role_exists", role),
+        DirectoryError::BuiltinRole(role) => Refusal::with("builtin_role", role),
         DirectoryError::PhoneExists { number, owner } => {
             Refusal::with("phone_exists", format!("{number} {owner}"))
         }

@@ -85,6 +85,8 @@ impl UsersBackend for HostBackend {
                         name: r.name,
                         description: r.description,
                         businesses: r.businesses.into_iter().collect(),
+                        builtin: r.builtin,
+                        members: r.members,
                     })
                     .collect(),
                 businesses: businesses.into_iter().collect(),
@@ -227,6 +229,68 @@ impl UsersBackend for HostBackend {
                 .set_password(&login, &new_password, &actor.login, &audit_source(actor))
                 .await
                 .map_err(password_refusal)
+        })
+    }
+
+    fn role_create<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        description: String,
+    ) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            self.directory(actor)
+                .add_role(&name, &description, &actor.login)
+                .await
+                .map_err(|e| directory_refusal("creating a role", e))
+        })
+    }
+
+    fn role_remove<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            self.directory(actor)
+                .remove_role(&name, &actor.login)
+                .await
+                .map_err(|e| directory_refusal("removing a role", e))
+        })
+    }
+
+    fn role_set_grants<'a>(
+        &'a self,
+        actor: &'a Actor,
+        name: String,
+        businesses: Vec<String>,
+    ) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move {
+            let name = name.trim().to_lowercase();
+            let role = self
+                .state()
+                .directory
+                .roles()
+                .await
+                .map_err(|e| directory_refusal("reading roles", e))?
+                .into_iter()
+                .find(|r| r.name == name)
+                .ok_or_else(|| Refusal::with("unknown_role", name.clone()))?;
+            let wanted: BTreeSet<String> = businesses
+                .into_iter()
+                .map(|b| b.trim().to_uppercase())
+                .collect();
+            let directory = self.directory(actor);
+            let target = || GrantTarget::Role(role.name.clone());
+            for keyword in wanted.difference(&role.businesses) {
+                directory
+                    .grant(target(), keyword, &actor.login)
+                    .await
+                    .map_err(|e| directory_refusal("granting a business", e))?;
+            }
+            for keyword in role.businesses.difference(&wanted) {
+                directory
+                    .revoke(target(), keyword, &actor.login)
+                    .await
+                    .map_err(|e| directory_refusal("revoking a business", e))?;
+            }
+            Ok(())
         })
     }
 }
