@@ -62,6 +62,9 @@ pub struct Config {
     /// The platform key that keys the audit chain (see [`crate::secrets`]).
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// How long messages and the API's records are kept (see [`crate::store::retention`]).
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
@@ -178,6 +181,103 @@ pub struct MetricsConfig {
     /// default): no metrics listener.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+}
+
+/// `[retention]`: what the daemon's hourly retention run deletes ([`crate::store::retention`]).
+/// Each limit is in days; 0 keeps those rows for ever.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Finished messages (sent, delivered, failed, expired; inbound once routed) older than
+    /// this are deleted with their parts. 365: a year, as long as the audit rows that name
+    /// them must be kept at least, so that for that year an auditor finds the message an audit
+    /// row points at; after it only the audit trail (which never holds a text) remains.
+    #[serde(default = "default_retention_messages_days")]
+    pub messages_days: u32,
+    /// The API's idempotency records (a request's first answer, kept so that a retry queues
+    /// nothing twice). 30: clients retry within minutes or hours; a month also covers one that
+    /// replays its outbox after a long outage.
+    #[serde(default = "default_retention_idempotency_days")]
+    pub idempotency_days: u32,
+    /// Finished webhook deliveries (delivered or abandoned), the record of each call made to an
+    /// API client's webhook. 90: a quarter, to trace a client's complaint; the messages
+    /// themselves stay in the client's inbox for `messages_days`.
+    #[serde(default = "default_retention_webhook_deliveries_days")]
+    pub webhook_deliveries_days: u32,
+    /// The least time audit rows are kept: at least 365 (a smaller value is refused). Jingxun
+    /// never deletes audit rows: the log is append-only (triggers refuse DELETE) and its hash
+    /// chain runs from row 1, so it keeps them for ever, which satisfies any value.
+    #[serde(default = "default_retention_audit_days")]
+    pub audit_days: u32,
+}
+
+/// Audit rows are kept at least this many days; `retention.audit_days` may not be lower.
+pub const MIN_AUDIT_DAYS: u32 = 365;
+
+fn default_retention_messages_days() -> u32 {
+    365
+}
+fn default_retention_idempotency_days() -> u32 {
+    30
+}
+fn default_retention_webhook_deliveries_days() -> u32 {
+    90
+}
+fn default_retention_audit_days() -> u32 {
+    MIN_AUDIT_DAYS
+}
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            messages_days: default_retention_messages_days(),
+            idempotency_days: default_retention_idempotency_days(),
+            webhook_deliveries_days: default_retention_webhook_deliveries_days(),
+            audit_days: default_retention_audit_days(),
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Checks the limits; the error names the key.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| {
+            Err(ConfigError::Invalid {
+                key: format!("retention.{key}"),
+                reason,
+            })
+        };
+        if self.audit_days < MIN_AUDIT_DAYS {
+            return invalid(
+                "audit_days",
+                format!(
+                    "must be at least {MIN_AUDIT_DAYS}: audit rows are kept at least a year \
+                     (Jingxun never deletes them)"
+                ),
+            );
+        }
+        // Status reports still arrive for a week after sending (store::STATUS_REPORT_WINDOW).
+        if (1..7).contains(&self.messages_days) {
+            return invalid(
+                "messages_days",
+                "must be at least 7 (delivery reports arrive up to a week later), or 0 to keep \
+                 messages for ever"
+                    .into(),
+            );
+        }
+        for (key, days) in [
+            ("messages_days", self.messages_days),
+            ("idempotency_days", self.idempotency_days),
+            ("webhook_deliveries_days", self.webhook_deliveries_days),
+        ] {
+            if days > 36_500 {
+                return invalid(
+                    key,
+                    "must be at most 36500 (a hundred years), or 0 for ever".into(),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[http]`
@@ -566,6 +666,7 @@ impl Config {
             webhooks: WebhooksConfig::default(),
             metrics: MetricsConfig::default(),
             secrets: SecretsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -798,6 +899,7 @@ impl Config {
                  use another port (9464 is Prometheus's usual one)",
             );
         }
+        self.retention.validate()?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid(
                 "log.level".into(),

@@ -63,6 +63,7 @@ mod notifications;
 mod outbound;
 mod plugins;
 mod query;
+pub mod retention;
 #[cfg(test)]
 pub(crate) mod test_db;
 #[cfg(test)]
@@ -84,7 +85,7 @@ pub use api_inbound::{
 pub(crate) use api_keys::AlsoInTransaction;
 pub use api_keys::{ApiKeyRecord, IdempotentOutcome, NewApiKey};
 pub use batch::GroupOutcome;
-pub(crate) use batch::GroupedEnqueue;
+pub(crate) use batch::{Answer, GroupedEnqueue};
 pub use inbound::{DUPLICATE_WINDOW, InboundOutcome, MISSING_PART, MalformedPdu, NewInboundPart};
 pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
