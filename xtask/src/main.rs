@@ -109,6 +109,7 @@ fn test(extra: &[String]) -> Result<(), String> {
             "JINGXUN_TEST_POSTGRES_URL is not set: store and end-to-end tests run on SQLite only",
         ),
     }
+    let lint = lint();
     plugins::build(&root(), &[])?;
     web::build(&root())?;
     web::ensure_browser()?;
@@ -138,7 +139,28 @@ fn test(extra: &[String]) -> Result<(), String> {
     if left.is_ok() {
         say("the tests left no daemon, chromedriver or browser running");
     }
-    tests.and(api).and(left)
+    tests.and(api).and(left).and(lint)
+}
+
+/// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace. A finding fails the
+/// test command, but only after the tests ran, so that one run reports everything.
+fn lint() -> Result<(), String> {
+    say("checking the formatting (cargo fmt --check)");
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    let fmt = status(fmt, "cargo fmt --check (run `cargo fmt --all`)");
+    say("linting (cargo clippy --workspace --all-targets -D warnings)");
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    let clippy = status(clippy, "cargo clippy");
+    fmt.and(clippy)
 }
 
 /// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.

@@ -208,7 +208,7 @@ pub(super) struct AuditedEnqueue {
     /// The messages, all of one batch (its id is the audit row's object).
     pub batch: Vec<NewOutbound>,
     /// The answer stored (with an idempotency key) and returned, from the new ids.
-    pub answer: Box<dyn Fn(&[MessageId]) -> String + Send + Sync>,
+    pub answer: crate::store::Answer,
     pub now_ms: i64,
 }
 

@@ -15,6 +15,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// A tag of the reference: its name, its description, and its operations (method, path).
+type TagGroup = (String, Option<String>, Vec<(String, String)>);
+
 use serde_json::{Map, Value};
 
 /// Where the page is served.
@@ -434,7 +437,7 @@ impl<'a> Renderer<'a> {
 
     /// Every operation, grouped by tag: the document's tags first, in its order, then any
     /// others by name; operations within a tag by path and method.
-    fn groups(&self) -> Vec<(String, Option<String>, Vec<(String, String)>)> {
+    fn groups(&self) -> Vec<TagGroup> {
         let mut order: Vec<(String, Option<String>)> = self
             .doc
             .get("tags")

@@ -211,7 +211,7 @@ impl Template {
         if let Some(missing) = spec.required.iter().find(|r| !used.iter().any(|u| u == *r)) {
             return Err(TemplateError::MissingPlaceholder {
                 template: name.to_owned(),
-                placeholder: *missing,
+                placeholder: missing,
             });
         }
         Ok(template)

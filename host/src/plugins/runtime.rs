@@ -149,7 +149,9 @@ impl Runtime {
         // wrote (named by the SHA-256 of the component and the engine's compatibility hash), and
         // is as trusted as the database next to it. wasmtime still checks the header and refuses
         // artefacts of another version or configuration; then we recompile.
-        match unsafe { Component::deserialize_file(&self.engine, path) } {
+        #[allow(unsafe_code)]
+        let deserialized = unsafe { Component::deserialize_file(&self.engine, path) };
+        match deserialized {
             Ok(component) => {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %path.display(), "plugin loaded from the compile cache");

@@ -365,12 +365,10 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let select = format!(
-            "SELECT id FROM api_webhook_deliveries WHERE state = 'pending' \
+        let select = "SELECT id FROM api_webhook_deliveries WHERE state = 'pending' \
              AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY next_attempt_at, id LIMIT $2"
-        );
-        let Some((mut tx, ids)) = self.due_for_claim(&select, now_ms, limit).await? else {
+             ORDER BY next_attempt_at, id LIMIT $2";
+        let Some((mut tx, ids)) = self.due_for_claim(select, now_ms, limit).await? else {
             return Ok(Vec::new());
         };
         let sql = format!(

@@ -26,6 +26,9 @@ use super::outbound::{OutboundBatch, check_outbound};
 use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, values_lists};
 use crate::audit::PreparedEntry;
 
+/// Builds the answer of a request from the ids of its new messages.
+pub(crate) type Answer = Box<dyn Fn(&[MessageId]) -> String + Send + Sync>;
+
 /// One request's enqueue, as given to [`Store::enqueue_idempotent_group`], owned so that it can
 /// wait in the committer's queue.
 pub(crate) struct GroupedEnqueue {
@@ -38,7 +41,7 @@ pub(crate) struct GroupedEnqueue {
     /// The messages (stored as the key's).
     pub batch: Vec<NewOutbound>,
     /// The answer stored (with an idempotency key) and returned, from the new ids.
-    pub response: Box<dyn Fn(&[MessageId]) -> String + Send + Sync>,
+    pub response: Answer,
     /// More writes in the same transaction (the call's audit row, a notification's status).
     pub also: Option<Box<dyn AlsoInTransaction + Send>>,
     /// The request's time.

@@ -39,11 +39,9 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let select = format!(
-            "SELECT id FROM messages WHERE direction = 'in' AND routed_at IS NULL \
-             AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2"
-        );
-        let Some((mut tx, ids)) = self.due_for_claim(&select, now_ms, limit).await? else {
+        let select = "SELECT id FROM messages WHERE direction = 'in' AND routed_at IS NULL \
+             AND (route_lease_until IS NULL OR route_lease_until < $1) ORDER BY id LIMIT $2";
+        let Some((mut tx, ids)) = self.due_for_claim(select, now_ms, limit).await? else {
             return Ok(Vec::new());
         };
         let sql = format!(

@@ -40,6 +40,7 @@ impl Pty {
         let slave_path = nix::unistd::ttyname(&pair.slave).map_err(io::Error::from)?;
         // SAFETY: `OwnedFd` owns a valid, open descriptor and always returns that same descriptor
         // from `as_raw_fd`; nothing else closes or replaces it while the `AsyncFd` owns it.
+        #[allow(unsafe_code)]
         let master = unsafe {
             AsyncFd::register_with_interest(pair.master, Interest::READABLE | Interest::WRITABLE)
         }
