@@ -55,6 +55,7 @@ mod address_book;
 mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
+pub mod backup;
 mod batch;
 mod directory;
 mod inbound;
