@@ -147,6 +147,33 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy the SQLite database, consistently, while the daemon runs (PostgreSQL: pg_dump).
+    Backup {
+        /// The backup file to write (mode 0600: it holds the audit log and message texts).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print what the backup holds as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the SQLite database, after checking it; the daemon must be
+    /// stopped (PostgreSQL: pg_restore).
+    Restore {
+        /// The backup file (made by `jingxun backup`).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Print what was restored as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete what [retention] keeps no longer (the daemon does it every hour).
+    Retention {
+        #[command(subcommand)]
+        action: cli::retention::RetentionAction,
+    },
     /// Check the configuration, or print the documented defaults.
     Config {
         #[command(subcommand)]
@@ -252,6 +279,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Datasource { action } => cli::datasource::run(&config, action).await?,
             Command::Apikey { action } => cli::apikey::run(&config, action).await?,
             Command::DemoData { out, seed, force } => cli::demo_data::run(&out, seed, force).await?,
+            Command::Backup { out, force, json } => cli::backup::backup(&config, &out, force, json).await?,
+            Command::Restore { from, json } => cli::backup::restore(&config, &from, json).await?,
+            Command::Retention { action } => cli::retention::run(&config, action).await?,
             Command::Config { action: ConfigAction::Check } => {
                 println!("# configuration from {source}: valid");
                 print!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);

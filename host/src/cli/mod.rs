@@ -4,12 +4,14 @@
 
 pub mod apikey;
 pub mod audit;
+pub mod backup;
 pub mod datasource;
 pub mod demo_data;
 pub mod help_text;
 pub mod messages;
 pub mod phone;
 pub mod plugin;
+pub mod retention;
 pub mod role;
 pub mod template;
 pub mod user;

@@ -468,6 +468,14 @@ async fn check_backup(copy: &Path, shown: &Path) -> Result<(), BackupError> {
     )
     .fetch_one(&mut conn)
     .await?;
+    // A backup is in rollback-journal mode (VACUUM INTO writes it so). The store opens
+    // several connections at once, each setting WAL mode, and leaving rollback mode needs the
+    // database to itself: one of them could find it busy. Switched here, alone, first.
+    if tables == 3 {
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&mut conn)
+            .await?;
+    }
     conn.close().await?;
     if tables != 3 {
         return Err(not_a_backup(

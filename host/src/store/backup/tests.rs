@@ -34,7 +34,7 @@ impl Site {
     async fn write(&self, count: usize) {
         let store = self.open().await;
         let batch: Vec<_> = (0..count)
-            .map(|i| NewOutbound::new(&format!("+86138000{i:05}"), "明早八点集合"))
+            .map(|i| NewOutbound::new(format!("+86138000{i:05}"), "明早八点集合"))
             .collect();
         store.enqueue(&batch).await.unwrap();
         let log = AuditLog::new(store.clone());
