@@ -411,6 +411,7 @@ pub async fn restore(
     std::io::copy(&mut source, &mut temp.as_file())
         .map_err(io("copy the backup to", temp.path()))?;
     let copy = temp.path().to_path_buf();
+    let _companions = Companions(copy.clone());
     check_backup(&copy, from).await?;
     let mut summary = verify_copy(&copy, from, &secrets, author).await?;
     temp.as_file()
@@ -468,9 +469,9 @@ async fn check_backup(copy: &Path, shown: &Path) -> Result<(), BackupError> {
     )
     .fetch_one(&mut conn)
     .await?;
-    // A backup is in rollback-journal mode (VACUUM INTO writes it so). The store opens
-    // several connections at once, each setting WAL mode, and leaving rollback mode needs the
-    // database to itself: one of them could find it busy. Switched here, alone, first.
+    // A backup is in rollback-journal mode (VACUUM INTO writes it so). Entering WAL mode
+    // needs the database to itself, so it is switched here, by the one connection open, rather
+    // than by the first of the store's connections while others may be opening.
     if tables == 3 {
         sqlx::query("PRAGMA journal_mode = WAL")
             .execute(&mut conn)
@@ -532,12 +533,52 @@ async fn verify_copy(
     .await;
     store.close().await;
     let summary = result?;
+    // Leaving WAL mode needs every other connection gone; the store's close in their own
+    // threads, and may still be finishing: wait for them, a little.
     let mut conn = open_file(copy, Duration::from_secs(5)).await?;
-    sqlx::query("PRAGMA journal_mode = DELETE")
-        .execute(&mut conn)
-        .await?;
+    let mut tries = 0;
+    loop {
+        match sqlx::query("PRAGMA journal_mode = DELETE")
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if tries < LEAVE_WAL_TRIES && is_busy(&e) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                let _ = conn.close().await;
+                return Err(e.into());
+            }
+        }
+    }
     conn.close().await?;
     Ok(summary)
+}
+
+/// How many times (100 ms apart) [`verify_copy`] tries to take the copy out of WAL mode.
+const LEAVE_WAL_TRIES: u32 = 100;
+
+/// Whether SQLite answered SQLITE_BUSY (5) or SQLITE_LOCKED (6).
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "5" || code == "6")
+}
+
+/// Removes the `-wal`, `-shm` and `-journal` files beside the temporary copy when dropped,
+/// whichever way the restore ends (a temporary file removes only itself).
+struct Companions(PathBuf);
+
+impl Drop for Companions {
+    fn drop(&mut self) {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// When the database exists: a connection that holds it exclusively, or [`BackupError::InUse`]
@@ -554,21 +595,26 @@ async fn lock_exclusively(database: &Path) -> Result<Option<SqliteConnection>, B
     let mut conn = open_file(database, Duration::ZERO)
         .await
         .map_err(|_| in_use())?;
-    let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
-        .fetch_one(&mut conn)
-        .await;
-    let locked = match mode {
-        Ok(mode) if mode.eq_ignore_ascii_case("delete") => sqlx::raw_sql("BEGIN EXCLUSIVE")
-            .execute(&mut conn)
-            .await
-            .is_ok(),
-        _ => false,
-    };
-    if !locked {
-        let _ = conn.close().await;
-        return Err(in_use());
+    // A few tries a little apart, for a command that has just finished (its connections close
+    // in threads of their own); a running daemon keeps its connections open all along.
+    for _ in 0..10 {
+        let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut conn)
+            .await;
+        let locked = match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("delete") => sqlx::raw_sql("BEGIN EXCLUSIVE")
+                .execute(&mut conn)
+                .await
+                .is_ok(),
+            _ => false,
+        };
+        if locked {
+            return Ok(Some(conn));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(Some(conn))
+    let _ = conn.close().await;
+    Err(in_use())
 }
 
 /// Gives the restored copy the owner of the database it replaces (a restore run as root must
