@@ -23,7 +23,7 @@
 //! one, never a mix), after stale `-wal` and `-shm` files of the old database are removed (a
 //! leftover write-ahead log would be replayed into the restored file). It refuses while any
 //! other connection has the database open: switching it out of WAL mode needs every other
-//! connection gone, and is what it tries (without waiting) before the rename. The restore is
+//! connection gone, and is what it tries (for a second at most) before the rename. The restore is
 //! an audit row of the restored database (`backup.restore`), a backup one of the live one
 //! (`backup.create`).
 
@@ -346,8 +346,8 @@ pub async fn backup(
 }
 
 /// Whether `out` is the database file or one of its companions (`-wal`, `-shm`,
-/// `-journal`), by the folder's real path and the name, so that links and `./` spellings are
-/// recognised too.
+/// `-journal`), by the folder's real path and the file name, so that `./` and linked folders
+/// are recognised too.
 fn is_database_file(out: &Path, database: &Path) -> bool {
     let real = |path: &Path| {
         let name = path.file_name()?.to_owned();
