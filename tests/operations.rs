@@ -59,12 +59,13 @@ fn post(address: &str, key: &str, body: &Value) -> (u16, Value) {
     (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
 
-/// Runs `jingxun --config CONFIG ARGS`.
+/// Runs `jingxun --config CONFIG ARGS` in the configuration's folder.
 fn jingxun(config: &Path, args: &[&str]) -> Output {
     Command::new(JINGXUN)
         .arg("--config")
         .arg(config)
         .args(args)
+        .current_dir(config.parent().expect("a folder"))
         .output()
         .expect("run jingxun")
 }
