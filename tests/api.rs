@@ -1914,26 +1914,7 @@ async fn the_metrics_listener_counts_requests_messages_and_commands_without_pers
         "--url",
         &format!("sqlite://{}", police.display()),
     ]);
-    daemon.cli_ok(&[
-        "user",
-        "add",
-        "--login",
-        "wang",
-        "--name",
-        "王警官",
-        "--role",
-        "officer",
-    ]);
-    daemon.cli_ok(&[
-        "phone",
-        "add",
-        "--number",
-        OFFICER,
-        "--name",
-        "王警官",
-        "--user",
-        "wang",
-    ]);
+    daemon.add_officer(OFFICER);
     daemon.restart();
     daemon.wait_ready().await;
     let rig = Rig {

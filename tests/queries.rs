@@ -71,26 +71,7 @@ impl Rig {
             "--url",
             &format!("sqlite://{}", police.display()),
         ]);
-        daemon.cli_ok(&[
-            "user",
-            "add",
-            "--login",
-            "wang",
-            "--name",
-            "王警官",
-            "--role",
-            "officer",
-        ]);
-        daemon.cli_ok(&[
-            "phone",
-            "add",
-            "--number",
-            OFFICER,
-            "--name",
-            "王警官",
-            "--user",
-            "wang",
-        ]);
+        daemon.add_officer(OFFICER);
         daemon.cli_ok(&[
             "user",
             "add",

@@ -713,26 +713,7 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
         no_bundled_plugins: true,
     })
     .await;
-    daemon.cli_ok(&[
-        "user",
-        "add",
-        "--login",
-        "wang",
-        "--name",
-        "王警官",
-        "--role",
-        "officer",
-    ]);
-    daemon.cli_ok(&[
-        "phone",
-        "add",
-        "--number",
-        "13800000001",
-        "--name",
-        "王警官",
-        "--user",
-        "wang",
-    ]);
+    daemon.add_officer("13800000001");
     let Some(b) = browser(&daemon.http).await else {
         return;
     };
@@ -986,30 +967,6 @@ async fn the_administrator_creates_an_api_key_sees_it_once_and_revokes_it() {
     assert!(!audit.contains(&secret), "the key is never audited");
 }
 
-/// Officer `wang` with the registered phone 13800000001.
-fn add_officer(daemon: &Daemon) {
-    daemon.cli_ok(&[
-        "user",
-        "add",
-        "--login",
-        "wang",
-        "--name",
-        "王警官",
-        "--role",
-        "officer",
-    ]);
-    daemon.cli_ok(&[
-        "phone",
-        "add",
-        "--number",
-        "13800000001",
-        "--name",
-        "王警官",
-        "--user",
-        "wang",
-    ]);
-}
-
 /// Posts a form to the server function `endpoint` (`/ui/fn/<endpoint>`) over plain HTTP as
 /// `session`'s browser would (this origin, the dashboard's form token); status and the
 /// redirect's `Location`.
@@ -1050,7 +1007,7 @@ fn handset_send(host: &str, session: &str, phone: &str, text: &str) -> (u16, Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registrar_registers_phones_but_only_an_administrator_binds_one_to_a_user() {
     let daemon = daemon(Setup::default()).await;
-    add_officer(&daemon);
+    daemon.add_officer("13800000001");
     let out = daemon.cli_with_stdin(
         &[
             "user",
@@ -1157,7 +1114,7 @@ async fn the_simulated_handset_is_for_administrators_and_speaks_for_an_officer_o
         ..Setup::default()
     })
     .await;
-    add_officer(&daemon);
+    daemon.add_officer("13800000001");
     let host = daemon.http.clone();
 
     // An operator can neither open the handset nor type on it.
@@ -1236,7 +1193,7 @@ async fn officers_queries_and_their_answers_are_shown_only_to_users_granted_them
         ..Setup::default()
     })
     .await;
-    add_officer(&daemon);
+    daemon.add_officer("13800000001");
     let host = daemon.http.clone();
     daemon.cli_ok(&["user", "grant", "--login", "admin", "--business", "CP"]);
     let admin = http_sign_in(&host, "admin", ADMIN_PASSWORD).expect("the administrator signs in");

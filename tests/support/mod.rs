@@ -259,6 +259,31 @@ impl Daemon {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Adds officer `wang` (王警官, role `officer`) with the registered phone `number`.
+    #[allow(dead_code)] // not every test binary registers an officer
+    pub fn add_officer(&self, number: &str) {
+        self.cli_ok(&[
+            "user",
+            "add",
+            "--login",
+            "wang",
+            "--name",
+            "王警官",
+            "--role",
+            "officer",
+        ]);
+        self.cli_ok(&[
+            "phone",
+            "add",
+            "--number",
+            number,
+            "--name",
+            "王警官",
+            "--user",
+            "wang",
+        ]);
+    }
+
     /// Queues a message with `jingxun send` and checks that it was accepted.
     pub fn send(&self, to: &str, text: &str) {
         let out = self.cli(&["send", "--to", to, "--text", text]);
