@@ -37,6 +37,37 @@ impl HostBackend {
     }
 }
 
+impl HostBackend {
+    /// Makes `target`'s own grants exactly `businesses`, one audited grant or revoke per
+    /// change, from its `current` grants.
+    async fn set_grants(
+        &self,
+        actor: &Actor,
+        target: GrantTarget,
+        current: &BTreeSet<String>,
+        businesses: Vec<String>,
+    ) -> Outcome<()> {
+        let wanted: BTreeSet<String> = businesses
+            .into_iter()
+            .map(|b| b.trim().to_uppercase())
+            .collect();
+        let directory = self.directory(actor);
+        for keyword in wanted.difference(current) {
+            directory
+                .grant(target.clone(), keyword, &actor.login)
+                .await
+                .map_err(|e| directory_refusal("granting a business", e))?;
+        }
+        for keyword in current.difference(&wanted) {
+            directory
+                .revoke(target.clone(), keyword, &actor.login)
+                .await
+                .map_err(|e| directory_refusal("revoking a business", e))?;
+        }
+        Ok(())
+    }
+}
+
 impl UsersBackend for HostBackend {
     fn users(&self) -> BoxFuture<'_, Outcome<UsersPage>> {
         Box::pin(async move {
@@ -176,26 +207,9 @@ impl UsersBackend for HostBackend {
     ) -> BoxFuture<'a, Outcome<()>> {
         Box::pin(async move {
             let user = self.user_row(&login).await?;
-            let wanted: BTreeSet<String> = businesses
-                .into_iter()
-                .map(|b| b.trim().to_uppercase())
-                .collect();
-            let current = user.grants.clone();
-            let directory = self.directory(actor);
-            let target = || GrantTarget::User(user.login.clone());
-            for keyword in wanted.difference(&current) {
-                directory
-                    .grant(target(), keyword, &actor.login)
-                    .await
-                    .map_err(|e| directory_refusal("granting a business", e))?;
-            }
-            for keyword in current.difference(&wanted) {
-                directory
-                    .revoke(target(), keyword, &actor.login)
-                    .await
-                    .map_err(|e| directory_refusal("revoking a business", e))?;
-            }
-            Ok(())
+            let target = GrantTarget::User(user.login.clone());
+            self.set_grants(actor, target, &user.grants, businesses)
+                .await
         })
     }
 
@@ -272,25 +286,9 @@ impl UsersBackend for HostBackend {
                 .into_iter()
                 .find(|r| r.name == name)
                 .ok_or_else(|| Refusal::with("unknown_role", name.clone()))?;
-            let wanted: BTreeSet<String> = businesses
-                .into_iter()
-                .map(|b| b.trim().to_uppercase())
-                .collect();
-            let directory = self.directory(actor);
-            let target = || GrantTarget::Role(role.name.clone());
-            for keyword in wanted.difference(&role.businesses) {
-                directory
-                    .grant(target(), keyword, &actor.login)
-                    .await
-                    .map_err(|e| directory_refusal("granting a business", e))?;
-            }
-            for keyword in role.businesses.difference(&wanted) {
-                directory
-                    .revoke(target(), keyword, &actor.login)
-                    .await
-                    .map_err(|e| directory_refusal("revoking a business", e))?;
-            }
-            Ok(())
+            let target = GrantTarget::Role(role.name.clone());
+            self.set_grants(actor, target, &role.businesses, businesses)
+                .await
         })
     }
 }
