@@ -9,8 +9,6 @@
 //! a machine that cannot have it; CI never does). `JINGXUN_SCREENSHOTS=1` saves the main pages
 //! to `docs/screenshots/`.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -18,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{Daemon, ModemSpec};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use support::{Daemon, ModemSpec};
 
 const ADMIN_PASSWORD: &str = "correct horse battery";
 const OPERATOR_PASSWORD: &str = "operator night shift";
@@ -322,16 +320,6 @@ impl Browser {
         assert_eq!(cookie.secure(), Some(true), "the session cookie is Secure");
         format!("{SESSION_COOKIE}={}", cookie.value())
     }
-}
-
-/// A component built by `cargo xtask plugins`, as a canonical path (a browser's file input
-/// takes no other).
-fn plugin_file(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/plugins")
-        .join(name);
-    path.canonicalize()
-        .unwrap_or_else(|e| panic!("{} is built by `cargo xtask plugins`: {e}", path.display()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -725,7 +713,7 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
         b.text("main").await.contains("还没有安装插件"),
         "an empty state"
     );
-    let file = plugin_file("vehicle.wasm");
+    let file = crate::support::built_plugin("vehicle.wasm");
     b.find("#plugin-file")
         .await
         .send_keys(file.to_str().unwrap())

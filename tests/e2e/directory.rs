@@ -2,14 +2,11 @@
 //! real `jingxun` binary against a real database, SQLite always and PostgreSQL when
 //! `JINGXUN_TEST_POSTGRES_URL` is set. No daemon is needed: the commands work on the store.
 
-#[macro_use]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::{Backend, Database, JINGXUN};
 use serde_json::Value;
-use support::{Backend, Database, JINGXUN};
 
 on_both_backends!(
     registry_changes_are_listed_and_audited_and_the_chain_verifies,

@@ -3,14 +3,11 @@
 //! and plain HTTP/1.1 requests. Every test runs on SQLite, and again on PostgreSQL when
 //! `JINGXUN_TEST_POSTGRES_URL` is set.
 
-#[macro_use]
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{Backend, Daemon, Database, ModemSpec};
 use jingxun::modem::sim::{SimConfig, SimHandle, SimModem};
 use serde_json::{Value, json};
-use support::{Backend, Daemon, Database, ModemSpec};
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
@@ -707,7 +704,7 @@ async fn a_webhook_receiver_that_was_down_gets_every_inbound_message_signed_once
     backend: Backend,
 ) {
     let rig = Rig::start(backend).await;
-    let port = support::free_port();
+    let port = crate::support::free_port();
     rig.daemon.cli_ok(&[
         "apikey",
         "create",
@@ -901,7 +898,7 @@ async fn an_https_webhook_is_delivered_only_to_a_certificate_the_ca_file_trusts(
         &format!("[webhooks]\nca_file = \"{}\"\n", ca_file.display()),
     )
     .await;
-    let port = support::free_port();
+    let port = crate::support::free_port();
     rig.daemon.cli_ok(&[
         "apikey",
         "create",
@@ -1829,9 +1826,9 @@ async fn the_first_administrators_password_goes_to_a_private_file_when_the_outpu
  {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let address = format!("127.0.0.1:{}", support::free_port());
+    let address = format!("127.0.0.1:{}", crate::support::free_port());
     let output = std::fs::File::create(dir.path().join("output.log")).unwrap();
-    let mut serve = std::process::Command::new(support::JINGXUN)
+    let mut serve = std::process::Command::new(crate::support::JINGXUN)
         .arg("serve")
         .current_dir(dir.path())
         .env("JINGXUN_HTTP__LISTEN", &address)
@@ -1843,7 +1840,7 @@ async fn the_first_administrators_password_goes_to_a_private_file_when_the_outpu
         .expect("start jingxun serve");
     let file = dir.path().join("initial-admin-password");
     let deadline = Instant::now() + LONG_WAIT;
-    while support::http_get(&address, "/healthz").is_none() || !file.exists() {
+    while crate::support::http_get(&address, "/healthz").is_none() || !file.exists() {
         assert!(
             Instant::now() < deadline,
             "the daemon did not start or wrote no password file: {}",
@@ -1892,7 +1889,7 @@ async fn the_metrics_listener_counts_requests_messages_and_commands_without_pers
     let sim = SimModem::start(SimConfig::default(), Some(link.clone()))
         .await
         .expect("start the simulated modem");
-    let metrics = format!("127.0.0.1:{}", support::free_port());
+    let metrics = format!("127.0.0.1:{}", crate::support::free_port());
     let spec = ModemSpec {
         name: "m0".into(),
         port: link,

@@ -3,25 +3,10 @@
 //! store while a daemon runs, and the daemon picks each change up without a restart.
 //! Uses the test components built by `cargo xtask plugins` (target/plugins/fixtures/).
 
-mod support;
-
-use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::{Daemon, fixture_plugin};
 use serde_json::Value;
-use support::Daemon;
-
-fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/plugins/fixtures")
-        .join(format!("fixture-{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo xtask plugins` first",
-        path.display()
-    );
-    path.display().to_string()
-}
 
 /// Waits until the daemon's log shows `needle` (the daemon polls the store every 2 s).
 async fn wait_for_log(daemon: &Daemon, needle: &str) {
@@ -47,14 +32,14 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
     let daemon = Daemon::start(dir, &db, &[], &extra);
     wait_for_log(&daemon, "plugin commands ready").await;
 
-    let out = daemon.cli_ok(&["plugin", "install", &fixture("echo")]);
+    let out = daemon.cli_ok(&["plugin", "install", &fixture_plugin("echo")]);
     assert!(
         out.contains("installed echo 1.0.0 (enabled), answering ECHO"),
         "{out}"
     );
     wait_for_log(&daemon, "echo@1.0.0").await;
 
-    let out = daemon.cli_ok(&["plugin", "install", &fixture("echo-v2")]);
+    let out = daemon.cli_ok(&["plugin", "install", &fixture_plugin("echo-v2")]);
     assert!(
         out.contains("previous version 1.0.0 kept for rollback"),
         "{out}"
@@ -62,7 +47,7 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
     wait_for_log(&daemon, "echo@2.0.0").await;
 
     // Another plugin may not take ECHO while echo is enabled.
-    let refused = daemon.cli(&["plugin", "install", &fixture("copycat")]);
+    let refused = daemon.cli(&["plugin", "install", &fixture_plugin("copycat")]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -73,7 +58,7 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
     let out = daemon.cli_ok(&["plugin", "rollback", "echo"]);
     assert!(out.contains("echo rolled back to 1.0.0"), "{out}");
 
-    daemon.cli_ok(&["plugin", "install", &fixture("sneaky")]);
+    daemon.cli_ok(&["plugin", "install", &fixture_plugin("sneaky")]);
     let records = daemon.dir.path().join("records.db");
     std::fs::write(&records, b"").unwrap();
     let out = daemon.cli_ok(&[
@@ -222,11 +207,11 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_datasource_must_log_in_as_a_role_that_can_only_select() {
     use sqlx::Connection;
-    let Some(backend) = support::Backend::postgres() else {
+    let Some(backend) = crate::support::Backend::postgres() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let police = support::Database::create(&backend, dir.path()).await;
+    let police = crate::support::Database::create(&backend, dir.path()).await;
     let role = format!("jx_cli_reader_{}", std::process::id());
     let run = |url: String, sql: String| async move {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -266,8 +251,8 @@ async fn a_postgres_datasource_must_log_in_as_a_role_that_can_only_select() {
     assert!(out.starts_with("added datasource police"), "{out}");
 
     let admin = match &backend {
-        support::Backend::Postgres(url) => url.clone(),
-        support::Backend::Sqlite => unreachable!(),
+        crate::support::Backend::Postgres(url) => url.clone(),
+        crate::support::Backend::Sqlite => unreachable!(),
     };
     police.drop_database().await;
     run(admin, format!("DROP ROLE IF EXISTS {role}")).await;

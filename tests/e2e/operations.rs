@@ -2,9 +2,6 @@
 //! runs under load and `jingxun restore` into a fresh place, the restore refused while a daemon
 //! has the database open, PostgreSQL pointed to pg_dump, and `jingxun retention run`.
 
-#[macro_use]
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -12,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{Backend, Daemon, Database, JINGXUN, ModemSpec};
 use jingxun::modem::sim::{SimConfig, SimModem};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
-use support::{Backend, Daemon, Database, JINGXUN, ModemSpec};
 
 on_both_backends!(retention_run_deletes_old_finished_messages_and_leaves_an_audit_trail);
 

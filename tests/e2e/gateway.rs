@@ -2,16 +2,13 @@
 //! modems on pseudo-terminals speaking AT, and a real database. Every test runs on SQLite, and
 //! again on PostgreSQL when `JINGXUN_TEST_POSTGRES_URL` is set.
 
-#[macro_use]
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support::{Backend, Daemon, Database, ModemSpec};
 use jingxun::modem::sim::{Fault, SimConfig, SimHandle, SimModem};
 use jingxun::sms::{Address, DeliverOptions, Encoding};
 use serde_json::Value;
-use support::{Backend, Daemon, Database, ModemSpec};
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
@@ -486,7 +483,7 @@ fn a_configuration_error_names_the_key_and_stops_the_daemon() {
         "[[modem]]\nname = \"m1\"\nport = \"/dev/null\"\nbaud = 12345\n",
     )
     .unwrap();
-    let out = std::process::Command::new(support::JINGXUN)
+    let out = std::process::Command::new(crate::support::JINGXUN)
         .arg("--config")
         .arg(&config)
         .arg("serve")
@@ -502,7 +499,7 @@ fn environment_variables_override_the_file_and_others_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("jingxun.toml");
     std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:8080\"\n").unwrap();
-    let out = std::process::Command::new(support::JINGXUN)
+    let out = std::process::Command::new(crate::support::JINGXUN)
         .arg("--config")
         .arg(&config)
         .args(["config", "check"])
@@ -524,7 +521,7 @@ fn environment_variables_override_the_file_and_others_are_ignored() {
 #[test]
 fn send_refuses_a_list_with_a_wrong_number_and_says_which() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::JINGXUN)
+    let out = std::process::Command::new(crate::support::JINGXUN)
         .args(["send", "--to", "13800000001,not-a-number", "--text", "x"])
         .current_dir(dir.path())
         .output()

@@ -36,6 +36,31 @@ use sqlx::Connection;
 /// The binary under test.
 pub const JINGXUN: &str = env!("CARGO_BIN_EXE_jingxun");
 
+/// A WebAssembly component built by `cargo xtask plugins` (which `cargo xtask test` runs
+/// first): `plugins/<crate>` as `target/plugins/<file>`, a test plugin from
+/// `tests/fixtures/plugins/` as `target/plugins/fixtures/<file>`. Returned as a canonical path
+/// (a browser's file input takes no other); a plain `cargo test` without the build says what
+/// to run.
+pub fn built_plugin(file: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins")
+        .join(file);
+    path.canonicalize().unwrap_or_else(|error| {
+        panic!(
+            "{} is not built ({error}): run `cargo xtask plugins` (or the whole `cargo xtask test`)",
+            path.display()
+        )
+    })
+}
+
+/// A test plugin from `tests/fixtures/plugins/<name>` (crate `fixture-<name>`), as a path
+/// for `jingxun plugin install`.
+pub fn fixture_plugin(name: &str) -> String {
+    built_plugin(&format!("fixtures/fixture-{name}.wasm"))
+        .display()
+        .to_string()
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone)]
 pub enum Backend {

@@ -3,14 +3,11 @@
 //! built from plugins/, which queries the synthetic police datasource, and the reply goes back
 //! out through the modem. Runs on SQLite, and on PostgreSQL when JINGXUN_TEST_POSTGRES_URL is set.
 
-#[macro_use]
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{Backend, Daemon, Database, ModemSpec};
 use jingxun::modem::sim::{SimConfig, SimHandle, SimModem};
 use serde_json::Value;
-use support::{Backend, Daemon, Database, ModemSpec};
 
 const WAIT: Duration = Duration::from_secs(60);
 const OFFICER: &str = "13800000001";
@@ -153,19 +150,6 @@ impl Rig {
     }
 }
 
-/// A test plugin built from tests/fixtures/plugins/ by `cargo xtask plugins`.
-fn plugin_path(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/plugins/fixtures")
-        .join(format!("fixture-{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask plugins` first",
-        path.display()
-    );
-    path.display().to_string()
-}
-
 async fn a_registered_officer_gets_the_vehicle_behind_a_plate(backend: Backend) {
     let rig = Rig::start(backend).await;
     let reply = rig.ask(OFFICER, "ｃｐ　京a12345").await;
@@ -258,8 +242,11 @@ async fn help_lists_only_what_the_sender_may_use(backend: Backend) {
 async fn a_hostile_plugin_is_contained_and_the_next_query_is_answered(backend: Backend) {
     let rig = Rig::start(backend).await;
     for hostile in ["spin", "membomb", "trap"] {
-        rig.daemon
-            .cli_ok(&["plugin", "install", &plugin_path(hostile)]);
+        rig.daemon.cli_ok(&[
+            "plugin",
+            "install",
+            &crate::support::fixture_plugin(hostile),
+        ]);
     }
     rig.daemon
         .cli_ok(&["user", "grant", "--login", "wang", "--business", "SPIN"]);
@@ -292,7 +279,7 @@ async fn a_hostile_plugin_is_contained_and_the_next_query_is_answered(backend: B
 async fn a_new_plugin_version_answers_without_a_restart_and_loses_nothing(backend: Backend) {
     let rig = Rig::start(backend).await;
     rig.daemon
-        .cli_ok(&["plugin", "install", &plugin_path("echo")]);
+        .cli_ok(&["plugin", "install", &crate::support::fixture_plugin("echo")]);
     rig.daemon
         .cli_ok(&["user", "grant", "--login", "wang", "--business", "ECHO"]);
     let deadline = Instant::now() + WAIT;
@@ -312,8 +299,11 @@ async fn a_new_plugin_version_answers_without_a_restart_and_loses_nothing(backen
             .receive_sms(OFFICER, &format!("ECHO flow{i}"))
             .unwrap();
     }
-    rig.daemon
-        .cli_ok(&["plugin", "install", &plugin_path("echo-v2")]);
+    rig.daemon.cli_ok(&[
+        "plugin",
+        "install",
+        &crate::support::fixture_plugin("echo-v2"),
+    ]);
     for i in 10..20 {
         rig.sim
             .receive_sms(OFFICER, &format!("ECHO flow{i}"))
@@ -420,7 +410,11 @@ async fn a_plugin_reaches_a_loopback_server_only_when_it_is_granted_by_address()
     let rig = Rig::start(Backend::Sqlite).await;
     let (by_name, by_address) = (hello_server().await, hello_server().await);
     let cli = |args: &[&str]| rig.daemon.cli_ok(args);
-    cli(&["plugin", "install", &plugin_path("fetch")]);
+    cli(&[
+        "plugin",
+        "install",
+        &crate::support::fixture_plugin("fetch"),
+    ]);
     cli(&["user", "grant", "--login", "wang", "--business", "FETCH"]);
     for (key, url) in [
         ("byname", format!("http://localhost:{by_name}/x")),
