@@ -19,6 +19,7 @@
 //! - [`secrets`]: the platform key file and the subkeys derived from it (the audit chain's).
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
+//! - [`limit`]: the keyed token bucket with a bound on its keys behind every rate limit.
 
 pub mod address_book;
 pub mod api;
@@ -32,6 +33,7 @@ pub mod demo_data;
 pub mod directory;
 pub mod dispatch;
 pub mod http;
+pub mod limit;
 pub mod modem;
 pub mod phone;
 pub mod plugins;

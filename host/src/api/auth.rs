@@ -5,8 +5,8 @@
 //!
 //! Every request gets a request id, sent back as `X-Request-Id` and added to problem documents
 //! as `request_id`. Refused authentications are audited ([`super::call_audit`]), and each
-//! source address has a budget of failed authentications ([`super::limiter`]): once it is used
-//! up the source gets 429 before its key is looked up, except for keys verified before.
+//! source address has a budget of failed authentications ([`crate::limit::failures`]): once it
+//! is used up the source gets 429 before its key is looked up, except for keys verified before.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use super::ApiState;
 use super::call_audit::{self, AuditSink, CallContext, Refusal};
 use super::keys::{self, KEY_BYTES, KEY_PREFIX, Scope};
-use super::limiter::{Charge, FailureLimiter};
 use super::problem::{PROBLEM_JSON, Problem};
+use crate::limit::failures::{Charge, FailureLimiter};
 use crate::store::{ApiKeyRecord, Store};
 
 /// The response header carrying the request id.
