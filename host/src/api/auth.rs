@@ -23,6 +23,7 @@ use super::call_audit::{self, AuditSink, CallContext, Refusal};
 use super::keys::{self, KEY_BYTES, KEY_PREFIX, Scope};
 use super::problem::{PROBLEM_JSON, Problem};
 use crate::limit::failures::{Charge, FailureLimiter};
+use crate::limit::{KeyedBuckets, Quota};
 use crate::store::{ApiKeyRecord, Store};
 
 /// The response header carrying the request id.
@@ -106,45 +107,14 @@ impl ApiClient {
     }
 }
 
-/// A token bucket: `rate` requests per second, bursts of up to `rate`. Hand-written (a dozen
-/// lines) because each key has its own rate, read from the store, which may change while the
-/// daemon runs; a keyed limiter crate would need one quota for all keys.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32, now: Instant) -> Bucket {
-        Bucket {
-            tokens: f64::from(rate),
-            rate: f64::from(rate),
-            last: now,
-        }
-    }
-
-    /// Takes one token, or says how long until one is there.
-    fn take(&mut self, rate: u32, now: Instant) -> Result<(), Duration> {
-        self.rate = f64::from(rate.max(1));
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
-        }
-    }
-}
-
 /// Verifies keys and charges their rate limits; shared by every request.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Authenticator {
     cache: Mutex<HashMap<String, (ApiKeyRecord, Instant)>>,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// The rate of each key by name: `rate_per_second` requests per second, in bursts of up to
+    /// as many. Each key brings its own quota, read from the store, which may change while the
+    /// daemon runs. Only keys that exist get here; bounded all the same.
+    rates: Mutex<KeyedBuckets<String>>,
     /// Failed authentications per source address.
     failures: Mutex<FailureLimiter>,
     /// Hashes of keys verified in this process: the failure budget of their source does not
@@ -153,6 +123,24 @@ pub struct Authenticator {
     known_good: Mutex<HashSet<String>>,
     /// The asynchronous writer of refusal rows.
     pub audit: AuditSink,
+}
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Authenticator {
+            cache: Mutex::default(),
+            rates: Mutex::new(KeyedBuckets::new(key_quota(1), CACHE_MAX)),
+            failures: Mutex::default(),
+            known_good: Mutex::default(),
+            audit: AuditSink::default(),
+        }
+    }
+}
+
+/// The quota of a key allowed `rate` requests per second (at least one).
+fn key_quota(rate: u32) -> Quota {
+    let rate = rate.max(1);
+    Quota::per_second(rate, f64::from(rate))
 }
 
 /// Why [`Authenticator::authenticate_from`] refused a request.
@@ -357,20 +345,19 @@ impl Authenticator {
 
     fn charge(&self, key: &ApiKeyRecord) -> Result<(), Problem> {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let bucket = buckets
-            .entry(key.name.clone())
-            .or_insert_with(|| Bucket::new(key.rate_per_second, now));
-        bucket.take(key.rate_per_second, now).map_err(|wait| {
-            Problem::too_many_requests(
-                retry_seconds(wait),
-                format!(
-                    "the API key `{}` may make {} requests per second; retry after the time in \
-                     Retry-After",
-                    key.name, key.rate_per_second
-                ),
-            )
-        })
+        let mut rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        rates
+            .take_with(key.name.as_str(), key_quota(key.rate_per_second), now)
+            .map_err(|refused| {
+                Problem::too_many_requests(
+                    retry_seconds(refused.wait),
+                    format!(
+                        "the API key `{}` may make {} requests per second; retry after the time \
+                         in Retry-After",
+                        key.name, key.rate_per_second
+                    ),
+                )
+            })
     }
 }
 
@@ -544,17 +531,6 @@ async fn finish(response: Response, request_id: &str) -> (Response, Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_refuses_until_tokens_refill() {
-        let t0 = Instant::now();
-        let mut bucket = Bucket::new(2, t0);
-        assert!(bucket.take(2, t0).is_ok());
-        assert!(bucket.take(2, t0).is_ok());
-        let wait = bucket.take(2, t0).expect_err("burst used up");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(500));
-        assert!(bucket.take(2, t0 + Duration::from_millis(500)).is_ok());
-    }
 
     async fn keys_are_checked_revocation_is_seen_and_bursts_get_429(
         db: &crate::store::test_db::TestDb,
