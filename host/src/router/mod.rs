@@ -18,7 +18,6 @@
 //! [`INBOUND_ROUTES_TTL`], so changes made with `jingxun apikey` apply within that time.
 
 pub mod command;
-pub mod limit;
 pub mod replies;
 
 use std::collections::HashMap;
@@ -34,16 +33,18 @@ use crate::clock::now_ms;
 use crate::config::{RouterConfig, UnauthorisedReply};
 use crate::directory::{Directory, PhoneIdentity};
 use crate::dispatch::Wake;
+use crate::limit::{KeyedBuckets, Quota};
 use crate::phone::PhoneNumber;
 use crate::plugins::{
     CommandInfo, InvocationError, Outcome, PluginHost, PluginRequest, PluginUser,
 };
 use crate::store::{InboundRoute, InboxCompletion, InboxMessage, NewOutbound, RouteKind, Store};
 use command::ParsedCommand;
-use limit::{PhoneLimiter, Verdict};
 
 /// How long a router holds an inbound message before another may take it over.
 const INBOX_LEASE: Duration = Duration::from_secs(60);
+/// Phones whose command rate is tracked at most (a flood of distinct senders evicts its own).
+const MAX_PHONES_LIMITED: usize = 100_000;
 /// The keyword of the help command (R15).
 pub const HELP_KEYWORD: &str = "H";
 /// How long the API keys' inbound routes are used before they are read again.
@@ -82,7 +83,9 @@ pub struct RouterSettings {
 pub struct Router {
     parts: RouterParts,
     settings: Arc<RouterSettings>,
-    limiter: Arc<Mutex<PhoneLimiter>>,
+    /// Commands per phone: `[router] max_commands_per_minute` in bursts of as many; past it one
+    /// notice, then silence until the phone's bucket is full again.
+    limiter: Arc<Mutex<KeyedBuckets<String>>>,
     /// The API keys' inbound routes, as last read.
     inbound: Arc<RwLock<InboundTable>>,
     /// Told when messages were assigned to API keys.
@@ -184,7 +187,10 @@ impl Decision {
 impl Router {
     /// A router over `parts`.
     pub fn new(parts: RouterParts, settings: RouterSettings) -> Self {
-        let limiter = PhoneLimiter::new(settings.router.max_commands_per_minute);
+        let limiter = KeyedBuckets::new(
+            Quota::per_minute(settings.router.max_commands_per_minute),
+            MAX_PHONES_LIMITED,
+        );
         Self {
             parts,
             settings: Arc::new(settings),
@@ -360,13 +366,14 @@ impl Router {
         let Some(command) = parsed else {
             return self.hint(message);
         };
-        let verdict = self
+        let refused = self
             .limiter
             .lock()
-            .map(|mut l| l.check(&message.sender, now_ms()))
-            .unwrap_or(Verdict::Allowed);
-        if verdict != Verdict::Allowed {
-            let decision = if verdict == Verdict::Notify {
+            .map(|mut l| l.take(message.sender.as_str(), Instant::now()).err())
+            .unwrap_or(None);
+        if let Some(refused) = refused {
+            // One notice per flood; the rest are dropped without a word.
+            let decision = if refused.first {
                 Decision::reply(replies::RATE_LIMITED)
             } else {
                 Decision::silent()
