@@ -4,12 +4,17 @@
 //! the second, 2 s, 4 s ... at most [`MAX_DELAY`]), so that guessing is slow long before the
 //! account locks. The key is the login as typed (trimmed, lower case), whether or not such a
 //! user exists, so that the delay tells nothing about which logins are real. Kept in memory
-//! and bounded: at most [`MAX_ENTRIES`] logins, the stalest forgotten first; a login's count
-//! is forgotten [`FORGET_AFTER`] after its last failure, and at a successful sign-in.
+//! and bounded: at most [`MAX_ENTRIES`] logins; a login's count is forgotten [`FORGET_AFTER`]
+//! after its last failure, and at a successful sign-in.
+//!
+//! The counts are [`KeyedBuckets`] that refill only after a quiet period: each failure spends
+//! a token, the tokens spent are the failures in a row, and a full map forgets the logins with
+//! the fewest failures first (of equals, the stalest).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use crate::limit::{KeyedBuckets, Quota};
 
 /// The longest delay of one answer.
 pub const MAX_DELAY: Duration = Duration::from_secs(16);
@@ -18,16 +23,20 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// The most logins remembered at once.
 pub const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
+/// See the module documentation.
+#[derive(Debug)]
+pub struct SignInThrottle {
+    logins: Mutex<KeyedBuckets<String>>,
 }
 
-/// See the module documentation.
-#[derive(Debug, Default)]
-pub struct SignInThrottle {
-    logins: Mutex<HashMap<String, Failures>>,
+impl Default for SignInThrottle {
+    fn default() -> Self {
+        // As many tokens as failures can be counted: the bucket never runs dry, it counts.
+        let quota = Quota::after_quiet(u32::MAX, FORGET_AFTER);
+        SignInThrottle {
+            logins: Mutex::new(KeyedBuckets::new(quota, MAX_ENTRIES)),
+        }
+    }
 }
 
 fn key(login: &str) -> String {
@@ -44,42 +53,25 @@ pub fn delay_for(count: u32) -> Duration {
 }
 
 impl SignInThrottle {
+    fn logins(&self) -> std::sync::MutexGuard<'_, KeyedBuckets<String>> {
+        self.logins.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Records a failed sign-in of `login` at `now`; returns how long to hold its answer.
     pub fn failed(&self, login: &str, now: Instant) -> Duration {
-        let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
-        let key = key(login);
-        if !logins.contains_key(&key) && logins.len() >= MAX_ENTRIES {
-            logins.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-            if logins.len() >= MAX_ENTRIES
-                && let Some(stalest) = logins
-                    .iter()
-                    .min_by_key(|(_, f)| f.last)
-                    .map(|(k, _)| k.clone())
-            {
-                logins.remove(&stalest);
-            }
-        }
-        let entry = logins.entry(key).or_insert(Failures {
-            count: 0,
-            last: now,
-        });
-        if now.duration_since(entry.last) >= FORGET_AFTER {
-            entry.count = 0;
-        }
-        entry.count = entry.count.saturating_add(1);
-        entry.last = now;
-        delay_for(entry.count)
+        let spent = self.logins().spend(key(login).as_str(), now);
+        // Whole tokens spent, at most `u32::MAX`: the failures in a row.
+        delay_for(spent.used as u32)
     }
 
     /// Forgets the failures of `login` (it signed in).
     pub fn succeeded(&self, login: &str) {
-        let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
-        logins.remove(&key(login));
+        self.logins().forget(key(login).as_str());
     }
 
     /// How many logins are remembered.
     pub fn len(&self) -> usize {
-        self.logins.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.logins().len()
     }
 
     /// Whether no login is remembered.
