@@ -22,6 +22,10 @@ const VALID_BAUDS: &[u32] = &[
     1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
 ];
 
+/// Longest `wait` of the HTTP API's inbox long-poll, in seconds (`api::inbound` enforces it; the
+/// configuration checks that `http.request_timeout_seconds` outlasts it).
+pub const INBOX_MAX_WAIT_SECONDS: u32 = 30;
+
 /// Everything `jingxun serve` and the other subcommands read at start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,7 +176,7 @@ pub struct WebhooksConfig {
     pub ca_file: Option<PathBuf>,
 }
 
-/// `[metrics]`: `GET /metrics` for Prometheus ([`crate::http::metrics`]).
+/// `[metrics]`: `GET /metrics` for Prometheus ([`crate::metrics`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
@@ -317,7 +321,7 @@ impl HttpConfig {
     pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
         self.trusted_proxies
             .iter()
-            .filter_map(|n| crate::http::client_address::parse_network(n))
+            .filter_map(|n| crate::net::client_address::parse_network(n))
             .collect()
     }
 }
@@ -727,7 +731,7 @@ impl Config {
             );
         }
         for (i, proxy) in self.http.trusted_proxies.iter().enumerate() {
-            if crate::http::client_address::parse_network(proxy).is_none() {
+            if crate::net::client_address::parse_network(proxy).is_none() {
                 return invalid(
                     format!("http.trusted_proxies[{i}]"),
                     &format!(
@@ -738,7 +742,7 @@ impl Config {
             }
         }
         if let Some(path) = &self.webhooks.ca_file
-            && let Err(e) = crate::api::webhook_tls::load_ca_file(path)
+            && let Err(e) = crate::net::ca_file::load_ca_file(path)
         {
             return invalid("webhooks.ca_file".into(), &e.to_string());
         }
@@ -880,7 +884,7 @@ impl Config {
                 "must be between 1 and 100000",
             );
         }
-        let long_poll = u64::from(crate::api::inbound::MAX_WAIT_SECONDS);
+        let long_poll = u64::from(INBOX_MAX_WAIT_SECONDS);
         if !(long_poll + 1..=3600).contains(&self.http.request_timeout_seconds) {
             return invalid(
                 "http.request_timeout_seconds".into(),

@@ -207,12 +207,12 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
                 .await
                 .map_err(|source| DaemonError::MetricsListen { address, source })?;
             tracing::info!(listen = %address, "metrics at /metrics");
-            Some(tokio::spawn(http::metrics::serve(
+            Some(tokio::spawn(crate::metrics::serve(
                 listener,
-                http::metrics::MetricsState {
+                crate::metrics::MetricsState {
                     store: store.clone(),
                     modems: modems.clone(),
-                    metrics: http::metrics::global().clone(),
+                    metrics: crate::metrics::global().clone(),
                 },
                 shutdown.clone(),
             )))
@@ -266,13 +266,13 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     // Who each request came from (the peer, or the client behind a trusted reverse proxy),
     // for the API's per-source limits and audit rows and the web admin's sign-in records.
     let app = app.layer(axum::middleware::from_fn_with_state(
-        crate::http::client_address::TrustedProxies::new(config.http.trusted_proxy_networks()),
-        crate::http::client_address::layer,
+        crate::net::client_address::TrustedProxies::new(config.http.trusted_proxy_networks()),
+        crate::net::client_address::layer,
     ));
     // Requests at once, time per request and body size, around every route (issue 18).
     let app = http::with_limits(app, http::RequestLimits::from_config(&config.http));
     // Outermost: counts every answer by status for /metrics, the limits' 408 and 413 included.
-    let app = app.layer(axum::middleware::from_fn(http::metrics::count_requests));
+    let app = app.layer(axum::middleware::from_fn(crate::metrics::count_requests));
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -330,11 +330,11 @@ async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
     let path = std::env::current_dir()
         .map_err(DaemonError::DemoData)?
         .join(DEMO_DATASOURCE_FILE);
-    match crate::demo_data::write_demo_database(&path, crate::demo_data::DEFAULT_SEED).await {
+    match jingxun_demo_data::write_demo_database(&path, jingxun_demo_data::DEFAULT_SEED).await {
         Ok(summary) => {
             tracing::info!(file = %path.display(), ?summary, "created the demo police datasource (synthetic data)")
         }
-        Err(crate::demo_data::DemoDataError::Exists(_)) => {
+        Err(jingxun_demo_data::DemoDataError::Exists(_)) => {
             tracing::info!(file = %path.display(), "reusing the demo police datasource")
         }
         Err(e) => return Err(DaemonError::DemoData(std::io::Error::other(e.to_string()))),

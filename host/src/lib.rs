@@ -11,34 +11,37 @@
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
 //! - [`api`]: the HTTP API for other systems (`/api/v1`) and its API keys.
 //! - [`http`]: the HTTP listener: health, the API and the web admin on one port.
+//! - [`net`]: client addresses behind trusted proxies, IP networks and CA files.
+//! - [`metrics`]: the Prometheus counters and the `/metrics` listener.
 //! - [`web`]: the web admin (the `jingxun-web` pages) behind its session and CSRF layer.
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
-//! - [`demo_data`]: `jingxun demo-data`, the synthetic `police` datasource for demos and tests.
-//! - [`bench`]: `jingxun bench`, the measured figures.
 //! - [`secrets`]: the platform key file and the subkeys derived from it (the audit chain's).
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
 //! - [`limit`]: the keyed token bucket with a bound on its keys behind every rate limit.
+//! - [`testing`]: what the unit and end-to-end tests share (`on_both_backends!`).
 
 pub mod address_book;
 pub mod api;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod demo_data;
 pub mod directory;
 pub mod dispatch;
 pub mod http;
 pub mod limit;
+pub mod metrics;
 pub mod modem;
+pub mod net;
 pub mod phone;
 pub mod plugins;
 pub mod router;
 pub mod secrets;
 pub use jingxun_sms as sms;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod web;

@@ -81,18 +81,6 @@ enum Command {
         #[arg(long, value_name = "MS")]
         report_after_ms: Option<u64>,
     },
-    /// Measure codec speed, enqueue time and modem line use, and print the figures.
-    Bench {
-        /// Recipients of the one-send enqueue measurement.
-        #[arg(long, default_value_t = 10_000)]
-        recipients: usize,
-        /// Messages pushed through the simulated modem in each line measurement.
-        #[arg(long, default_value_t = 200)]
-        messages: usize,
-        /// Commands routed end to end in the command measurement.
-        #[arg(long, default_value_t = 3_000)]
-        commands: usize,
-    },
     /// The registry of officer phones (R6).
     Phone {
         #[command(subcommand)]
@@ -141,7 +129,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Generate from this seed (the same seed gives the same file).
-        #[arg(long, default_value_t = jingxun::demo_data::DEFAULT_SEED)]
+        #[arg(long, default_value_t = jingxun_demo_data::DEFAULT_SEED)]
         seed: u64,
         /// Replace FILE if it exists.
         #[arg(long)]
@@ -264,10 +252,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 jingxun::modem::sim::run_console(sim, link).await?;
-            }
-            Command::Bench { recipients, messages, commands } => {
-                let options = jingxun::bench::BenchOptions { recipients, messages, commands };
-                jingxun::bench::run(&options, &mut std::io::stdout()).await?;
             }
             Command::Phone { action } => cli::phone::run(&config, action).await?,
             Command::User { action } => cli::user::run(&config, action).await?,

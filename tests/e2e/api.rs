@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
-on_both_backends!(
+jingxun::on_both_backends!(Backend =>
     a_message_posted_through_the_api_reaches_the_modem_and_its_state_is_readable,
     the_same_idempotency_key_sends_once_and_another_body_with_it_is_refused,
     requests_without_a_usable_key_or_scope_get_problem_documents,

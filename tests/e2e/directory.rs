@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use crate::support::{Backend, Database, JINGXUN};
 use serde_json::Value;
 
-on_both_backends!(
+jingxun::on_both_backends!(Backend =>
     registry_changes_are_listed_and_audited_and_the_chain_verifies,
     mistakes_are_refused_with_what_to_do,
     audit_verify_checks_the_keyed_chain_with_the_key_file,

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
-on_both_backends!(
+jingxun::on_both_backends!(Backend =>
     incoming_chinese_sms_is_stored_with_its_text_and_removed_from_the_sim,
     a_200_character_chinese_text_leaves_as_three_numbered_ucs2_parts,
     delivery_reports_make_a_message_delivered_only_when_every_part_is,

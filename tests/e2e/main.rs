@@ -2,7 +2,6 @@
 //! wasmtime and sqlx are linked into one test executable instead of one per area. Each module
 //! drives the real `jingxun` binary (see `support`) for one area of the platform.
 
-#[macro_use]
 mod support;
 
 mod api;

@@ -14,7 +14,7 @@ use jingxun::modem::sim::{SimConfig, SimModem};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
-on_both_backends!(retention_run_deletes_old_finished_messages_and_leaves_an_audit_trail);
+jingxun::on_both_backends!(Backend => retention_run_deletes_old_finished_messages_and_leaves_an_audit_trail);
 
 /// Recipients of every send of the load: one send is one transaction of five messages and
 /// their audit row.

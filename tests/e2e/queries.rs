@@ -14,7 +14,7 @@ const OFFICER: &str = "13800000001";
 const TRAFFIC_WARDEN: &str = "13800000002";
 const STRANGER: &str = "13900000009";
 
-on_both_backends!(
+jingxun::on_both_backends!(Backend =>
     a_registered_officer_gets_the_vehicle_behind_a_plate,
     an_absent_plate_gets_the_exact_not_found_text,
     an_unregistered_phone_is_refused_and_audited,

@@ -10,6 +10,7 @@ mod apt;
 mod bench_api;
 mod daemon;
 mod deb;
+mod deps;
 mod leftovers;
 mod plugins;
 mod schemathesis;
@@ -29,9 +30,10 @@ fn main() -> ExitCode {
         Some("schemathesis") => schemathesis_only(&args[1..]),
         Some("bench-api") => bench_api::run(&args[1..]),
         Some("deb") => deb::run(&root(), &args[1..]),
+        Some("deps") => deps::run(&root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n  schemathesis [--no-build]  build the debug daemon and run only the schemathesis step of `test`\n  bench-api [--threads N --connections N --duration 15s --no-build]  measure POST /api/v1/messages with wrk (release build)\n  deb [--check] [--release]  build the Debian package into target/deb (--check: from the debug binary, then inspect it and, as root on Debian, install and purge it)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target).\nJINGXUN_SKIP_SCHEMATHESIS=1 skips the schemathesis step of `test` (quick local runs; CI runs it)."
+                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n  schemathesis [--no-build]  build the debug daemon and run only the schemathesis step of `test`\n  bench-api [--threads N --connections N --duration 15s --no-build]  measure POST /api/v1/messages with wrk (release build)\n  deps [--check]  list which top-level modules of host/src use which, and their cycles (--check: fail on a new cycle)\n  deb [--check] [--release]  build the Debian package into target/deb (--check: from the debug binary, then inspect it and, as root on Debian, install and purge it)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target).\nJINGXUN_SKIP_SCHEMATHESIS=1 skips the schemathesis step of `test` (quick local runs; CI runs it)."
             );
             Err("unknown command".into())
         }
@@ -160,7 +162,9 @@ fn lint() -> Result<(), String> {
         "warnings",
     ]);
     let clippy = status(clippy, "cargo clippy");
-    fmt.and(clippy)
+    say("checking for new module cycles (cargo xtask deps --check)");
+    let deps = deps::run(&root(), &["--check".to_owned()]);
+    fmt.and(clippy).and(deps)
 }
 
 /// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.

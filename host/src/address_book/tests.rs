@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::audit::{AuditFilter, AuditLog};
-use crate::store::test_db::{TestDb, on_both_backends};
+use crate::store::test_db::TestDb;
 
 const ACTOR: &str = "web:admin";
 
@@ -185,7 +185,7 @@ async fn the_tree_stays_a_tree_and_bad_input_is_refused(db: &TestDb) {
     assert_eq!(names, ["交警", "一组"]);
 }
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     nesting_contacts_and_groups_resolve_each_person_once,
     the_tree_stays_a_tree_and_bad_input_is_refused,
 );

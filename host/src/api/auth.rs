@@ -373,7 +373,7 @@ pub async fn middleware(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     // The TCP peer, or the client behind a trusted reverse proxy.
-    let source = crate::http::client_address::of(&request);
+    let source = crate::net::client_address::of(&request);
     let context = CallContext::new(source, method.as_str(), &path);
     state.auth.audit.start(&state.store);
     let authorization = request
@@ -690,7 +690,7 @@ mod tests {
         assert_eq!(detail, None);
     }
 
-    crate::store::test_db::on_both_backends!(
+    crate::on_both_backends!(crate::store::test_db::TestDb =>
         keys_are_checked_revocation_is_seen_and_bursts_get_429,
         a_source_flooding_unknown_keys_gets_429_before_any_lookup_but_known_keys_pass,
     );

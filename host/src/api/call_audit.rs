@@ -564,7 +564,7 @@ mod tests {
         assert!(log.verify().await.expect("verify").is_intact());
     }
 
-    crate::store::test_db::on_both_backends!(
+    crate::on_both_backends!(crate::store::test_db::TestDb =>
         queued_rows_are_written_with_the_count_of_dropped_ones
     );
 }

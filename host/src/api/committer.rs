@@ -88,7 +88,7 @@ async fn writer(store: Store, mut receiver: mpsc::Receiver<Job>) {
 mod tests {
     use super::*;
     use crate::store::IdempotentOutcome;
-    use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped};
 
     async fn concurrent_requests_are_committed_and_each_gets_its_own_answer(db: &TestDb) {
         let committer = Committer::start(db.store.clone());
@@ -121,5 +121,5 @@ mod tests {
         assert_eq!(db.store.queue_depths().await.expect("depths").queued, 30);
     }
 
-    on_both_backends!(concurrent_requests_are_committed_and_each_gets_its_own_answer);
+    crate::on_both_backends!(TestDb => concurrent_requests_are_committed_and_each_gets_its_own_answer);
 }

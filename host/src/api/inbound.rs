@@ -44,7 +44,7 @@ use crate::store::{ApiInboxEntry, ApiKeyRecord, Store, StoreError};
 /// Longest keyword.
 pub const MAX_KEYWORD_CHARS: usize = 16;
 /// Longest wait of a long-poll, in seconds.
-pub const MAX_WAIT_SECONDS: u32 = 30;
+pub const MAX_WAIT_SECONDS: u32 = crate::config::INBOX_MAX_WAIT_SECONDS;
 /// Most messages one inbox call returns (and the default).
 pub const MAX_INBOX_LIMIT: u32 = 100;
 /// How often a waiting long-poll looks at the store even without a signal (messages assigned
@@ -139,7 +139,7 @@ pub fn normalise_number(text: &str) -> Result<String, InboundError> {
 
 /// Reads a network: CIDR (`10.0.0.0/8`, host bits dropped) or one address (a /32 or /128).
 pub fn parse_network(text: &str) -> Result<IpNet, InboundError> {
-    crate::http::client_address::parse_network(text)
+    crate::net::client_address::parse_network(text)
         .ok_or_else(|| InboundError::InvalidNetwork(text.trim().to_owned()))
 }
 
@@ -786,7 +786,7 @@ mod tests {
         );
     }
 
-    crate::store::test_db::on_both_backends!(
+    crate::on_both_backends!(crate::store::test_db::TestDb =>
         keywords_are_unique_across_keys_and_plugin_keywords_are_refused
     );
 }

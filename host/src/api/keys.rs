@@ -337,5 +337,5 @@ mod tests {
         assert!(!dump.contains(&key.secret) && !dump.contains(&key.hash));
     }
 
-    crate::store::test_db::on_both_backends!(create_and_revoke_are_audited_without_the_key);
+    crate::on_both_backends!(crate::store::test_db::TestDb => create_and_revoke_are_audited_without_the_key);
 }

@@ -692,7 +692,7 @@ mod tests {
         );
     }
 
-    crate::store::test_db::on_both_backends!(
+    crate::on_both_backends!(crate::store::test_db::TestDb =>
         templates_are_seeded_with_the_defaults_and_changes_are_audited
     );
 }

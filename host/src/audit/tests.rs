@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::store::Backend;
-use crate::store::test_db::{TestDb, on_both_backends};
+use crate::store::test_db::TestDb;
 
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;
@@ -501,7 +501,7 @@ async fn the_keying_record_cannot_be_changed_or_deleted(db: &TestDb) {
     assert_eq!(db.store.audit_keyed_from().await.unwrap(), Some(1));
 }
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     a_batch_is_appended_whole_or_not_at_all,
     appended_rows_form_a_chain_that_verifies,
     update_and_delete_are_refused_by_the_database,

@@ -5,7 +5,7 @@
 use super::*;
 use crate::audit::{AuditFilter, AuditLog, AuditRecord};
 use crate::directory::Directory;
-use crate::store::test_db::{TestDb, on_both_backends};
+use crate::store::test_db::TestDb;
 
 const GOOD: &str = "night shift patrol";
 
@@ -440,7 +440,7 @@ async fn an_unknown_login_typed_like_a_password_is_not_written_to_the_audit_log(
     assert_eq!(distinct.len(), 2, "{tags:?}");
 }
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     a_password_signs_in_and_the_session_identifies_the_user,
     unknown_user_wrong_password_and_locked_account_get_the_same_refusal,
     changing_the_password_ends_the_other_sessions_only,

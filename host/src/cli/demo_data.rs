@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use jingxun::demo_data::{DemoCounts, DemoSummary, write_demo_database_with};
+use jingxun_demo_data::{DemoCounts, DemoSummary, write_demo_database_with};
 
 /// Writes the demo database at `out` (replacing it only with `force`) and prints the summary.
 pub async fn run(out: &Path, seed: u64, force: bool) -> anyhow::Result<()> {

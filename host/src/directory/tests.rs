@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::audit::{AuditFilter, AuditLog, AuditRecord};
 use crate::store::Backend;
-use crate::store::test_db::{TestDb, on_both_backends};
+use crate::store::test_db::TestDb;
 
 const ADMIN: &str = "cli:root";
 
@@ -440,7 +440,7 @@ async fn a_role_of_the_administrators_own_gives_its_members_its_businesses(db: &
     assert_eq!(removed.details["businesses"], serde_json::json!(["JZ"]));
 }
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     a_role_of_the_administrators_own_gives_its_members_its_businesses,
     identify_returns_the_union_of_role_and_user_grants,
     a_disabled_phone_or_user_or_a_missing_grant_denies,

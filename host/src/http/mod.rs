@@ -1,10 +1,7 @@
 //! The HTTP listener: `/healthz` here (up or down for anyone, details for a signed-in web user or
 //! an API key), the API for other systems (`/api/v1`, `/api/openapi.json`)
 //! from [`crate::api`], and the web admin from [`crate::web`], all on one port; who sent each
-//! request is [`client_address`]'s, and every request passes the limits of [`with_limits`].
-
-pub mod client_address;
-pub mod metrics;
+//! request is [`client_address`](crate::net::client_address)'s, and every request passes the limits of [`with_limits`].
 
 use axum::Router;
 use axum::extract::State;
@@ -126,7 +123,7 @@ const SESSION_COOKIES: [&str; 2] = ["__Host-jx_session", "jx_session"];
 /// audited.
 async fn health(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     // Only what is needed crosses the awaits (a request body is not `Sync`).
-    let source = client_address::of(&request);
+    let source = crate::net::client_address::of(&request);
     let headers = request.into_parts().0.headers;
     let detailed = match may_see_details(&state, &headers, source).await {
         Ok(detailed) => detailed,

@@ -164,7 +164,7 @@ mod tests {
     use super::*;
     use crate::plugins::bindings::jingxun::plugin::datasource::QueryError;
     use crate::plugins::datasource::{Pools, run_query};
-    use crate::store::test_db::POSTGRES_ENV;
+    use crate::testing::POSTGRES_ENV;
 
     /// A database of its own on the PostgreSQL test server with roles of their own (roles are
     /// the server's, so their names carry the process id), dropped when the test ends.

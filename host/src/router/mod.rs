@@ -449,7 +449,7 @@ impl Router {
         let started = Instant::now();
         let result = self.parts.plugins.handle(request).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        crate::http::metrics::global().record_plugin_call(
+        crate::metrics::global().record_plugin_call(
             &command.keyword,
             &info.plugin,
             &result,

@@ -263,7 +263,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped};
     use crate::store::{Backend, GroupedEnqueue};
 
     const T0: i64 = 1_767_225_600_000;
@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(store.queue_depths().await.expect("depths").queued, 1);
     }
 
-    on_both_backends!(
+    crate::on_both_backends!(TestDb =>
         keys_are_created_listed_found_by_hash_and_revoked_each_with_its_audit_row,
         a_key_change_whose_audit_row_is_refused_is_not_made,
         the_same_idempotency_key_queues_once_and_refuses_another_request,

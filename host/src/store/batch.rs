@@ -454,7 +454,7 @@ fn every_job_failed(count: usize, error: StoreError) -> Vec<GroupOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped};
 
     const T0: i64 = 1_767_225_600_000;
 
@@ -620,7 +620,7 @@ mod tests {
         assert!(outcomes.iter().all(Result::is_err));
     }
 
-    on_both_backends!(
+    crate::on_both_backends!(TestDb =>
         a_group_commits_each_request_as_if_alone,
         many_requests_share_a_few_statements_and_keep_their_key_and_audit_rows,
         a_request_whose_audit_row_is_refused_fails_alone,

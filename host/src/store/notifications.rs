@@ -267,7 +267,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_db::{TestDb, grouped, on_both_backends};
+    use crate::store::test_db::{TestDb, grouped};
     use crate::store::{GroupedEnqueue, IdempotentOutcome};
 
     const T0: i64 = 1_767_225_600_000;
@@ -415,7 +415,7 @@ mod tests {
         );
     }
 
-    on_both_backends!(
+    crate::on_both_backends!(TestDb =>
         a_citizen_notice_keeps_the_latest_status_and_a_replay_changes_nothing,
         an_oa_reminder_reaches_only_the_active_phones_of_an_active_user,
     );

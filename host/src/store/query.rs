@@ -389,12 +389,12 @@ mod tests {
     use sqlx::Row;
 
     use super::super::NewOutbound;
-    use super::super::test_db::{TestDb, on_both_backends};
+    use super::super::test_db::TestDb;
     use super::*;
 
     const T0: i64 = 1_767_225_600_000;
 
-    on_both_backends!(
+    crate::on_both_backends!(TestDb =>
         an_exact_number_finds_only_its_own_messages_among_numbers_with_the_same_ending,
         an_exact_number_search_reads_the_peer_tail_index,
     );

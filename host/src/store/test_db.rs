@@ -4,6 +4,7 @@
 //! when the test ends (even by a panic).
 
 use crate::store::{Backend, GroupedEnqueue, MessageId, NewOutbound, Store};
+use crate::testing::POSTGRES_ENV;
 
 /// One API request's enqueue for store tests: a message "hello" to each of `to` in the batch
 /// `batch`, answered with its ids' `Debug` text, nothing else written with it.
@@ -31,9 +32,6 @@ pub(crate) fn grouped(
         now_ms,
     }
 }
-
-/// The environment variable that turns the PostgreSQL tests on.
-pub(crate) const POSTGRES_ENV: &str = "JINGXUN_TEST_POSTGRES_URL";
 
 /// A store for one test, and the URL to reach the same database behind its back.
 pub(crate) struct TestDb {
@@ -149,36 +147,22 @@ impl Drop for PgSchema {
     }
 }
 
-/// Runs each named `async fn(&TestDb)` once per backend: `sqlite::<name>` and
-/// `postgres::<name>` (the latter returns at once when PostgreSQL is not configured).
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = $crate::store::test_db::TestDb::sqlite().await;
-                    super::$name(&db).await;
-                    db.store.close().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = $crate::store::test_db::TestDb::postgres().await else {
-                        eprintln!(
-                            "{} is not set: PostgreSQL test skipped",
-                            $crate::store::test_db::POSTGRES_ENV
-                        );
-                        return;
-                    };
-                    super::$name(&db).await;
-                    db.store.close().await;
-                }
-            )*
-        }
-    };
+impl crate::testing::TestBackend for TestDb {
+    type Arg<'a> = &'a TestDb;
+
+    async fn sqlite() -> TestDb {
+        TestDb::sqlite().await
+    }
+
+    async fn postgres() -> Option<TestDb> {
+        TestDb::postgres().await
+    }
+
+    fn arg(&self) -> &TestDb {
+        self
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+    }
 }
-pub(crate) use on_both_backends;

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
-use super::test_db::{TestDb, on_both_backends};
+use super::test_db::TestDb;
 use super::*;
 
 /// A fixed "now" for deterministic tests (2026-01-01T00:00:00Z).
 const T0: i64 = 1_767_225_600_000;
 const LEASE: Duration = Duration::from_secs(30);
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     dollar_placeholders_bind_by_index,
     enqueue_claim_send_cycle_reaches_sent,
     claims_follow_priority_then_age_and_respect_send_time,
@@ -560,6 +560,117 @@ async fn unknown_or_old_message_reference_matches_nothing(db: &TestDb) {
     );
 }
 
+/// Enqueues, claims and sends a one-part message to `peer` with TP-MR `mr` on modem m1 at `now`,
+/// leaving it `sent` and awaiting its report.
+async fn one_part_message_sent(s: &Store, peer: &str, mr: u8, now: i64) -> MessageId {
+    let id = s.enqueue_at(&[msg(peer, "one part")], now).await.unwrap()[0];
+    let claimed = s.claim_outbound("w", 1, LEASE, now).await.unwrap();
+    assert_eq!(claimed[0].id, id);
+    send_parts(s, &claimed[0], 1, mr, now).await;
+    s.mark_sent(id, "w", now).await.unwrap();
+    id
+}
+
+async fn a_wrapped_reference_report_goes_only_to_the_part_sent_to_its_recipient(db: &TestDb) {
+    let s = &db.store;
+    let old = one_part_message_sent(s, "+8613800000001", 7, T0 + 1_000).await;
+    // 256 parts later the modem gives TP-MR 7 again, to someone else.
+    let newer = one_part_message_sent(s, "+8613900000002", 7, T0 + 60_000).await;
+    // The old part's late report: not the newer part's, though that is the latest with MR 7.
+    assert_eq!(
+        s.apply_status_report("m1", 7, "+8613800000001", 0, Some(true), T0 + 61_000)
+            .await
+            .unwrap(),
+        Some(old)
+    );
+    assert_eq!(get(s, old).await.0.state, MessageState::Delivered);
+    assert_eq!(get(s, newer).await.0.state, MessageState::Sent);
+    assert_eq!(get(s, newer).await.1[0].status, None);
+    // The newer part's own report, then, finds it and leaves the old one alone.
+    assert_eq!(
+        s.apply_status_report("m1", 7, "+8613900000002", 0x45, Some(false), T0 + 62_000)
+            .await
+            .unwrap(),
+        Some(newer)
+    );
+    assert_eq!(get(s, newer).await.0.state, MessageState::Failed);
+    let (record, parts) = get(s, old).await;
+    assert_eq!(record.state, MessageState::Delivered);
+    assert_eq!(parts[0].status, Some(0));
+}
+
+async fn a_report_arriving_before_its_part_is_recorded_is_applied_once_it_is(db: &TestDb) {
+    let s = &db.store;
+    let old = one_part_message_sent(s, "+8613800000001", 7, T0 + 1_000).await;
+    let id = s
+        .enqueue_at(&[msg("+8613900000002", "fast network")], T0 + 60_000)
+        .await
+        .unwrap()[0];
+    let claimed = s.claim_outbound("w", 1, LEASE, T0 + 60_000).await.unwrap();
+    // The modem hands over the report before the driver has recorded the part's +CMGS answer.
+    assert_eq!(
+        s.apply_status_report("m1", 7, "+8613900000002", 0, Some(true), T0 + 60_100)
+            .await
+            .unwrap(),
+        None,
+        "kept to wait for its part"
+    );
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM unmatched_status_reports")
+            .await,
+        1
+    );
+    assert_eq!(get(s, old).await.1[0].status, None, "not the old part's");
+    send_parts(s, &claimed[0], 1, 7, T0 + 60_200).await;
+    s.mark_sent(id, "w", T0 + 60_300).await.unwrap();
+    let (record, parts) = get(s, id).await;
+    assert_eq!(record.state, MessageState::Delivered);
+    assert_eq!(parts[0].status, Some(0));
+    assert_eq!(get(s, old).await.0.state, MessageState::Sent);
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM unmatched_status_reports")
+            .await,
+        0,
+        "applied, so no longer waiting"
+    );
+    // A report no part ever matches is kept for inspection, not dropped.
+    s.apply_status_report("m1", 8, "+8613700000003", 0, Some(true), T0 + 61_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.raw_count(
+            "SELECT COUNT(*) FROM unmatched_status_reports \
+             WHERE message_reference = 8 AND recipient = '+8613700000003'"
+        )
+        .await,
+        1
+    );
+}
+
+async fn a_report_matching_only_an_already_reported_part_waits_for_a_newer_one(db: &TestDb) {
+    let s = &db.store;
+    let old = one_part_message_sent(s, "+8613800000001", 7, T0 + 1_000).await;
+    s.apply_status_report("m1", 7, "+8613800000001", 0, Some(true), T0 + 2_000)
+        .await
+        .unwrap();
+    assert_eq!(get(s, old).await.0.state, MessageState::Delivered);
+    // Same recipient, TP-MR wrapped; the newer part's failure report comes before its record.
+    let id = s
+        .enqueue_at(&[msg("+8613800000001", "again")], T0 + 60_000)
+        .await
+        .unwrap()[0];
+    let claimed = s.claim_outbound("w", 1, LEASE, T0 + 60_000).await.unwrap();
+    s.apply_status_report("m1", 7, "+8613800000001", 0x45, Some(false), T0 + 60_100)
+        .await
+        .unwrap();
+    send_parts(s, &claimed[0], 1, 7, T0 + 60_200).await;
+    s.mark_sent(id, "w", T0 + 60_300).await.unwrap();
+    assert_eq!(get(s, id).await.0.state, MessageState::Failed);
+    let (record, parts) = get(s, old).await;
+    assert_eq!(record.state, MessageState::Delivered);
+    assert_eq!(parts[0].status, Some(0));
+}
+
 async fn mark_sent_refuses_while_parts_are_unsent(db: &TestDb) {
     let s = &db.store;
     let id = s.enqueue_at(&[msg("1", "x")], T0).await.unwrap()[0];
@@ -800,6 +911,60 @@ async fn single_part_inbound_keeps_its_raw_pdu(db: &TestDb) {
     assert_eq!(parts.len(), 1);
     assert_eq!(parts[0].raw_pdu.as_deref(), Some(p.raw_pdu.as_str()));
     assert_eq!(parts[0].sent_at, Some(T0));
+}
+
+/// Issue 18 finding 6: a sender's name may be any text, digits too; it stays a name.
+async fn an_alphanumeric_sender_is_stored_marked_and_kept_apart_from_the_same_digits_as_a_number(
+    db: &TestDb,
+) {
+    let s = &db.store;
+    let named = |p: NewInboundPart| NewInboundPart {
+        sender_kind: PeerKind::Alphanumeric,
+        ..p
+    };
+    // Part 1 of one set from the name "10086" and part 2 of a set with the same reference from
+    // the number 10086: neither completes the other.
+    let name_part = named(part("10086", Some((7, 2, 1)), "名", T0, T0));
+    let number_part = part("10086", Some((7, 2, 2)), "号", T0, T0);
+    assert!(matches!(
+        s.insert_inbound_part(&name_part).await.unwrap(),
+        InboundOutcome::Waiting { have: 1, total: 2 }
+    ));
+    assert!(matches!(
+        s.insert_inbound_part(&number_part).await.unwrap(),
+        InboundOutcome::Waiting { have: 1, total: 2 }
+    ));
+    let InboundOutcome::Complete(id) = s
+        .insert_inbound_part(&named(part("10086", Some((7, 2, 2)), "字", T0, T0 + 1)))
+        .await
+        .unwrap()
+    else {
+        panic!("the name's set is complete");
+    };
+    let (record, _) = get(s, id).await;
+    assert_eq!(
+        (record.peer.as_str(), record.peer_kind, record.text.as_str()),
+        ("10086", PeerKind::Alphanumeric, "名字")
+    );
+    let flushed = s.flush_stale_partials(T0 + 10, T0 + 10).await.unwrap();
+    let (partial, _) = get(s, flushed[0]).await;
+    assert_eq!(
+        (partial.peer_kind, partial.text.as_str()),
+        (PeerKind::Number, "[…]号")
+    );
+
+    let single = named(part("13800000001", None, "CP 京A12345", T0, T0 + 2));
+    let InboundOutcome::Complete(id) = s.insert_inbound_part(&single).await.unwrap() else {
+        panic!("a single SMS completes at once");
+    };
+    let (record, _) = get(s, id).await;
+    assert_eq!(record.peer, "13800000001", "kept as it came, not +86...");
+    assert_eq!(record.peer_kind, PeerKind::Alphanumeric);
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["peer_kind"], "alphanumeric");
+    let inbox = s.claim_inbox(10, LEASE, T0 + 3).await.unwrap();
+    let claimed = inbox.iter().find(|m| m.id == id).expect("in the inbox");
+    assert_eq!(claimed.sender_kind, PeerKind::Alphanumeric);
 }
 
 async fn genuinely_new_identical_single_sms_is_not_a_duplicate(db: &TestDb) {

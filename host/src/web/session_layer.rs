@@ -131,7 +131,7 @@ pub(super) async fn session_layer(
         .or_else(|| cookie(&jar, LANG_COOKIE).and_then(Lang::from_code))
         .unwrap_or_default();
     // The TCP peer, or the client behind a trusted reverse proxy.
-    let source = crate::http::client_address::of(&request).map(|ip| ip.to_string());
+    let source = crate::net::client_address::of(&request).map(|ip| ip.to_string());
 
     let session_secret = cookie(&jar, state.session_cookie()).map(str::to_owned);
     let user = match &session_secret {

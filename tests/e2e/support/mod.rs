@@ -5,27 +5,6 @@
 
 #![allow(dead_code)]
 
-/// Runs each named async test body once per backend, as `<name>::sqlite` and
-/// `<name>::postgres`; the PostgreSQL run returns at once, with a note, when
-/// `JINGXUN_TEST_POSTGRES_URL` is not set. The test file must have `Backend` in scope.
-#[allow(unused_macros)] // not every test file runs on both backends
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = super::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
-    )*};
-}
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -70,11 +49,32 @@ pub enum Backend {
     Postgres(String),
 }
 
+/// The end-to-end tests' backend for `jingxun::on_both_backends!(Backend => ...)`: each test
+/// takes the `Backend` by value and creates its own database on it.
+impl jingxun::testing::TestBackend for Backend {
+    type Arg<'a> = Backend;
+
+    async fn sqlite() -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn postgres() -> Option<Backend> {
+        std::env::var(jingxun::testing::POSTGRES_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(Backend::Postgres)
+    }
+
+    fn arg(&self) -> Backend {
+        self.clone()
+    }
+}
+
 impl Backend {
     /// PostgreSQL when the environment names a test server, else `None` (the test is skipped
     /// with a note, so a machine without PostgreSQL still passes).
     pub fn postgres() -> Option<Backend> {
-        match std::env::var("JINGXUN_TEST_POSTGRES_URL") {
+        match std::env::var(jingxun::testing::POSTGRES_ENV) {
             Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
             _ => {
                 eprintln!(

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::*;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::Config;
-use crate::store::test_db::{TestDb, on_both_backends};
+use crate::store::test_db::TestDb;
 
 /// "Now" of the tests: 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600_000;
@@ -19,7 +19,7 @@ const OLD: i64 = NOW - 400 * DAY;
 /// Ten days old.
 const YOUNG: i64 = NOW - 10 * DAY;
 
-on_both_backends!(
+crate::on_both_backends!(TestDb =>
     old_finished_messages_go_with_their_parts_and_young_or_unfinished_ones_stay,
     audit_rows_are_never_deleted_and_still_verify,
     messages_are_deleted_in_transactions_of_at_most_a_batch,

@@ -1,4 +1,4 @@
-//! `jingxun bench`: measures the figures the gateway core promises and prints them. Nothing here
+//! `jingxun-bench`: measures the figures the gateway core promises and prints them. Nothing here
 //! asserts a time; the README and the closing notes quote what it printed.
 //!
 //! - codec: SMS-SUBMIT encodings and SMS-DELIVER decodings per second;
@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ModemConfig, QueueConfig};
-use crate::dispatch::{self, DispatchSettings, Wake};
-use crate::modem::driver::{self, DriverSettings};
-use crate::modem::sim::{SimConfig, SimModem};
-use crate::sms::{self, Address, DeliverOptions, SubmitOptions};
-use crate::store::{NewOutbound, Store, StoreError};
+use jingxun::config::{ModemConfig, QueueConfig};
+use jingxun::dispatch::{self, DispatchSettings, Wake};
+use jingxun::modem::driver::{self, DriverSettings};
+use jingxun::modem::sim::{SimConfig, SimModem};
+use jingxun::sms::{self, Address, DeliverOptions, SubmitOptions};
+use jingxun::store::{NewOutbound, Store, StoreError};
 
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,7 @@ pub enum BenchError {
     Store(#[from] StoreError),
     /// The plugin host failed.
     #[error("benchmark plugins: {0}")]
-    Plugins(#[from] crate::plugins::PluginError),
+    Plugins(#[from] jingxun::plugins::PluginError),
     /// Files or the simulator's pseudo-terminal failed.
     #[error("benchmark I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -91,10 +91,10 @@ pub async fn run(options: &BenchOptions, out: &mut impl Write) -> Result<(), Ben
 /// registered officer's phone, to their replies queued (registry check, the real vehicle
 /// plugin querying the demo datasource, audit row, reply and routed mark committed).
 async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> {
-    use crate::directory::Directory;
-    use crate::plugins::{PluginHost, PluginSettings};
-    use crate::router::{Router, RouterParts, RouterSettings};
-    use crate::store::NewInboundPart;
+    use jingxun::directory::Directory;
+    use jingxun::plugins::{PluginHost, PluginSettings};
+    use jingxun::router::{Router, RouterParts, RouterSettings};
+    use jingxun::store::NewInboundPart;
 
     let Some(bundled) = std::env::current_exe()
         .ok()
@@ -116,17 +116,17 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         dir.path().join("bench.db").display()
     ))
     .await?
-    .with_secrets(&crate::secrets::Secrets::generate()?);
+    .with_secrets(&jingxun::secrets::Secrets::generate()?);
     let police = dir.path().join("police.db");
-    crate::demo_data::write_demo_database(&police, crate::demo_data::DEFAULT_SEED)
+    jingxun_demo_data::write_demo_database(&police, jingxun_demo_data::DEFAULT_SEED)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     store
         .datasource_add(
             "police",
             &format!("sqlite://{}", police.display()),
-            crate::clock::now_ms(),
-            &crate::audit::ChangeAuthor::daemon(),
+            jingxun::clock::now_ms(),
+            &jingxun::audit::ChangeAuthor::daemon(),
         )
         .await?;
     let settings = PluginSettings {
@@ -137,7 +137,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
     };
     let plugins = PluginHost::start(store.clone(), settings).await?;
     let directory = Directory::new(store.clone(), "86");
-    let setup = |e: crate::directory::DirectoryError| std::io::Error::other(e.to_string());
+    let setup = |e: jingxun::directory::DirectoryError| std::io::Error::other(e.to_string());
     directory
         .add_user("bench", "压测警官", &["officer"], "bench")
         .await
@@ -150,13 +150,14 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         let part = NewInboundPart {
             modem: "m1".into(),
             sender: "+8613800000001".into(),
+            sender_kind: jingxun::store::PeerKind::Number,
             service_number: None,
             concat: None,
             raw_pdu: format!("{i:04X}"),
             text: "CP 京A12345".into(),
             encoding: "ucs2".into(),
             sent_at_ms: i as i64,
-            now_ms: crate::clock::now_ms(),
+            now_ms: jingxun::clock::now_ms(),
         };
         store.insert_inbound_part(&part).await?;
     }
@@ -169,7 +170,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
             wake,
         },
         RouterSettings {
-            router: crate::config::RouterConfig {
+            router: jingxun::config::RouterConfig {
                 max_commands_per_minute: u32::MAX / 2,
                 ..Default::default()
             },
@@ -211,7 +212,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
 
 /// Plugin invocation overhead and warm-cache load time (see the module documentation).
 async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
-    use crate::plugins::{PluginHost, PluginRequest, PluginSettings};
+    use jingxun::plugins::{PluginHost, PluginRequest, PluginSettings};
     let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join("../plugins")))
@@ -230,7 +231,7 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
     // A throw-away key for the throw-away database: its audit rows are keyed as in production.
     let store = Store::connect(&format!("sqlite://{}/bench.db", tmp.path().display()))
         .await?
-        .with_secrets(&crate::secrets::Secrets::generate()?);
+        .with_secrets(&jingxun::secrets::Secrets::generate()?);
     let settings = PluginSettings {
         cache_dir: tmp.path().join("cache"),
         cpu_limit: Duration::from_millis(200),
@@ -238,7 +239,7 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         bundled_dir: None,
     };
     let host = PluginHost::start(store.clone(), settings).await?;
-    host.install(&echo, &crate::audit::ChangeAuthor::daemon())
+    host.install(&echo, &jingxun::audit::ChangeAuthor::daemon())
         .await?;
     let request = PluginRequest {
         id: "bench".into(),
@@ -401,13 +402,13 @@ async fn enqueue(recipients: usize, out: &mut impl Write) -> Result<(), BenchErr
         dir.path().join("bench.db").display()
     ))
     .await?
-    .with_secrets(&crate::secrets::Secrets::generate()?);
+    .with_secrets(&jingxun::secrets::Secrets::generate()?);
     let list: String = (0..recipients)
         .map(|i| format!("139{i:08}"))
         .collect::<Vec<_>>()
         .join(",");
     let start = Instant::now();
-    let parsed = crate::phone::parse_recipients(&list, "86");
+    let parsed = jingxun::phone::parse_recipients(&list, "86");
     let batch: Vec<NewOutbound> = parsed
         .valid
         .iter()
@@ -436,7 +437,7 @@ async fn line_use(
         dir.path().join("bench.db").display()
     ))
     .await?
-    .with_secrets(&crate::secrets::Secrets::generate()?);
+    .with_secrets(&jingxun::secrets::Secrets::generate()?);
     let sim = SimModem::start(
         SimConfig {
             baud,

@@ -1,4 +1,6 @@
-//! The synthetic `police` datasource for demonstrations and tests (`jingxun demo-data`).
+//! The synthetic `police` datasource for demonstrations and tests (`jingxun demo-data`, and the
+//! embedded defaults of `jingxun serve`), a crate of its own so that the daemon library holds
+//! no demonstration code.
 //!
 //! [`generate`] builds thousands of plausible but invented records (common Chinese names,
 //! real region codes and addresses, plates, 18-digit ID numbers with valid GB 11643 check digits
