@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
-jingxun::on_both_backends!(Backend =>
+on_both_backends!(
     incoming_chinese_sms_is_stored_with_its_text_and_removed_from_the_sim,
     a_200_character_chinese_text_leaves_as_three_numbered_ucs2_parts,
     delivery_reports_make_a_message_delivered_only_when_every_part_is,
@@ -20,6 +20,7 @@ jingxun::on_both_backends!(Backend =>
     faults_on_the_line_lose_no_message,
     an_unplugged_modem_is_reopened_and_sends_what_waited,
     a_modem_that_vanishes_mid_send_loses_no_message,
+    a_modem_that_vanishes_while_a_send_awaits_its_answer_is_reopened_and_sends_it,
     a_killed_daemon_sends_everything_after_a_restart,
     a_permanent_network_refusal_fails_the_message_with_its_reason,
     outbound_messages_are_spread_over_every_ready_modem,
@@ -36,6 +37,16 @@ struct Rig {
 
 impl Rig {
     async fn start(backend: Backend, sim_configs: Vec<SimConfig>, extra: &str) -> Rig {
+        Rig::start_with(backend, sim_configs, "", extra).await
+    }
+
+    /// As [`Rig::start`], with `modem_extra` TOML lines in every `[[modem]]` table.
+    async fn start_with(
+        backend: Backend,
+        sim_configs: Vec<SimConfig>,
+        modem_extra: &str,
+        extra: &str,
+    ) -> Rig {
         let dir = tempfile::tempdir().expect("temporary folder");
         let database = Database::create(&backend, dir.path()).await;
         let mut sims = Vec::new();
@@ -48,7 +59,7 @@ impl Rig {
             specs.push(ModemSpec {
                 name: format!("m{i}"),
                 port: link,
-                extra: String::new(),
+                extra: modem_extra.to_string(),
             });
             sims.push(sim);
         }
@@ -328,6 +339,36 @@ async fn a_modem_that_vanishes_mid_send_loses_no_message(backend: Backend) {
         let n = counts.get(text).copied().unwrap_or(0);
         assert!((1..=2).contains(&n), "{text:?} was submitted {n} times");
     }
+    rig.finish().await;
+}
+
+async fn a_modem_that_vanishes_while_a_send_awaits_its_answer_is_reopened_and_sends_it(
+    backend: Backend,
+) {
+    // A send timeout far beyond the test's wait: only noticing the hang-up itself ends the wait
+    // for the `+CMGS` answer in time.
+    let rig = Rig::start_with(
+        backend,
+        vec![SimConfig::default()],
+        "send_timeout_ms = 600000",
+        "",
+    )
+    .await;
+    rig.sims[0].inject(Fault::UnplugAfterNextPdu(Duration::from_millis(500)));
+    rig.daemon.send("13800000013", "cut off after the PDU");
+    rig.daemon
+        .wait_for_messages("out", LONG_WAIT, |m| all_in(m, 1, &["sent", "delivered"]))
+        .await;
+    assert_eq!(
+        texts_submitted(&rig.sims).get("cut off after the PDU"),
+        Some(&1),
+        "the network never got the first attempt, so the message went out once, after the reopen"
+    );
+    let health = rig.daemon.health().await;
+    assert!(
+        health["modems"][0]["reconnects"].as_u64().unwrap_or(0) >= 1,
+        "the broken link was reopened: {health}"
+    );
     rig.finish().await;
 }
 

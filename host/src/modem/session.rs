@@ -216,3 +216,47 @@ fn final_error(command: &str, code: Final) -> CommandError {
         _ => CommandError::Failed { command },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+
+    use super::*;
+    use crate::modem::at::CTRL_Z;
+
+    /// Far longer than a test runs: only the hang-up itself can end a wait this long in time.
+    const FOREVER: Duration = Duration::from_secs(600);
+
+    /// Reads what the host writes until `end` arrives.
+    async fn read_until(modem: &mut DuplexStream, end: u8) {
+        let mut buf = [0u8; 256];
+        loop {
+            let n = modem.read(&mut buf).await.expect("read the host's bytes");
+            assert!(n > 0, "the host closed its side");
+            if buf[..n].contains(&end) {
+                return;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_port_closing_while_a_send_awaits_its_answer_ends_the_wait_as_a_lost_port() {
+        let (host, mut modem) = duplex(1024);
+        let mut session = Session::new(host);
+        let unplugged_after_the_pdu = async move {
+            read_until(&mut modem, b'\r').await;
+            modem.write_all(b"\r\n> ").await.expect("prompt");
+            read_until(&mut modem, CTRL_Z).await;
+            drop(modem);
+        };
+        let (result, ()) = tokio::join!(
+            session.send_pdu(3, "00010203", FOREVER, FOREVER),
+            unplugged_after_the_pdu
+        );
+        let error = result.expect_err("no +CMGS answer can come");
+        assert!(
+            matches!(error, CommandError::PortLost(_)) && error.is_link_failure(),
+            "{error:?}"
+        );
+    }
+}

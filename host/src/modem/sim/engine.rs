@@ -145,6 +145,8 @@ pub(super) struct Engine {
     next_concat: u16,
     ignore_commands: usize,
     fail_sends: Option<(usize, u16)>,
+    /// Unplug for this long once the next PDU's Ctrl-Z arrives.
+    unplug_after_pdu: Option<Duration>,
     urc_in_next_response: VecDeque<String>,
     awaiting_ack: usize,
     /// Every successful SMS-SUBMIT.
@@ -176,6 +178,7 @@ impl Engine {
             next_concat: 0,
             ignore_commands: 0,
             fail_sends: None,
+            unplug_after_pdu: None,
             urc_in_next_response: VecDeque::new(),
             awaiting_ack: 0,
             submitted: Vec::new(),
@@ -245,6 +248,7 @@ impl Engine {
                 self.fail_sends = (count > 0).then_some((count, cms))
             }
             Fault::Reboot => self.reboot(now),
+            Fault::UnplugAfterNextPdu(duration) => self.unplug_after_pdu = Some(duration),
             Fault::Unplug(duration) => {
                 self.reset();
                 self.unplugged = true;
@@ -444,6 +448,10 @@ impl Engine {
                 let (length, hex, invalid) = (*length, std::mem::take(hex), *invalid);
                 self.mode = InputMode::Command;
                 self.echo_raw(&[CTRL_Z]);
+                if let Some(duration) = self.unplug_after_pdu.take() {
+                    self.inject(Fault::Unplug(duration), now);
+                    return;
+                }
                 self.submit(length, &hex, invalid, now);
             }
             ESC => {
@@ -1105,6 +1113,20 @@ mod tests {
         assert_eq!(send(&mut e, b"AT+CMGS=3\r"), "\r\n> ");
         assert_eq!(send(&mut e, b"000102\x1b"), "\r\nOK\r\n", "ESC cancels");
         assert!(e.submitted.is_empty());
+    }
+
+    #[test]
+    fn unplug_after_next_pdu_closes_the_port_without_answering_the_send() {
+        let mut e = engine();
+        send(&mut e, b"ATE0;+CMEE=1;+CMGF=0\r");
+        e.inject(
+            Fault::UnplugAfterNextPdu(Duration::from_secs(1)),
+            Instant::now(),
+        );
+        assert_eq!(send(&mut e, b"AT+CMGS=3\r"), "\r\n> ");
+        assert_eq!(send(&mut e, b"00010203\x1a"), "", "no answer to the PDU");
+        assert_eq!(e.port_request, Some(PortRequest::Unplug));
+        assert!(e.submitted.is_empty(), "the network never got the PDU");
     }
 
     #[test]

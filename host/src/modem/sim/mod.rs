@@ -121,6 +121,10 @@ pub enum Fault {
     /// the duration a new pty appears and the link points at it (the host must reopen the same
     /// path); settings reset as by a reboot; the SIM storage survives.
     Unplug(Duration),
+    /// As [`Fault::Unplug`], but at the next `+CMGS`: the port vanishes right after the PDU and
+    /// its Ctrl-Z arrive, before any answer (a USB modem pulled mid-send). The network never gets
+    /// that PDU.
+    UnplugAfterNextPdu(Duration),
     /// Put this unsolicited line inside the next command's response (after its first information
     /// line, or before its final result code).
     UrcInNextResponse(String),
