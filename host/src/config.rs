@@ -71,6 +71,9 @@ pub struct Config {
     pub retention: RetentionConfig,
 }
 
+/// The roles that open web admin pages (the others only give businesses).
+pub const WEB_ROLES: [&str; 4] = ["admin", "operator", "registrar", "auditor"];
+
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +100,17 @@ pub struct WebConfig {
     /// Seconds after which such an address may fail once more.
     #[serde(default = "default_web_signin_source_refill_seconds")]
     pub signin_source_refill_seconds: u64,
+    /// The web roles (`admin`, `operator`, `registrar`, `auditor`) whose users must sign in
+    /// with a second factor (TOTP, issue 18 item 10): one who has none yet is sent, after the
+    /// password, to enrol it and may do nothing else first. Users of other roles may enrol
+    /// one of their own accord. Default: administrators and auditors; `[]` requires nobody.
+    #[serde(default = "default_web_require_totp_for")]
+    pub require_totp_for: Vec<String>,
+    /// Minutes after a user last proved who they are (sign-in, or again on the re-check
+    /// page) after which a sensitive action (users, roles, grants, API keys, plugin uploads,
+    /// the second factor itself) asks for a code or the password once more.
+    #[serde(default = "default_web_reauth_minutes")]
+    pub reauth_minutes: u64,
     /// Mark cookies `Secure` and name the session cookie `__Host-jx_session`. Browsers then
     /// send it only over HTTPS, except to `localhost`/`127.0.0.1`, which Chromium and Firefox
     /// treat as secure. Set to false only when serving plain HTTP to other hosts, and never in
@@ -109,6 +123,12 @@ pub struct WebConfig {
     pub site_dir: Option<PathBuf>,
 }
 
+fn default_web_require_totp_for() -> Vec<String> {
+    vec!["admin".into(), "auditor".into()]
+}
+fn default_web_reauth_minutes() -> u64 {
+    5
+}
 fn default_web_admin_idle_minutes() -> u64 {
     15
 }
@@ -140,6 +160,8 @@ impl Default for WebConfig {
             lockout_minutes: default_web_lockout_minutes(),
             signin_source_burst: default_web_signin_source_burst(),
             signin_source_refill_seconds: default_web_signin_source_refill_seconds(),
+            require_totp_for: default_web_require_totp_for(),
+            reauth_minutes: default_web_reauth_minutes(),
             secure_cookies: true,
             site_dir: None,
         }
@@ -878,6 +900,22 @@ impl Config {
                 "must be between 1 and 86400",
             );
         }
+        if let Some(role) = web
+            .require_totp_for
+            .iter()
+            .find(|r| !WEB_ROLES.contains(&r.as_str()))
+        {
+            return invalid(
+                "web.require_totp_for".into(),
+                &format!(
+                    "`{role}` is not a web admin role: list some of {}",
+                    WEB_ROLES.join(", ")
+                ),
+            );
+        }
+        if !(1..=60).contains(&web.reauth_minutes) {
+            return invalid("web.reauth_minutes".into(), "must be between 1 and 60");
+        }
         if !(1..=100_000).contains(&self.http.max_concurrent_requests) {
             return invalid(
                 "http.max_concurrent_requests".into(),
@@ -966,6 +1004,23 @@ mod tests {
         assert!(web.secure_cookies);
         let err = Config::from_toml("[web]\nabsolute_hours = 0\n").unwrap_err();
         assert!(err.to_string().contains("web.absolute_hours"), "{err}");
+    }
+
+    #[test]
+    fn administrators_and_auditors_need_a_second_factor_unless_configured_otherwise() {
+        let web = Config::from_toml("").unwrap().web;
+        assert_eq!(web.require_totp_for, ["admin", "auditor"]);
+        assert_eq!(web.reauth_minutes, 5);
+        let none = Config::from_toml("[web]\nrequire_totp_for = []\n").unwrap();
+        assert!(none.web.require_totp_for.is_empty());
+        let err = Config::from_toml("[web]\nrequire_totp_for = [\"officer\"]\n").unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.contains("web.require_totp_for") && err.contains("officer"),
+            "{err}"
+        );
+        let err = Config::from_toml("[web]\nreauth_minutes = 0\n").unwrap_err();
+        assert!(err.to_string().contains("web.reauth_minutes"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! [`Secrets::subkey`], HKDF-SHA256 (RFC 5869) with the salt `jingxun-secrets-v1` and the
 //! purpose as `info`, so that a subkey leaked or misused in one place says nothing about the
 //! others. Purposes so far: [`AUDIT_CHAIN`] (the audit log's HMAC chain, see
-//! `audit/chain.rs`).
+//! `audit/chain.rs`), [`WEB_TOTP`] (web users' TOTP secrets, sealed at rest with
+//! [`SubKey::seal`]) and [`WEB_RECOVERY_CODES`] (the keyed hashes of their recovery codes; see
+//! `auth/totp.rs`).
 //!
 //! The file holds the key as 64 hexadecimal digits (a trailing newline and surrounding
 //! whitespace are ignored), which survives copying into a password safe or a backup note. When
@@ -38,6 +40,12 @@ pub const DEFAULT_KEY_FILE: &str = "jingxun.key";
 
 /// The subkey purpose of the audit log's keyed hash chain.
 pub const AUDIT_CHAIN: &str = "audit-chain";
+
+/// The subkey purpose that seals web users' TOTP secrets in the database ([`SubKey::seal`]).
+pub const WEB_TOTP: &str = "web-totp";
+
+/// The subkey purpose of the keyed hashes (HMAC-SHA256) of web users' recovery codes.
+pub const WEB_RECOVERY_CODES: &str = "web-recovery-codes";
 
 /// The HKDF salt: fixed, so that the same key file always gives the same subkeys.
 const HKDF_SALT: &[u8] = b"jingxun-secrets-v1";
@@ -141,6 +149,82 @@ impl SubKey {
     /// The key bytes, for the one primitive that uses them (an HMAC, an AEAD).
     pub fn expose(&self) -> &[u8; KEY_BYTES] {
         &self.0
+    }
+}
+
+/// Why a sealed value could not be made or opened. Never names the key or the value.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The operating system gave no random bytes for a nonce.
+    #[error("no random bytes from the system for a nonce: {0}")]
+    Random(String),
+    /// The text is not a sealed value of this format.
+    #[error("a sealed value in the database is malformed")]
+    Malformed,
+    /// It does not open: another platform key sealed it, or it was changed or moved to
+    /// another row.
+    #[error(
+        "a sealed value in the database does not open with this platform key (secrets.key_file): \
+         the key file is another one than the one it was sealed with, or the value was changed"
+    )]
+    WrongKey,
+}
+
+/// The prefix of [`SubKey::seal`]'s text form, naming its format.
+const SEALED_V1: &str = "v1.";
+/// Bytes in an XChaCha20-Poly1305 nonce.
+const NONCE_BYTES: usize = 24;
+
+impl SubKey {
+    /// Seals `plain` for storage: XChaCha20-Poly1305 under this subkey with a random 24-byte
+    /// nonce, `context` (such as the row's login) as associated data, so that a sealed value
+    /// copied into another row does not open there. The text form is `v1.` and the hex of
+    /// the nonce, the ciphertext and the 16-byte tag.
+    pub fn seal(&self, plain: &[u8], context: &str) -> Result<String, SealError> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        use rand::TryRng;
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|e| SealError::Random(e.to_string()))?;
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(self.0.as_slice().into());
+        let sealed = cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
+            // Encryption fails only for inputs of gigabytes.
+            .map_err(|_| SealError::Malformed)?;
+        Ok(format!(
+            "{SEALED_V1}{}{}",
+            hex::encode(nonce),
+            hex::encode(sealed)
+        ))
+    }
+
+    /// Opens what [`SubKey::seal`] sealed with this subkey and the same `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let bytes = sealed
+            .strip_prefix(SEALED_V1)
+            .and_then(|h| hex::decode(h).ok())
+            .filter(|b| b.len() >= NONCE_BYTES + 16)
+            .ok_or(SealError::Malformed)?;
+        let (nonce, body) = bytes.split_at(NONCE_BYTES);
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(self.0.as_slice().into());
+        cipher
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| SealError::WrongKey)
     }
 }
 
@@ -394,6 +478,43 @@ mod tests {
             &Secrets::from_bytes(master).subkey(AUDIT_CHAIN).expose()[..],
             &expected[..]
         );
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_with_its_key_and_context() {
+        let key = Secrets::from_bytes([7; KEY_BYTES]).subkey(WEB_TOTP);
+        let plain = b"twenty secret bytes!";
+        let sealed = key.seal(plain, "wang").unwrap();
+        assert!(sealed.starts_with("v1."), "{sealed}");
+        assert!(
+            !sealed.contains(&hex::encode(plain)),
+            "the value is not in clear"
+        );
+        assert_ne!(
+            sealed,
+            key.seal(plain, "wang").unwrap(),
+            "a fresh nonce each time"
+        );
+        assert_eq!(&key.open(&sealed, "wang").unwrap()[..], plain);
+        // Another row, another purpose's key, another platform key: none opens it.
+        assert!(matches!(key.open(&sealed, "li"), Err(SealError::WrongKey)));
+        let other_purpose = Secrets::from_bytes([7; KEY_BYTES]).subkey(AUDIT_CHAIN);
+        assert!(other_purpose.open(&sealed, "wang").is_err());
+        let other_key = Secrets::from_bytes([8; KEY_BYTES]).subkey(WEB_TOTP);
+        assert!(other_key.open(&sealed, "wang").is_err());
+        // A changed byte is caught by the tag.
+        let mut changed = sealed.clone().into_bytes();
+        let last = changed.len() - 1;
+        changed[last] = if changed[last] == b'0' { b'1' } else { b'0' };
+        let changed = String::from_utf8(changed).unwrap();
+        assert!(matches!(
+            key.open(&changed, "wang"),
+            Err(SealError::WrongKey)
+        ));
+        assert!(matches!(
+            key.open("plain text", "wang"),
+            Err(SealError::Malformed)
+        ));
     }
 
     #[test]

@@ -27,10 +27,23 @@
 //!   changes (the session that changed it stays).
 //! - The CSRF token of a session ([`csrf_token`]) is derived from its id, so it needs no
 //!   storage and cannot be computed from what the database holds.
+//! - A second factor (issue 18 item 10, [`totp`]): for a user with TOTP enabled, the right
+//!   password opens only a session in stage [`Stage::Code`], which may do nothing but give a
+//!   code (or a recovery code) within [`CODE_STEP_LIMIT`]; the right one replaces it by a full
+//!   session with a new id ([`Accounts::second_factor`]). The password alone does not clear
+//!   the account's failure count then, and every wrong code counts towards the lock-out and
+//!   the source's budget like a wrong password, with the same one answer. A user whose role
+//!   `[web] require_totp_for` lists and who has no TOTP gets a session in stage
+//!   [`Stage::Enrol`], which may only enrol one ([`Accounts::totp_confirm`] then replaces it
+//!   by a full session). A full session records when its user last proved who they are;
+//!   sensitive actions ask again ([`Accounts::reauthenticate`]) once that is older than
+//!   `[web] reauth_minutes`.
 
 pub mod limits;
 pub mod password;
+mod second_factor;
 pub mod session;
+pub mod totp;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,8 +57,10 @@ use crate::api::limiter::{Charge, FailureBudget, FailureLimiter};
 use crate::audit::{AuditEntry, AuditError, AuditLog};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::secrets::{SealError, WEB_RECOVERY_CODES, WEB_TOTP};
 use crate::store::Store;
 use crate::store::accounts::NewSession;
+use crate::store::totp::Proof;
 
 pub use password::PasswordError;
 pub use session::{SessionId, csrf_token};
@@ -83,7 +98,44 @@ pub enum AuthError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A TOTP could not be made (a bug: the parameters are fixed).
+    #[error("the second factor could not be set up: {0}")]
+    Totp(String),
+    /// A sealed TOTP secret does not open.
+    #[error(transparent)]
+    Sealed(#[from] SealError),
+    /// The store was opened without the platform key, which TOTP secrets are sealed with.
+    #[error(
+        "the platform key is not loaded (secrets.key_file), and two-step sign-in needs it; \
+         open the store as the daemon does"
+    )]
+    NoPlatformKey,
+    /// The code given to confirm an enrolment is not the authenticator's current one.
+    #[error(
+        "the code is not the one the authenticator shows now: check that the phone's clock is \
+         right and type the code it shows"
+    )]
+    WrongCode,
+    /// An enrolment was asked for although the user's TOTP is on.
+    #[error("two-step sign-in is on already; turn it off before enrolling another phone")]
+    TotpEnabled,
+    /// A code was given to confirm an enrolment that is not waiting (none begun, or replaced).
+    #[error("no enrolment is waiting for its code: begin it again")]
+    NoEnrolment,
+    /// The user's role requires a second factor, so it cannot be turned off.
+    #[error(
+        "your role requires two-step sign-in ([web] require_totp_for): it cannot be turned \
+         off; an administrator can reset it for a new phone"
+    )]
+    TotpRequired,
+    /// No TOTP to reset.
+    #[error("user `{0}` has no two-step sign-in to reset")]
+    TotpNotEnabled(String),
 }
+
+/// How long the second step of a sign-in may take: the session the password opened for it
+/// ends after this.
+pub const CODE_STEP_LIMIT: Duration = Duration::from_secs(5 * 60);
 
 /// Timeouts and lock-out, from `[web]`.
 #[derive(Debug, Clone)]
@@ -102,6 +154,10 @@ pub struct AuthSettings {
     pub source_budget: FailureBudget,
     /// argon2 computations at once.
     pub argon2_permits: usize,
+    /// The roles whose users must have a second factor (`[web] require_totp_for`).
+    pub require_totp_for: Vec<String>,
+    /// How long a verification stays fresh for sensitive actions (`[web] reauth_minutes`).
+    pub reauth: Duration,
 }
 
 impl AuthSettings {
@@ -120,6 +176,8 @@ impl AuthSettings {
                 ..FailureBudget::default()
             },
             argon2_permits: limits::default_argon2_permits(),
+            require_totp_for: web.require_totp_for.clone(),
+            reauth: Duration::from_secs(web.reauth_minutes * 60),
         }
     }
 }
@@ -127,6 +185,37 @@ impl AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         AuthSettings::from_config(&Config::embedded())
+    }
+}
+
+/// What a session may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Signed in.
+    Full,
+    /// The password was right; a code (or a recovery code) is asked next, nothing else.
+    Code,
+    /// The user's role requires a second factor the user has not got: only its enrolment.
+    Enrol,
+}
+
+impl Stage {
+    /// As the store keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Full => "full",
+            Stage::Code => "code",
+            Stage::Enrol => "enrol",
+        }
+    }
+
+    /// From the store; anything unknown is the most restricted stage.
+    fn parse(text: &str) -> Stage {
+        match text {
+            "full" => Stage::Full,
+            "enrol" => Stage::Enrol,
+            _ => Stage::Code,
+        }
     }
 }
 
@@ -139,6 +228,11 @@ pub struct SessionUser {
     pub roles: Vec<String>,
     /// SHA-256 of the session id (what the store knows).
     pub id_hash: String,
+    /// What the session may do.
+    pub stage: Stage,
+    /// When the user last proved who they are in this session (milliseconds; 0: not since
+    /// this was recorded).
+    pub verified_at: i64,
 }
 
 impl SessionUser {
@@ -146,6 +240,48 @@ impl SessionUser {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
+
+    /// Whether the user proved who they are within `fresh` before `now` (milliseconds).
+    pub fn verified_within(&self, fresh: Duration, now: i64) -> bool {
+        now - self.verified_at < fresh.as_millis() as i64
+    }
+}
+
+/// A user's second factor, as the enrolment page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TotpStatus {
+    /// When it was enabled; `None` when it is off.
+    pub enabled_at: Option<i64>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
+    /// The enrolment waiting for its first code, if one is (and the TOTP is off).
+    pub enrolment: Option<Enrolment>,
+    /// Whether the user's role requires one.
+    pub required: bool,
+}
+
+/// An enrolment waiting for its first code: what the user's authenticator app needs. Its
+/// `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    /// The secret as base32 text, for typing.
+    pub secret_base32: String,
+    /// The `otpauth://` URI, for the QR code.
+    pub uri: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment([redacted])")
+    }
+}
+
+/// A confirmed enrolment: the recovery codes (to show once) and, when it was the last step of
+/// a sign-in, the full session that replaces the enrolment's.
+#[derive(Debug)]
+pub struct Confirmed {
+    pub recovery_codes: Vec<String>,
+    pub session: Option<SignedIn>,
 }
 
 /// A new session made by [`Accounts::sign_in`].
@@ -156,6 +292,9 @@ pub struct SignedIn {
     pub login: String,
     /// Seconds until the absolute limit, for the cookie's `Max-Age`.
     pub max_age_secs: u64,
+    /// What the session may do: [`Stage::Code`] and [`Stage::Enrol`] are the steps still to
+    /// take.
+    pub stage: Stage,
 }
 
 /// Web accounts and sessions on the store; cheap to clone (clones share their limits).
@@ -326,26 +465,58 @@ impl Accounts {
         };
         let id = SessionId::generate()?;
         let roles = self.roles_of(&login).await?;
-        let idle = if roles.iter().any(|r| r == "admin") {
-            self.settings.admin_idle
+        let totp_on = self
+            .store
+            .totp_row(&login)
+            .await?
+            .is_some_and(|t| t.enabled_at.is_some());
+        let stage = if totp_on {
+            Stage::Code
+        } else if self.totp_required(&roles) {
+            Stage::Enrol
         } else {
-            self.settings.idle
+            Stage::Full
         };
         let id_hash = id.hash();
+        let (idle_ms, expires_at) = match stage {
+            Stage::Code => {
+                let limit = CODE_STEP_LIMIT.as_millis() as i64;
+                (limit, now + limit)
+            }
+            Stage::Full | Stage::Enrol => (
+                self.idle_of(&roles).as_millis().max(1) as i64,
+                now + self.settings.absolute.as_millis() as i64,
+            ),
+        };
         let session = NewSession {
             id_hash: &id_hash,
             login: &login,
             now,
-            idle_ms: idle.as_millis().max(1) as i64,
-            expires_at: now + self.settings.absolute.as_millis() as i64,
+            idle_ms,
+            expires_at,
+            stage: stage.as_str(),
+            verified_at: if stage == Stage::Full { now } else { 0 },
         };
-        let entry = AuditEntry::new(COMPONENT, "signin", "ok")
+        // Only a whole sign-in is `signin` ok; a right password with a step still to take is
+        // `signin.password`, and the code's guesses still count towards the lock-out.
+        let (event, details) = match stage {
+            Stage::Full => ("signin", json!({ "rehashed": new_hash.is_some() })),
+            Stage::Code => (
+                "signin.password",
+                json!({ "rehashed": new_hash.is_some(), "next": "code" }),
+            ),
+            Stage::Enrol => (
+                "signin.password",
+                json!({ "rehashed": new_hash.is_some(), "next": "enrol" }),
+            ),
+        };
+        let entry = AuditEntry::new(COMPONENT, event, "ok")
             .with_actor(&login)
             .with_source(Some(source))
-            .with_details(json!({ "rehashed": new_hash.is_some() }));
+            .with_details(details);
         let recorded = self
             .store
-            .account_record_success(new_hash.as_deref(), &session, entry)
+            .account_record_success(new_hash.as_deref(), stage != Stage::Code, &session, entry)
             .await?;
         if !recorded {
             // Locked since it was read (by another daemon on the same database).
@@ -359,7 +530,24 @@ impl Accounts {
             id,
             login,
             max_age_secs: self.settings.absolute.as_secs(),
+            stage,
         })
+    }
+
+    /// The idle limit of a session of a user with `roles`.
+    fn idle_of(&self, roles: &[String]) -> Duration {
+        if roles.iter().any(|r| r == "admin") {
+            self.settings.admin_idle
+        } else {
+            self.settings.idle
+        }
+    }
+
+    /// Whether a user with `roles` must have a second factor (`[web] require_totp_for`).
+    pub fn totp_required(&self, roles: &[String]) -> bool {
+        roles
+            .iter()
+            .any(|r| self.settings.require_totp_for.iter().any(|x| x == r))
     }
 
     fn source_limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
@@ -419,12 +607,15 @@ impl Accounts {
             name: row.name,
             roles: row.roles,
             id_hash,
+            stage: Stage::parse(&row.stage),
+            verified_at: row.verified_at,
         }))
     }
 
-    /// Whether the session whose id hashes to `id_hash` is still open (not signed out,
-    /// expired, or of a disabled user), without counting this as activity: the live feeds ask
-    /// this while they stream, so that an open page stops receiving data when its session ends.
+    /// Whether the session whose id hashes to `id_hash` is still open and signed in fully
+    /// (not signed out, expired, of a disabled user, or waiting for a second step), without
+    /// counting this as activity: the live feeds ask this while they stream, so that an open
+    /// page stops receiving data when its session ends.
     pub async fn session_open(&self, id_hash: &str) -> Result<bool, AuthError> {
         let Some(row) = self.store.session_row(id_hash).await? else {
             return Ok(false);
@@ -433,7 +624,8 @@ impl Accounts {
         Ok(now < row.expires_at
             && now - row.last_seen_at < row.idle_ms
             && row.user_active
-            && row.has_account)
+            && row.has_account
+            && Stage::parse(&row.stage) == Stage::Full)
     }
 
     /// Ends a session (sign-out), audited.

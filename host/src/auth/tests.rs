@@ -326,11 +326,13 @@ async fn a_success_is_not_recorded_when_the_account_was_locked_meanwhile(db: &Te
         now,
         idle_ms: 60_000,
         expires_at: now + 3_600_000,
+        stage: "full",
+        verified_at: now,
     };
     let entry = AuditEntry::new("auth", "signin", "ok").with_actor("wu");
     let recorded = db
         .store
-        .account_record_success(None, &session, entry)
+        .account_record_success(None, true, &session, entry)
         .await
         .unwrap();
     assert!(!recorded, "the success is refused");

@@ -39,6 +39,12 @@ pub enum UserAction {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Remove a user's two-step sign-in (TOTP and recovery codes), for a lost phone; ends the
+    /// user's web sessions. The user enrols again at the next sign-in if the role requires it.
+    TotpReset {
+        #[arg(long)]
+        login: String,
+    },
     /// List users with roles, businesses and phones.
     List {
         /// One JSON object per line.
@@ -207,6 +213,14 @@ async fn execute(
             writeln!(
                 out,
                 "web admin password of {} set; the user's web sessions were ended",
+                login.trim().to_lowercase()
+            )?;
+        }
+        UserAction::TotpReset { login } => {
+            accounts().totp_reset(&login, &actor, "cli").await?;
+            writeln!(
+                out,
+                "two-step sign-in of {} removed; the user's web sessions were ended",
                 login.trim().to_lowercase()
             )?;
         }

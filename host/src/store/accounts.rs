@@ -10,13 +10,13 @@ use super::{Backend, Store};
 use crate::audit::AuditEntry;
 use crate::auth::AuthError;
 
-type Tx = Transaction<'static, sqlx::Any>;
+pub(super) type Tx = Transaction<'static, sqlx::Any>;
 
 impl Store {
     /// `FOR UPDATE` on PostgreSQL, where two sign-ins of one login in two daemons would
     /// otherwise both read the row before either writes it; nothing on SQLite, whose write
     /// transactions (`BEGIN IMMEDIATE`) already run one at a time.
-    fn lock_row(&self) -> &'static str {
+    pub(super) fn lock_row(&self) -> &'static str {
         match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
@@ -44,6 +44,10 @@ pub(crate) struct SessionRow {
     pub idle_ms: i64,
     pub expires_at: i64,
     pub roles: Vec<String>,
+    /// `full`, `code` or `enrol` (see the migration `web_totp`).
+    pub stage: String,
+    /// When the user last proved who they are in this session.
+    pub verified_at: i64,
 }
 
 /// A session to insert.
@@ -54,6 +58,10 @@ pub(crate) struct NewSession<'a> {
     pub now: i64,
     pub idle_ms: i64,
     pub expires_at: i64,
+    /// `full`, `code` or `enrol`.
+    pub stage: &'a str,
+    /// When the user last proved who they are (0: never in this session).
+    pub verified_at: i64,
 }
 
 impl Store {
@@ -128,14 +136,16 @@ impl Store {
         Ok(locked_now)
     }
 
-    /// A successful sign-in: clears the failure count, stores a stronger hash if given, and
-    /// inserts the new session. The lock is read again in the same transaction: when the
+    /// A successful sign-in: clears the failure count (unless `clear_failures` is false: the
+    /// password was right but a second factor is asked next, and guesses of that count on),
+    /// stores a stronger hash if given, and inserts the new session. The lock is read again in the same transaction: when the
     /// account was locked (or removed) since the sign-in read it, nothing is written and the
     /// answer is `false` (issue 18, finding 3: a lock set meanwhile, by another daemon on the
     /// same database, is not cleared by an attempt that started before it).
     pub(crate) async fn account_record_success(
         &self,
         new_hash: Option<&str>,
+        clear_failures: bool,
         session: &NewSession<'_>,
         entry: AuditEntry,
     ) -> Result<bool, AuthError> {
@@ -157,11 +167,16 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE web_accounts SET failed_count = 0, locked_until = NULL, updated_at = $1, \
+        let clear = if clear_failures {
+            "failed_count = 0, locked_until = NULL, "
+        } else {
+            ""
+        };
+        sqlx::query(&format!(
+            "UPDATE web_accounts SET {clear}updated_at = $1, \
                password_hash = COALESCE($2, password_hash) \
-             WHERE login = $3",
-        )
+             WHERE login = $3"
+        ))
         .bind(session.now)
         .bind(new_hash)
         .bind(session.login)
@@ -289,7 +304,8 @@ impl Store {
     /// The session with this id hash and its user, or `None`.
     pub(crate) async fn session_row(&self, id_hash: &str) -> Result<Option<SessionRow>, AuthError> {
         let Some(row) = sqlx::query(
-            "SELECT s.login, s.last_seen_at, s.idle_ms, s.expires_at, u.name, u.active, \
+            "SELECT s.login, s.last_seen_at, s.idle_ms, s.expires_at, s.stage, s.verified_at, \
+                    u.name, u.active, \
                     (SELECT COUNT(*) FROM web_accounts a WHERE a.login = s.login) AS accounts \
              FROM web_sessions s JOIN users u ON u.login = s.login WHERE s.id_hash = $1",
         )
@@ -314,6 +330,8 @@ impl Store {
             last_seen_at: row.try_get("last_seen_at")?,
             idle_ms: row.try_get("idle_ms")?,
             expires_at: row.try_get("expires_at")?,
+            stage: row.try_get("stage")?,
+            verified_at: row.try_get("verified_at")?,
             roles,
             login,
         }))
@@ -385,16 +403,19 @@ async fn set_password(tx: &mut Tx, login: &str, hash: &str, now: i64) -> Result<
     Ok(())
 }
 
-async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<(), AuthError> {
+pub(super) async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<(), AuthError> {
     sqlx::query(
-        "INSERT INTO web_sessions (id_hash, login, created_at, last_seen_at, idle_ms, expires_at) \
-         VALUES ($1, $2, $3, $3, $4, $5)",
+        "INSERT INTO web_sessions (id_hash, login, created_at, last_seen_at, idle_ms, expires_at, \
+           stage, verified_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
     )
     .bind(s.id_hash)
     .bind(s.login)
     .bind(s.now)
     .bind(s.idle_ms)
     .bind(s.expires_at)
+    .bind(s.stage)
+    .bind(s.verified_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

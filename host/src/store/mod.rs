@@ -69,6 +69,7 @@ pub mod retention;
 pub(crate) mod test_db;
 #[cfg(test)]
 mod tests;
+pub(crate) mod totp;
 mod web_admin;
 
 use std::str::FromStr;
@@ -336,6 +337,10 @@ pub struct Store {
     /// Whether this key was found to match the log's keying record (`store/audit.rs`), so
     /// that appends check it once rather than every time.
     audit_key_checked: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The platform key, for what the store keeps sealed or keyed with its subkeys (web
+    /// users' TOTP secrets and recovery codes, `auth/totp.rs`): set with
+    /// [`Store::with_secrets`]; the library's own tests get the fixed test key.
+    secrets: Option<crate::secrets::Secrets>,
 }
 
 /// SQLite settings applied to every connection. `synchronous=FULL`: with WAL, NORMAL may lose
@@ -367,6 +372,15 @@ const SQLITE_PRAGMAS: &[&str] = &[
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 
 static INSTALL_DRIVERS: Once = Once::new();
+
+/// The platform key of a store just connected: none (see [`default_audit_key`]), the fixed
+/// test key in the library's own tests.
+fn default_secrets() -> Option<crate::secrets::Secrets> {
+    #[cfg(test)]
+    return Some(crate::secrets::Secrets::for_tests());
+    #[cfg(not(test))]
+    None
+}
 
 /// The audit key of a store just connected: none (the daemon and the command line add the
 /// platform key with [`Store::with_secrets`]); in the library's own tests, a fixed test key, so
@@ -440,13 +454,20 @@ impl Store {
             backend,
             audit_key: default_audit_key(),
             audit_key_checked: Default::default(),
+            secrets: default_secrets(),
         })
     }
 
     /// This store, keying the audit chain with the platform key's audit subkey (see
     /// [`crate::secrets::open_store`], which every writer uses).
-    pub fn with_secrets(self, secrets: &crate::secrets::Secrets) -> Store {
+    pub fn with_secrets(mut self, secrets: &crate::secrets::Secrets) -> Store {
+        self.secrets = Some(secrets.clone());
         self.with_audit_key(crate::audit::ChainKey::from_secrets(secrets))
+    }
+
+    /// The platform key this store was given ([`Store::with_secrets`]), if any.
+    pub(crate) fn secrets(&self) -> Option<&crate::secrets::Secrets> {
+        self.secrets.as_ref()
     }
 
     /// This store, keying the audit chain with `key`.

@@ -63,6 +63,10 @@ impl HostBackend {
             name: actor.name.clone(),
             roles: actor.roles.clone(),
             id_hash: actor.session_key.clone(),
+            // What the session layer let through; the accounts read the session again where
+            // its stage or last verification matters.
+            stage: crate::auth::Stage::Full,
+            verified_at: 0,
         }
     }
 }
