@@ -1783,12 +1783,13 @@ async fn healthz_says_only_up_unless_the_caller_has_an_api_key_or_a_web_session(
             "--name",
             "值班员",
             "--role",
-            "admin",
+            "operator",
             "--password-stdin",
         ],
         &format!("{password}\n"),
     );
     assert!(out.status.success(), "{out:?}");
+    // An operator: an administrator's password alone opens only a second factor's enrolment.
     let session = web_sign_in(&rig.daemon.http, "ops", password).expect("ops signs in");
     let (status, _, body) = raw_http(
         &rig.daemon.http,

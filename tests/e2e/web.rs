@@ -35,6 +35,10 @@ struct Setup {
     police_datasource: bool,
     /// No bundled plugins (the test uploads what it needs).
     no_bundled_plugins: bool,
+    /// `[web] require_totp_for` as by default (administrators and auditors must enrol a
+    /// second factor); otherwise nobody is required to, so that the other tests sign in with
+    /// a password alone.
+    second_factor_required: bool,
 }
 
 /// A daemon with a built-in simulated modem, an administrator `admin` and an operator `op`,
@@ -48,6 +52,9 @@ async fn daemon(setup: Setup) -> Daemon {
         extra: String::new(),
     };
     let mut extra = String::from("[router]\nmax_commands_per_minute = 1000\n");
+    if !setup.second_factor_required {
+        extra.push_str("[web]\nrequire_totp_for = []\n");
+    }
     if setup.no_bundled_plugins {
         let empty = dir.path().join("no-plugins");
         std::fs::create_dir_all(&empty).expect("empty plugin folder");
@@ -699,6 +706,7 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     let daemon = daemon(Setup {
         police_datasource: true,
         no_bundled_plugins: true,
+        ..Setup::default()
     })
     .await;
     daemon.add_officer("13800000001");
@@ -1566,4 +1574,308 @@ async fn an_address_with_too_many_failed_sign_ins_is_refused_even_the_right_pass
         !audit.to_lowercase().contains("guessed-secret"),
         "a login that does not exist is never written: {audit}"
     );
+}
+
+/// The code a phone's authenticator shows for the base32 `secret`, `ahead` time steps from
+/// now: computed as an authenticator app would, with the same crate and the defaults every app
+/// uses (HMAC-SHA1, 6 digits, 30 s). The platform takes the step after the current one too,
+/// and never a step it took before.
+fn authenticator_code(secret: &str, ahead: u64) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret.trim())
+        .expect("the page shows the secret in base32")
+        .as_ref()
+        .to_vec();
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes)
+        .build()
+        .expect("a valid TOTP secret");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
+    totp.generate(now + 30 * ahead).to_string()
+}
+
+/// Makes every web session's last verification old, as if `[web] reauth_minutes` had passed
+/// since (a test cannot wait for it), straight in the daemon's SQLite database.
+async fn age_verifications(daemon: &Daemon) {
+    sqlx::any::install_default_drivers();
+    let url = format!(
+        "sqlite://{}",
+        daemon.dir.path().join("jingxun.db").display()
+    );
+    let pool = sqlx::AnyPool::connect(&url)
+        .await
+        .expect("open the database");
+    sqlx::query("UPDATE web_sessions SET verified_at = 0")
+        .execute(&pool)
+        .await
+        .expect("age the sessions' verifications");
+    pool.close().await;
+}
+
+impl Browser {
+    /// Types the password and submits; the answer must be the code step.
+    async fn password_then_code_step(&self, login: &str, password: &str) {
+        self.open("/signin").await;
+        self.fill("#login", login).await;
+        self.fill("#password", password).await;
+        self.submit("#signin-submit").await;
+        self.find("#second-factor-form").await;
+    }
+
+    /// Types `code` at the code step and submits; the refusal's message, or `None` when the
+    /// answer is a signed-in page.
+    async fn give_code(&self, code: &str) -> Option<String> {
+        self.fill("#code", code).await;
+        self.submit("#second-factor-submit").await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(message) = self.client.find(Locator::Id("signin-message")).await {
+                return Some(message.text().await.expect("message text"));
+            }
+            if self.client.find(Locator::Css("#nav a")).await.is_ok() {
+                return None;
+            }
+            assert!(Instant::now() < deadline, "no answer to the code");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("the page's address")
+            .path()
+            .to_owned()
+    }
+}
+
+/// Issue 18 item 10 (checklist "Sign-in and sessions": administrators get a second factor):
+/// an administrator, whom `[web] require_totp_for` requires one of by default, is sent after
+/// the password to enrol a TOTP and may open and post nothing else; enrols by scanning (here:
+/// reading) the secret and giving the authenticator's code, sees ten recovery codes once;
+/// then each sign-in asks for a code after the password, takes a code once, takes a recovery
+/// code once; a sensitive action after a while asks to prove it again; the command line's
+/// reset ends the sessions and asks for a new enrolment. All of it audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_enrols_a_second_factor_and_signs_in_with_its_code_or_a_recovery_code_once()
+ {
+    let daemon = daemon(Setup {
+        second_factor_required: true,
+        ..Setup::default()
+    })
+    .await;
+    let Some(b) = browser(&daemon.http).await else {
+        return;
+    };
+    // The password alone leads to the enrolment, and nowhere else.
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    assert_eq!(b.path().await, "/two-step");
+    assert!(
+        b.text("#two-step-required")
+            .await
+            .contains("要求使用两步验证")
+    );
+    assert!(
+        b.client.find(Locator::Css("#nav a")).await.is_err(),
+        "no navigation"
+    );
+    for page in ["/", "/users", "/audit", "/signin/code"] {
+        b.open(page).await;
+        b.find("#two-step-state").await;
+        assert_eq!(b.path().await, "/two-step", "{page} is not opened");
+    }
+    // Nor may it post anything but the enrolment.
+    let session = b.session_cookie().await;
+    let (_, _, page) = http(
+        &daemon.http,
+        "GET",
+        "/two-step",
+        &[("Cookie", &session)],
+        "",
+    );
+    let token = form_token(&page).expect("the enrolment's form token");
+    let origin = format!("http://{}", daemon.http);
+    let (status, _, _) = http(
+        &daemon.http,
+        "POST",
+        "/ui/fn/user_create",
+        &[
+            ("Cookie", session.as_str()),
+            ("Origin", origin.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &format!("csrf={token}&login=mole&name=mole&roles%5B%5D=admin"),
+    );
+    assert_eq!(status, 403, "a half-signed-in session creates no user");
+
+    // Enrolment: the QR code and the secret, then the authenticator's code.
+    b.submit("#two-step-begin-submit").await;
+    b.find("#two-step-qr svg").await;
+    b.screenshot("two-step.png").await;
+    let secret = b.text("#two-step-secret").await;
+    b.fill("#two-step-code", &authenticator_code(&secret, 0))
+        .await;
+    b.submit("#two-step-confirm-submit").await;
+    let codes = b.text("#recovery-codes ul").await;
+    let codes: Vec<String> = codes.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(b.text("#two-step-state").await.contains("已开启"));
+    assert!(b.text("#nav").await.contains("用户管理"), "signed in now");
+    // The recovery codes are shown this once.
+    b.open("/two-step").await;
+    b.find("#two-step-state").await;
+    assert!(
+        b.client
+            .find(Locator::Css("#recovery-codes"))
+            .await
+            .is_err(),
+        "shown once"
+    );
+    assert_eq!(b.text("#recovery-codes-left").await, "10");
+
+    // Sign-in asks for the code after the password; a wrong one gets the one answer.
+    b.submit("#signout").await;
+    b.password_then_code_step("admin", ADMIN_PASSWORD).await;
+    let refusal = b
+        .give_code("000000x")
+        .await
+        .expect("a wrong code is refused");
+    assert!(refusal.contains("验证码错误"), "{refusal}");
+    let code = authenticator_code(&secret, 1);
+    assert_eq!(b.give_code(&code).await, None, "the code signs in");
+    assert_eq!(b.path().await, "/");
+    // The same code a second time is refused (someone who saw it typed).
+    b.submit("#signout").await;
+    b.password_then_code_step("admin", ADMIN_PASSWORD).await;
+    assert_eq!(b.give_code(&code).await, Some(refusal.clone()));
+    // A recovery code signs in, once.
+    assert_eq!(b.give_code(&codes[0]).await, None);
+    b.submit("#signout").await;
+    b.password_then_code_step("admin", ADMIN_PASSWORD).await;
+    assert_eq!(b.give_code(&codes[0]).await, Some(refusal.clone()));
+    assert_eq!(b.give_code(&codes[1].to_uppercase()).await, None);
+
+    // A sensitive action, once the last verification is old, asks for a code again first.
+    age_verifications(&daemon).await;
+    b.open("/api-keys").await;
+    b.fill("#key-name", "oa").await;
+    b.click("#api-key-create input[name='scopes[]'][value='send']")
+        .await;
+    b.submit("#api-key-create button").await;
+    b.find("#reauth-form").await;
+    assert_eq!(b.path().await, "/reauth");
+    assert_eq!(
+        b.find("#reauth-secret")
+            .await
+            .attr("type")
+            .await
+            .expect("the field's type")
+            .as_deref(),
+        Some("text"),
+        "a code, not the password"
+    );
+    assert!(!daemon.cli_ok(&["apikey", "list"]).contains("oa"));
+    b.fill("#reauth-secret", "not a code").await;
+    b.submit("#reauth-submit").await;
+    assert!(b.text("#notice").await.contains("验证未通过"));
+    b.fill("#reauth-secret", &codes[2]).await;
+    b.submit("#reauth-submit").await;
+    assert!(b.text("#notice").await.contains("身份已确认"));
+    assert_eq!(b.path().await, "/api-keys");
+    b.fill("#key-name", "oa").await;
+    b.click("#api-key-create input[name='scopes[]'][value='send']")
+        .await;
+    b.submit("#api-key-create button").await;
+    assert!(b.text("#notice").await.contains("密钥已创建"));
+
+    let audit = daemon.cli_ok(&["audit", "--json"]);
+    for event in [
+        "signin.password",
+        "totp.enrol",
+        "totp.verify",
+        "totp.recovery_code",
+        "reauth",
+    ] {
+        assert!(
+            audit.contains(&format!("\"{event}\"")),
+            "{event} is audited: {audit}"
+        );
+    }
+    for secret_text in codes.iter().chain([&secret, &code]) {
+        assert!(
+            !audit.contains(secret_text.as_str()),
+            "no secret is audited"
+        );
+    }
+    let logs: String = std::fs::read_dir(daemon.dir.path())
+        .expect("the test's folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(!logs.is_empty());
+    for secret_text in codes.iter().chain([&secret, &code]) {
+        assert!(!logs.contains(secret_text.as_str()), "no secret is logged");
+    }
+
+    // A lost phone: the command line resets it; the sessions end and the next sign-in
+    // asks for a new enrolment.
+    daemon.cli_ok(&["user", "totp-reset", "--login", "admin"]);
+    b.open("/").await;
+    b.find("#signin-form").await;
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    assert_eq!(b.path().await, "/two-step");
+    assert!(
+        daemon
+            .cli_ok(&["audit", "--json"])
+            .contains("\"totp.reset\"")
+    );
+}
+
+/// Issue 18 item 10: without a second factor, a sensitive action whose user last proved who
+/// they are too long ago asks for the password again first, and is done only when submitted
+/// again after it; a wrong password does not do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensitive_action_after_a_while_asks_for_the_password_again_first() {
+    let daemon = daemon(Setup::default()).await;
+    let Some(b) = browser(&daemon.http).await else {
+        return;
+    };
+    assert_eq!(b.sign_in("admin", ADMIN_PASSWORD).await, None);
+    age_verifications(&daemon).await;
+    b.open("/users").await;
+    b.fill("#new-login", "zhao").await;
+    b.fill("#new-name", "赵").await;
+    b.submit("#user-create button").await;
+    b.find("#reauth-form").await;
+    assert_eq!(
+        b.find("#reauth-secret")
+            .await
+            .attr("type")
+            .await
+            .expect("the field's type")
+            .as_deref(),
+        Some("password")
+    );
+    assert!(
+        !daemon.cli_ok(&["user", "list"]).contains("zhao"),
+        "not yet"
+    );
+    b.fill("#reauth-secret", "not the password").await;
+    b.submit("#reauth-submit").await;
+    assert!(b.text("#notice").await.contains("验证未通过"));
+    b.fill("#reauth-secret", ADMIN_PASSWORD).await;
+    b.submit("#reauth-submit").await;
+    assert!(b.text("#notice").await.contains("身份已确认"));
+    assert_eq!(b.path().await, "/users");
+    b.fill("#new-login", "zhao").await;
+    b.fill("#new-name", "赵").await;
+    b.submit("#user-create button").await;
+    assert!(b.text("#notice").await.contains("用户已创建"));
+    assert!(daemon.cli_ok(&["user", "list"]).contains("zhao"));
+    let audit = daemon.cli_ok(&["audit", "--json"]);
+    assert!(audit.contains("\"reauth\""), "{audit}");
 }

@@ -104,6 +104,8 @@ details>summary{cursor:pointer}
 .bubble.me{align-self:flex-end;background:#95ec69}
 .bubble.them{align-self:flex-start;background:#fff;border:1px solid #dde3ea}
 .bubble .meta{display:block;font-size:12px;color:#5b6878;margin-top:2px}
+.qr svg{display:block;width:200px;height:200px;margin:8px 0}
+ul.secret{list-style:none;columns:2;background:#fffbe6;border:1px solid #f0d98c;border-radius:6px;padding:10px 12px;margin:0}
 pre.secret{white-space:pre-wrap;overflow-wrap:anywhere;background:#fffbe6;border:1px solid #f0d98c;border-radius:6px;padding:10px 12px;margin:0;font-size:15px}
 pre.reply{white-space:pre-wrap;background:#f7f9fc;border:1px solid #e1e7ee;border-radius:6px;padding:10px 12px;margin:0;font-family:inherit}
 svg.chart{width:100%;height:180px;display:block}
@@ -162,6 +164,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/help-text") view=pages::help_text::HelpTextPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/simulator") view=pages::simulator::SimulatorPage ssr=SsrMode::Async/>
+                <Route path=path!("/two-step") view=pages::two_step::TwoStepPage ssr=SsrMode::Async/>
+                <Route path=path!("/signin/code") view=pages::second_factor::SecondFactorPage ssr=SsrMode::Async/>
+                <Route path=path!("/reauth") view=pages::reauth::ReauthPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -257,7 +262,15 @@ pub fn Frame(viewer: Viewer, page: Page, children: Children) -> impl IntoView {
                 })
                 .collect_view(),
         ),
-        None => (String::new(), String::new(), Vec::new().collect_view()),
+        // A sign-in still enrolling its second factor: its name, no navigation.
+        None => {
+            let pending = viewer.pending.clone();
+            (
+                pending.as_ref().map(|p| p.login.clone()).unwrap_or_default(),
+                pending.map(|p| p.name).unwrap_or_default(),
+                Vec::new().collect_view(),
+            )
+        }
     };
     view! {
         <header class="top">

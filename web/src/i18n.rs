@@ -71,6 +71,7 @@ const COMMON: &[(&str, &str, &str)] = &[
     ("page.audit", "审计日志", "Audit log"),
     ("page.simulator", "模拟手机", "Simulated handset"),
     ("page.password", "修改密码", "Change password"),
+    ("page.two_step", "两步验证", "Two-step sign-in"),
     (
         "page.unavailable",
         "暂时无法读取此页的数据，请稍后刷新。",
@@ -526,6 +527,9 @@ const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::help_text::WORDS,
     crate::pages::audit::WORDS,
     crate::pages::simulator::WORDS,
+    crate::pages::two_step::WORDS,
+    crate::pages::second_factor::WORDS,
+    crate::pages::reauth::WORDS,
 ];
 
 /// The word for `key` in `lang`; `?` when it is missing (tests check that none the pages

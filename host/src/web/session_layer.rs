@@ -15,6 +15,14 @@
 //!   and a body without one is read only up to the limit;
 //! - refuses pages the user's roles may not open (403 page) and sends visitors without a
 //!   session to the sign-in page;
+//! - keeps a sign-in with a step still to take (issue 18 item 10) to that step: a session
+//!   waiting for its second factor's code opens only `/signin/code` and posts only the code,
+//!   one whose role requires a second factor it has not enrolled opens only the two-step page
+//!   and posts only its enrolment (both may sign out); neither is a signed-in session for any
+//!   page or function;
+//! - sends a post that changes who may do what (`jingxun_web::ssr::sensitive_posts`) from a
+//!   user whose last verification is older than `[web] reauth_minutes` to the re-check page
+//!   (`/reauth`) instead of running it;
 //! - picks the language: `?lang=en|zh` (remembered in the `jx_lang` cookie), else the cookie,
 //!   else Simplified Chinese;
 //! - makes a nonce for each response and sends a Content-Security-Policy that allows only this
@@ -28,12 +36,16 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use jingxun_web::i18n::Lang;
-use jingxun_web::model::{Page, Viewer, ViewerUser};
-use jingxun_web::ssr::anonymous_posts;
+use jingxun_web::model::{
+    Page, PendingUser, REAUTH_PATH, SECOND_FACTOR_PATH, SignInStep, Viewer, ViewerUser,
+    encode_component,
+};
 use jingxun_web::ssr::{RequestContext, Session};
+use jingxun_web::ssr::{anonymous_posts, pending_posts, sensitive_posts};
 
 use super::WebState;
-use crate::auth::{SessionId, csrf_token};
+use crate::auth::{SessionId, SessionUser, Stage, csrf_token};
+use crate::clock::now_ms;
 
 /// Largest form body accepted, in bytes (a multipart upload, a plugin component, may have
 /// up to [`MAX_UPLOAD_BYTES`] and some form fields around it).
@@ -148,8 +160,19 @@ pub(super) async fn session_layer(
         },
         None => None,
     };
-    let csrf = match (&user, &session_secret) {
-        (Some(_), Some(secret)) => csrf_token(secret),
+    // A sign-in with a step still to take is not a signed-in user.
+    let (user, pending) = match user {
+        Some(u) if u.stage != Stage::Full => {
+            let step = match u.stage {
+                Stage::Enrol => SignInStep::Enrol,
+                _ => SignInStep::Code,
+            };
+            (None, Some((u, step)))
+        }
+        other => (other, None),
+    };
+    let csrf = match (user.is_some() || pending.is_some(), &session_secret) {
+        (true, Some(secret)) => csrf_token(secret),
         _ => {
             let pre = cookie(&jar, state.pre_cookie())
                 .and_then(SessionId::parse)
@@ -178,7 +201,13 @@ pub(super) async fn session_layer(
         }),
         csrf: csrf.clone(),
         lang,
+        pending: pending.as_ref().map(|(u, step)| PendingUser {
+            login: u.login.clone(),
+            name: u.name.clone(),
+            step: *step,
+        }),
     };
+    let pending_step = pending.as_ref().map(|(_, step)| *step);
 
     let mut request = request;
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -186,7 +215,7 @@ pub(super) async fn session_layer(
             tracing::warn!(%path, ?source, "refused a cross-site form post");
             return out.finish(jingxun_web::ssr::csrf_response(lang, &nonce));
         }
-        let limit = match body_limit(&path, viewer.user.as_ref()) {
+        let limit = match body_limit(&path, viewer.user.as_ref(), pending_step) {
             Ok(limit) => limit,
             Err(BodyRefusal::NoSession) => {
                 tracing::info!(%path, ?source, "refused a form post without a session");
@@ -227,7 +256,27 @@ pub(super) async fn session_layer(
             tracing::warn!(%path, ?source, "refused a form post without its form token");
             return out.finish(jingxun_web::ssr::csrf_response(lang, &nonce));
         }
+        if let Some(user) = &user
+            && let Some(back) = stale_for(&path, user, state.accounts.settings().reauth)
+        {
+            tracing::info!(%path, login = %user.login, "a sensitive action asks to prove the user again first");
+            let target = format!("{REAUTH_PATH}?next={}", encode_component(back.path()));
+            return out.finish(Redirect::to(&target).into_response());
+        }
         request = Request::from_parts(parts, Body::from(bytes));
+    } else if let Some(step) = pending_step {
+        // Only the step's own page (and the sign-in page, to start again).
+        let guarded =
+            Page::from_path(&path).is_some() || path == SECOND_FACTOR_PATH || path == REAUTH_PATH;
+        if guarded && path != step.path() {
+            return out.finish(Redirect::to(step.path()).into_response());
+        }
+    } else if path == SECOND_FACTOR_PATH || path == REAUTH_PATH {
+        match (&viewer.user, path == REAUTH_PATH) {
+            (None, _) => return out.finish(Redirect::to("/signin").into_response()),
+            (Some(_), false) => return out.finish(Redirect::to("/").into_response()),
+            (Some(_), true) => {}
+        }
     } else if let Some(page) = Page::from_path(&path) {
         match &viewer.user {
             None => return out.finish(Redirect::to("/signin").into_response()),
@@ -245,20 +294,30 @@ pub(super) async fn session_layer(
         return out.finish(Redirect::to("/").into_response());
     }
 
-    let session = user.map(|u| Session {
+    let as_session = |u: SessionUser| Session {
         key: u.id_hash,
         login: u.login,
         name: u.name,
         roles: u.roles,
-    });
+    };
+    let session = user.map(as_session);
+    let pending = pending.map(|(u, step)| (as_session(u), step));
     request.extensions_mut().insert(RequestContext {
         viewer,
         session,
+        pending,
         source,
         nonce,
     });
     let response = next.run(request).await;
     out.finish(response)
+}
+
+/// When a post to `path` is a sensitive action and `user` last proved who they are longer than
+/// `fresh` ago: the page to come back to after the re-check.
+fn stale_for(path: &str, user: &SessionUser, fresh: std::time::Duration) -> Option<Page> {
+    let (_, page) = sensitive_posts().into_iter().find(|(p, _)| *p == path)?;
+    (!user.verified_within(fresh, now_ms())).then_some(page)
 }
 
 /// Why a post is refused before its body is read.
@@ -270,11 +329,17 @@ enum BodyRefusal {
     NotAllowed,
 }
 
-/// The largest body a post to `path` from `user` may have, decided from the session alone
-/// (see the module documentation).
-fn body_limit(path: &str, user: Option<&ViewerUser>) -> Result<usize, BodyRefusal> {
+/// The largest body a post to `path` from `user` (or from a sign-in waiting for `pending`)
+/// may have, decided from the session alone (see the module documentation).
+fn body_limit(
+    path: &str,
+    user: Option<&ViewerUser>,
+    pending: Option<SignInStep>,
+) -> Result<usize, BodyRefusal> {
     let Some(user) = user else {
-        return if anonymous_posts().contains(&path) {
+        let allowed = anonymous_posts().contains(&path)
+            || pending.is_some_and(|step| pending_posts(step).contains(&path));
+        return if allowed {
             Ok(MAX_FORM_BYTES)
         } else {
             Err(BodyRefusal::NoSession)
@@ -416,22 +481,28 @@ mod tests {
         let admin = user("admin");
         let operator = user("operator");
         assert_eq!(
-            body_limit(UPLOAD_PATH, Some(&admin)),
+            body_limit(UPLOAD_PATH, Some(&admin), None),
             Ok(MAX_UPLOAD_BYTES + MAX_FORM_BYTES)
         );
         assert_eq!(
-            body_limit(UPLOAD_PATH, Some(&operator)),
+            body_limit(UPLOAD_PATH, Some(&operator), None),
             Err(BodyRefusal::NotAllowed)
         );
-        assert_eq!(body_limit(UPLOAD_PATH, None), Err(BodyRefusal::NoSession));
         assert_eq!(
-            body_limit("/ui/fn/user_create", None),
+            body_limit(UPLOAD_PATH, None, None),
             Err(BodyRefusal::NoSession)
         );
-        assert_eq!(body_limit("/ui/fn/sign_in", None), Ok(MAX_FORM_BYTES));
-        assert_eq!(body_limit("/ui/fn/sign_out", None), Ok(MAX_FORM_BYTES));
         assert_eq!(
-            body_limit("/ui/fn/user_create", Some(&admin)),
+            body_limit("/ui/fn/user_create", None, None),
+            Err(BodyRefusal::NoSession)
+        );
+        assert_eq!(body_limit("/ui/fn/sign_in", None, None), Ok(MAX_FORM_BYTES));
+        assert_eq!(
+            body_limit("/ui/fn/sign_out", None, None),
+            Ok(MAX_FORM_BYTES)
+        );
+        assert_eq!(
+            body_limit("/ui/fn/user_create", Some(&admin), None),
             Ok(MAX_FORM_BYTES)
         );
         assert_eq!(

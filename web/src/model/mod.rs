@@ -12,6 +12,7 @@ pub mod phones;
 pub mod plugins;
 pub mod send;
 pub mod simulator;
+pub mod two_step;
 pub mod users;
 
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,44 @@ pub struct Viewer {
     pub csrf: String,
     /// The interface language.
     pub lang: Lang,
+    /// A sign-in with a step still to take (the second factor's code, or its enrolment), if
+    /// that is where the viewer is: such a session opens no other page.
+    #[serde(default)]
+    pub pending: Option<PendingUser>,
 }
+
+/// A user whose sign-in has a step still to take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUser {
+    pub login: String,
+    pub name: String,
+    pub step: SignInStep,
+}
+
+/// The step of a sign-in still to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInStep {
+    /// A code of the authenticator (or a recovery code), on `/signin/code`.
+    Code,
+    /// Enrolling a second factor the user's role requires, on the two-step page.
+    Enrol,
+}
+
+impl SignInStep {
+    /// The only page such a session opens.
+    pub fn path(self) -> &'static str {
+        match self {
+            SignInStep::Code => SECOND_FACTOR_PATH,
+            SignInStep::Enrol => Page::TwoStep.path(),
+        }
+    }
+}
+
+/// The sign-in's code step (not a page of the navigation).
+pub const SECOND_FACTOR_PATH: &str = "/signin/code";
+/// Where a sensitive action sends a user whose last verification is too old (not a page of
+/// the navigation); `?next=` names the page to go back to.
+pub const REAUTH_PATH: &str = "/reauth";
 
 /// A signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,11 +110,12 @@ pub enum Page {
     Audit,
     Simulator,
     Password,
+    TwoStep,
 }
 
 impl Page {
     /// Every page, in navigation order.
-    pub const ALL: [Page; 12] = [
+    pub const ALL: [Page; 13] = [
         Page::Dashboard,
         Page::Send,
         Page::Messages,
@@ -89,6 +128,7 @@ impl Page {
         Page::Audit,
         Page::Simulator,
         Page::Password,
+        Page::TwoStep,
     ];
 
     /// The page's path.
@@ -106,6 +146,7 @@ impl Page {
             Page::Audit => "/audit",
             Page::Simulator => "/simulator",
             Page::Password => "/password",
+            Page::TwoStep => "/two-step",
         }
     }
 
@@ -122,7 +163,9 @@ impl Page {
     /// The roles that may open the page; a user needs one of them.
     pub fn roles(self) -> &'static [&'static str] {
         match self {
-            Page::Dashboard | Page::Password => &[ADMIN, OPERATOR, REGISTRAR, AUDITOR],
+            Page::Dashboard | Page::Password | Page::TwoStep => {
+                &[ADMIN, OPERATOR, REGISTRAR, AUDITOR]
+            }
             Page::Send | Page::Messages | Page::AddressBook => &[ADMIN, OPERATOR],
             // The handset speaks as any phone number: administrators only (issue 18).
             Page::Users | Page::Plugins | Page::ApiKeys | Page::HelpText | Page::Simulator => {
@@ -153,6 +196,7 @@ impl Page {
             Page::Audit => "page.audit",
             Page::Simulator => "page.simulator",
             Page::Password => "page.password",
+            Page::TwoStep => "page.two_step",
         }
     }
 }

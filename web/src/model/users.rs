@@ -27,6 +27,9 @@ pub struct UserRow {
     pub phones: Vec<String>,
     /// Whether the user has a web password (may sign in to this admin).
     pub web_account: bool,
+    /// Whether the user's second factor (TOTP) is on.
+    #[serde(default)]
+    pub totp: bool,
 }
 
 /// One role.

@@ -9,7 +9,7 @@ use crate::model::users::{RoleRow, UserRow, UsersPage as Data};
 use crate::model::{Page, Viewer};
 use crate::server::users::{
     RoleCreate, RoleRemove, RoleSetGrants, UserCreate, UserResetPassword, UserSetAccess,
-    UserSetActive, get_users,
+    UserSetActive, UserTotpReset, get_users,
 };
 
 /// The page's words.
@@ -29,6 +29,18 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("users.web", "网页登录", "Web sign-in"),
     ("users.web_yes", "可登录", "yes"),
     ("users.web_no", "未设密码", "no password"),
+    ("users.totp_on", "两步验证", "two-step"),
+    ("users.totp_reset", "重置两步验证", "Reset two-step sign-in"),
+    (
+        "users.totp_reset_confirm",
+        "确认重置（用户的登录全部失效，下次登录重新设置）",
+        "Confirm (the user's sessions end; they set it up again at the next sign-in)",
+    ),
+    (
+        "done.totp_reset",
+        "两步验证已重置。",
+        "Two-step sign-in was reset.",
+    ),
     ("users.state", "状态", "State"),
     ("users.active", "启用", "active"),
     ("users.inactive", "已停用", "disabled"),
@@ -209,6 +221,19 @@ fn user_row(viewer: &Viewer, data: &Data, u: &UserRow) -> impl IntoView + use<> 
             view! { <label class="check"><input type="checkbox" name="businesses[]" value=b.clone() checked=checked/><code>{b.clone()}</code></label> }
         })
         .collect_view();
+    let totp_reset = u.totp.then(|| {
+        view! {
+            <details>
+                <summary class="small">{t(lang, "users.totp_reset")}</summary>
+                <form method="post" action={action::<UserTotpReset>()} class="stack totp-reset">
+                    {csrf_field(viewer)}
+                    <input type="hidden" name="login" value=u.login.clone()/>
+                    <label class="check"><input type="checkbox" required/>{t(lang, "users.totp_reset_confirm")}</label>
+                    <button type="submit" class="small danger">{t(lang, "users.totp_reset")}</button>
+                </form>
+            </details>
+        }
+    });
     let (next, label) = if u.active {
         ("0", "users.disable")
     } else {
@@ -221,7 +246,10 @@ fn user_row(viewer: &Viewer, data: &Data, u: &UserRow) -> impl IntoView + use<> 
             <td>{roles}</td>
             <td>{u.businesses.join(" ")}</td>
             <td>{u.phones.join(", ")}</td>
-            <td>{if u.web_account { t(lang, "users.web_yes") } else { t(lang, "users.web_no") }}</td>
+            <td>
+                {if u.web_account { t(lang, "users.web_yes") } else { t(lang, "users.web_no") }}
+                {u.totp.then(|| view! { " " <span class="badge on" data-totp="on">{t(lang, "users.totp_on")}</span> })}
+            </td>
             <td>{if u.active { t(lang, "users.active") } else { t(lang, "users.inactive") }}</td>
             <td>
                 <div class="actions">
@@ -256,6 +284,7 @@ fn user_row(viewer: &Viewer, data: &Data, u: &UserRow) -> impl IntoView + use<> 
                         <button type="submit" class="primary">{t(lang, "users.reset_submit")}</button>
                     </form>
                 </details>
+                {totp_reset}
             </td>
         </tr>
     }

@@ -19,6 +19,7 @@ pub mod plugins;
 pub mod send;
 pub mod session;
 pub mod simulator;
+pub mod two_step;
 pub mod users;
 
 pub use session::{ChangePassword, SignIn, SignOut, get_viewer};

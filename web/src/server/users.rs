@@ -91,6 +91,17 @@ pub async fn user_reset_password(
     Ok(())
 }
 
+/// Removes another user's second factor (a lost phone); the user's sessions end, and the user
+/// enrols again at the next sign-in if the role requires it.
+#[server(prefix = "/ui/fn", endpoint = "user_totp_reset")]
+pub async fn user_totp_reset(csrf: String, login: String) -> Result<(), ServerFnError> {
+    let _ = csrf;
+    let (backend, actor) = crate::ssr::require(Page::Users)?;
+    let outcome = backend.user_totp_reset(&actor, login).await;
+    crate::ssr::redirect_with("/users", &outcome, "totp_reset");
+    Ok(())
+}
+
 /// Creates a role of the administrator's own (R2).
 #[server(prefix = "/ui/fn", endpoint = "role_create")]
 pub async fn role_create(

@@ -6,7 +6,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::model::Outcome;
 use crate::model::address_book::AddressBook;
 use crate::model::api_keys::ApiKeysPage;
 use crate::model::audit::{AuditList, AuditSearch};
@@ -17,7 +16,9 @@ use crate::model::phones::{ImportReport, PhonesPage};
 use crate::model::plugins::PluginsPage;
 use crate::model::send::{Batch, SendPage};
 use crate::model::simulator::SimulatorPage;
+use crate::model::two_step::{ReauthPage, TwoStepPage};
 use crate::model::users::UsersPage;
+use crate::model::{Outcome, SignInStep};
 
 /// A boxed future, as the backend's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -59,16 +60,25 @@ impl PasswordChangeError {
     }
 }
 
+/// A sign-in whose password was right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The `Set-Cookie` values that open the session.
+    pub cookies: Vec<String>,
+    /// The step of the sign-in still to take, if any.
+    pub next: Option<SignInStep>,
+}
+
 /// Sign-in, sign-out, own password.
 pub trait SessionBackend: Send + Sync {
-    /// Checks a login and password; on success the `Set-Cookie` values that open the session.
-    /// Every refusal is the same `Err(())`.
+    /// Checks a login and password; on success the `Set-Cookie` values that open the session,
+    /// and the step of the sign-in still to take, if any. Every refusal is the same `Err(())`.
     fn sign_in(
         &self,
         login: String,
         password: String,
         source: Option<String>,
-    ) -> BoxFuture<'_, Result<Vec<String>, ()>>;
+    ) -> BoxFuture<'_, Result<SignedIn, ()>>;
     /// Ends the session (if any); the `Set-Cookie` values that clear its cookie.
     fn sign_out<'a>(&'a self, actor: Option<&'a Actor>) -> BoxFuture<'a, Vec<String>>;
     /// Changes the actor's password after checking the current one.
@@ -78,6 +88,47 @@ pub trait SessionBackend: Send + Sync {
         current: String,
         new_password: String,
     ) -> BoxFuture<'a, Result<(), PasswordChangeError>>;
+}
+
+/// The second factor (issue 18 item 10): the sign-in's code step, the re-check before
+/// sensitive actions, one's own enrolment.
+pub trait TwoStepBackend: Send + Sync {
+    /// The code step of a sign-in (the actor's session waits for it): a TOTP code or a
+    /// recovery code. On success the `Set-Cookie` values of the full session that replaces
+    /// it; every refusal is the same `Err(())`.
+    fn second_factor<'a>(
+        &'a self,
+        actor: &'a Actor,
+        code: String,
+    ) -> BoxFuture<'a, Result<Vec<String>, ()>>;
+    /// What the re-check asks the actor for.
+    fn reauth_page<'a>(&'a self, actor: &'a Actor) -> BoxFuture<'a, Outcome<ReauthPage>>;
+    /// Proves again who the actor is (a code, a recovery code or the password, as
+    /// [`TwoStepBackend::reauth_page`] said); every refusal is the same `Err(())`.
+    fn reauthenticate<'a>(
+        &'a self,
+        actor: &'a Actor,
+        secret: String,
+    ) -> BoxFuture<'a, Result<(), ()>>;
+    /// The actor's own second factor; with `codes`, the recovery codes kept under that id for
+    /// this one showing.
+    fn two_step<'a>(
+        &'a self,
+        actor: &'a Actor,
+        codes: Option<String>,
+    ) -> BoxFuture<'a, Outcome<TwoStepPage>>;
+    /// Begins an enrolment (a new secret to show).
+    fn two_step_begin<'a>(&'a self, actor: &'a Actor) -> BoxFuture<'a, Outcome<()>>;
+    /// Confirms the enrolment with the authenticator's code: the id under which the recovery
+    /// codes wait to be shown once, and the `Set-Cookie` values of a new session when the
+    /// enrolment completed a sign-in.
+    fn two_step_confirm<'a>(
+        &'a self,
+        actor: &'a Actor,
+        code: String,
+    ) -> BoxFuture<'a, Outcome<(String, Vec<String>)>>;
+    /// Turns the actor's own second factor off.
+    fn two_step_disable<'a>(&'a self, actor: &'a Actor) -> BoxFuture<'a, Outcome<()>>;
 }
 
 /// The dashboard.
@@ -127,6 +178,9 @@ pub trait UsersBackend: Send + Sync {
         actor_password: String,
         new_password: String,
     ) -> BoxFuture<'a, Outcome<()>>;
+    /// Removes another user's second factor (a lost phone); the user's sessions end.
+    fn user_totp_reset<'a>(&'a self, actor: &'a Actor, login: String)
+    -> BoxFuture<'a, Outcome<()>>;
     /// Creates a role of the administrator's own.
     fn role_create<'a>(
         &'a self,
@@ -389,6 +443,7 @@ pub trait LiveBackend: Send + Sync {
 /// Everything the web admin needs from the daemon.
 pub trait WebBackend:
     SessionBackend
+    + TwoStepBackend
     + LiveBackend
     + DashboardBackend
     + UsersBackend
@@ -407,6 +462,7 @@ pub trait WebBackend:
 
 impl<T> WebBackend for T where
     T: SessionBackend
+        + TwoStepBackend
         + LiveBackend
         + DashboardBackend
         + UsersBackend

@@ -24,7 +24,7 @@ use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 
 use crate::app::{App, CSS, shell};
 use crate::i18n::{Lang, t};
-use crate::model::{Page, Refusal, Viewer, encode_component};
+use crate::model::{Page, Refusal, SignInStep, Viewer, encode_component};
 
 pub use backend::{Actor, BoxFuture, PasswordChangeError, WebBackend};
 pub use files::{MAX_UPLOAD_BYTES, UPLOAD_PATH};
@@ -46,7 +46,10 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub viewer: Viewer,
+    /// The signed-in session (a sign-in with a step still to take is not one).
     pub session: Option<Session>,
+    /// A sign-in with a step still to take, and which step.
+    pub pending: Option<(Session, SignInStep)>,
     /// The client's address, for audit rows.
     pub source: Option<String>,
     /// This response's Content-Security-Policy nonce (the layer sends the header).
@@ -65,6 +68,25 @@ impl RequestContext {
             source: self.source.clone(),
         })
     }
+
+    /// The user of a sign-in waiting for `step`, as an [`Actor`].
+    pub fn pending_actor(&self, step: SignInStep) -> Option<Actor> {
+        let (session, at) = self.pending.as_ref()?;
+        (*at == step).then(|| Actor {
+            session_key: session.key.clone(),
+            login: session.login.clone(),
+            name: session.name.clone(),
+            roles: session.roles.clone(),
+            source: self.source.clone(),
+        })
+    }
+
+    /// The user who may manage their own second factor: a signed-in one, or one whose role
+    /// requires it and who must enrol before anything else.
+    pub fn own_second_factor_actor(&self) -> Option<Actor> {
+        self.actor_for(Page::TwoStep)
+            .or_else(|| self.pending_actor(SignInStep::Enrol))
+    }
 }
 
 /// The paths a visitor without a session may post to: sign-in, and sign-out (a stale page's).
@@ -75,6 +97,49 @@ pub fn anonymous_posts() -> [&'static str; 2] {
     [
         <crate::server::SignIn as ServerFn>::PATH,
         <crate::server::SignOut as ServerFn>::PATH,
+    ]
+}
+
+/// What a sign-in waiting for `step` may post besides [`anonymous_posts`]: the code, or the
+/// enrolment's two forms. The daemon's session layer refuses anything else.
+pub fn pending_posts(step: SignInStep) -> Vec<&'static str> {
+    use crate::server::two_step::{SecondFactor, TwoStepBegin, TwoStepConfirm};
+    use leptos::server_fn::ServerFn;
+    match step {
+        SignInStep::Code => vec![<SecondFactor as ServerFn>::PATH],
+        SignInStep::Enrol => vec![
+            <TwoStepBegin as ServerFn>::PATH,
+            <TwoStepConfirm as ServerFn>::PATH,
+        ],
+    }
+}
+
+/// The posts that change who may do what (users, roles, grants, API keys, plugins, second
+/// factors), each with the page to come back to: the daemon's session layer sends a user
+/// whose last verification is older than `[web] reauth_minutes` to [`crate::model::REAUTH_PATH`]
+/// instead, whatever page or client posted it (one check here rather than one in each form).
+pub fn sensitive_posts() -> Vec<(&'static str, Page)> {
+    use crate::server::api_keys::ApiKeyCreate;
+    use crate::server::plugins::PluginGrant;
+    use crate::server::two_step::TwoStepDisable;
+    use crate::server::users::{
+        RoleCreate, RoleRemove, RoleSetGrants, UserCreate, UserResetPassword, UserSetAccess,
+        UserSetActive, UserTotpReset,
+    };
+    use leptos::server_fn::ServerFn;
+    vec![
+        (<UserCreate as ServerFn>::PATH, Page::Users),
+        (<UserSetActive as ServerFn>::PATH, Page::Users),
+        (<UserSetAccess as ServerFn>::PATH, Page::Users),
+        (<UserResetPassword as ServerFn>::PATH, Page::Users),
+        (<UserTotpReset as ServerFn>::PATH, Page::Users),
+        (<RoleCreate as ServerFn>::PATH, Page::Users),
+        (<RoleRemove as ServerFn>::PATH, Page::Users),
+        (<RoleSetGrants as ServerFn>::PATH, Page::Users),
+        (<ApiKeyCreate as ServerFn>::PATH, Page::ApiKeys),
+        (UPLOAD_PATH, Page::Plugins),
+        (<PluginGrant as ServerFn>::PATH, Page::Plugins),
+        (<TwoStepDisable as ServerFn>::PATH, Page::TwoStep),
     ]
 }
 

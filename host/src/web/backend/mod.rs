@@ -16,16 +16,17 @@ mod plugins;
 mod police_view;
 mod send;
 mod simulator;
+mod two_step;
 mod users;
 
 use std::time::Instant;
 
-use jingxun_web::model::Refusal;
-use jingxun_web::ssr::backend::{LiveBackend, SessionBackend};
+use jingxun_web::model::{Refusal, SignInStep};
+use jingxun_web::ssr::backend::{LiveBackend, SessionBackend, SignedIn};
 use jingxun_web::ssr::{Actor, BoxFuture, PasswordChangeError};
 
 use super::WebState;
-use crate::auth::{AuthError, PasswordError, SessionUser};
+use crate::auth::{AuthError, PasswordError, SessionUser, Stage};
 use crate::directory::{Directory, DirectoryError};
 
 /// See the module documentation.
@@ -33,6 +34,8 @@ pub(super) struct HostBackend {
     state: WebState,
     /// The police messages each session has been shown (their reads are audited once).
     reads: police_view::ReadLedger,
+    /// Recovery codes just made, waiting for their one showing (never stored).
+    fresh_codes: two_step::FreshCodes,
 }
 
 pub(crate) use api_keys::FreshKeys;
@@ -42,6 +45,7 @@ impl HostBackend {
         HostBackend {
             state,
             reads: police_view::ReadLedger::default(),
+            fresh_codes: two_step::FreshCodes::default(),
         }
     }
 
@@ -65,7 +69,7 @@ impl HostBackend {
             id_hash: actor.session_key.clone(),
             // What the session layer let through; the accounts read the session again where
             // its stage or last verification matters.
-            stage: crate::auth::Stage::Full,
+            stage: Stage::Full,
             verified_at: 0,
         }
     }
@@ -138,18 +142,30 @@ impl SessionBackend for HostBackend {
         login: String,
         password: String,
         source: Option<String>,
-    ) -> BoxFuture<'_, Result<Vec<String>, ()>> {
+    ) -> BoxFuture<'_, Result<SignedIn, ()>> {
         Box::pin(async move {
             let state = self.state();
             let audit = source_of(source.as_deref());
             match state.accounts.sign_in(&login, &password, &audit).await {
                 Ok(signed) => {
-                    state.throttle.succeeded(&login);
-                    Ok(vec![state.cookie(
-                        state.session_cookie(),
-                        signed.id.secret(),
-                        Some(signed.max_age_secs),
-                    )])
+                    let next = match signed.stage {
+                        Stage::Full => None,
+                        Stage::Code => Some(SignInStep::Code),
+                        Stage::Enrol => Some(SignInStep::Enrol),
+                    };
+                    // Guesses of the code still count: the throttle forgets the login's
+                    // failures only once the code is given.
+                    if next != Some(SignInStep::Code) {
+                        state.throttle.succeeded(&login);
+                    }
+                    Ok(SignedIn {
+                        cookies: vec![state.cookie(
+                            state.session_cookie(),
+                            signed.id.secret(),
+                            Some(signed.max_age_secs),
+                        )],
+                        next,
+                    })
                 }
                 Err(e) => {
                     if !matches!(e, AuthError::Refused) {

@@ -87,6 +87,11 @@ impl UsersBackend for HostBackend {
                 .logins_with_password()
                 .await
                 .map_err(|e| unavailable("reading web accounts", &e))?;
+            let with_totp = state
+                .accounts
+                .logins_with_totp()
+                .await
+                .map_err(|e| unavailable("reading second factors", &e))?;
             let mut businesses: BTreeSet<String> = state
                 .plugins
                 .commands()
@@ -101,6 +106,7 @@ impl UsersBackend for HostBackend {
                     .into_iter()
                     .map(|u| UserRow {
                         web_account: with_password.contains(&u.login),
+                        totp: with_totp.contains(&u.login),
                         login: u.login,
                         name: u.name,
                         active: u.active,
@@ -244,6 +250,14 @@ impl UsersBackend for HostBackend {
                 .await
                 .map_err(password_refusal)
         })
+    }
+
+    fn user_totp_reset<'a>(
+        &'a self,
+        actor: &'a Actor,
+        login: String,
+    ) -> BoxFuture<'a, Outcome<()>> {
+        Box::pin(async move { self.reset_totp(actor, &login).await })
     }
 
     fn role_create<'a>(
