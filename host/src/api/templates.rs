@@ -407,7 +407,7 @@ pub async fn set_template(
     store
         .set_notification_template(name, text, actor, crate::clock::now_ms(), &entry)
         .await
-        .map_err(|e| match e {
+        .map_err(|e| match AuditError::from(e) {
             AuditError::Store(e) => TemplateError::Store(e),
             other => TemplateError::Audit(other),
         })?;

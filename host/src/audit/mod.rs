@@ -9,7 +9,7 @@
 //!   key (`[secrets] key_file`, a file outside the database; see [`crate::secrets`]), of the
 //!   previous row's hash and its own fields; rows written before the key existed keep their
 //!   plain SHA-256, and the chain records from which row keying starts (the encoding is
-//!   documented in `audit/chain.rs`, so that an external auditor with the key file can
+//!   documented in `store/audit/chain.rs`, so that an external auditor with the key file can
 //!   re-implement the check). [`AuditLog::verify`] finds a row changed or removed behind the
 //!   database's back (trigger dropped, file edited), even when whoever did it recomputed every
 //!   later hash: without the key file they cannot compute a keyed row's;
@@ -27,325 +27,20 @@
 
 mod chain;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::store::{Store, StoreError};
 
-pub(crate) use chain::{CanonicalRow, ChainWalker, KeyedFrom, RawAuditRow};
-pub use chain::{ChainKey, GENESIS_HASH};
-
-/// Id of an audit row; ids start at 1 and have no gaps.
-pub type AuditId = i64;
-
-/// Rows returned by [`AuditLog::list`] when the filter does not say.
-pub const DEFAULT_LIST: u32 = 100;
-/// The most rows one [`AuditLog::list`] call returns.
-pub const MAX_LIST: u32 = 10_000;
-/// Largest `details` JSON text accepted, in bytes.
-pub const MAX_DETAILS_BYTES: usize = 64 * 1024;
-/// Largest `actor`, `phone`, `object`, `source` or `request_id`, in characters.
-pub const MAX_TEXT_CHARS: usize = 2048;
-
-/// `details` keys (compared in lower case) whose values are replaced by `"[redacted]"`; keys
-/// that contain `password`, `secret` or `token` are redacted too.
-pub const SECRET_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "passcode",
-    "pin",
-    "otp",
-    "totp",
-    "code",
-    "sms_code",
-    "verification_code",
-    "session",
-    "session_id",
-    "sessionid",
-    "cookie",
-    "authorization",
-    "api_key",
-    "apikey",
-    "secret",
-    "token",
-];
-
-/// Who makes a change and from where, for the audit row the store commits with it: a
-/// signed-in administrator (`admin`, `web 10.0.0.5`), the operating-system user on the command
-/// line (`cli:root`, `cli`), or the daemon itself ([`ChangeAuthor::daemon`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeAuthor {
-    /// [`AuditEntry::actor`].
-    pub actor: String,
-    /// [`AuditEntry::source`].
-    pub source: String,
-}
-
-impl ChangeAuthor {
-    /// `actor` acting from `source`.
-    pub fn new(actor: impl Into<String>, source: impl Into<String>) -> ChangeAuthor {
-        ChangeAuthor {
-            actor: actor.into(),
-            source: source.into(),
-        }
-    }
-
-    /// The daemon's own changes (the bundled plugins and the demo datasource at first start).
-    pub fn daemon() -> ChangeAuthor {
-        ChangeAuthor::new("jingxun", "daemon")
-    }
-
-    /// An `ok` row of `component` and `event` about `object`, by this author.
-    pub fn entry(&self, component: &str, event: &str, object: &str) -> AuditEntry {
-        AuditEntry::new(component, event, "ok")
-            .with_actor(self.actor.clone())
-            .with_object(object)
-            .with_source(Some(&self.source))
-    }
-}
-
-/// What a row says happened. Build one with [`AuditEntry::new`] and the `with_*` methods, or
-/// fill every field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// When it happened, unix milliseconds UTC.
-    pub at_ms: i64,
-    /// The part of the platform that writes the row: `router`, `cli`, `web`, `directory`,
-    /// `plugins`, `audit`... (lower case letters, digits, `.`, `_`, `-`, `:`).
-    pub component: String,
-    /// What happened: `query`, `phone.add`, `user.grant`, `plugin.install`, `audit.read`...
-    pub event: String,
-    /// Who: a user login, `cli:<os user>`, an API client. `None` when unknown (an unregistered
-    /// phone's query: the phone says who).
-    pub actor: Option<String>,
-    /// The phone involved, canonical (`+8613800000001`).
-    pub phone: Option<String>,
-    /// What it was done to. Queries: the keyword, one space and the arguments (`CP 京A12345`),
-    /// which is what [`AuditFilter::keyword`] matches. Registry changes: the phone number, the
-    /// login, the role.
-    pub object: Option<String>,
-    /// `answered`, `not_found`, `refused`, `error`, `ok` (lower case letters and `_`).
-    pub outcome: String,
-    /// Anything else worth keeping (plugin name and version, `latency_ms`, refusal reason),
-    /// as JSON; `null` is stored as `{}`. Never secrets (see the module documentation).
-    pub details: Value,
-    /// Where it came from: the modem's name, `cli`, `web`.
-    pub source: Option<String>,
-    /// Correlates the rows of one request across components.
-    pub request_id: Option<String>,
-}
-
-impl AuditEntry {
-    /// An entry happening now with no actor, phone, object, source, request id or details.
-    pub fn new(component: &str, event: &str, outcome: &str) -> AuditEntry {
-        AuditEntry {
-            at_ms: crate::clock::now_ms(),
-            component: component.to_owned(),
-            event: event.to_owned(),
-            actor: None,
-            phone: None,
-            object: None,
-            outcome: outcome.to_owned(),
-            details: Value::Object(serde_json::Map::new()),
-            source: None,
-            request_id: None,
-        }
-    }
-
-    /// Sets the actor.
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
-        self.actor = Some(actor.into());
-        self
-    }
-
-    /// Sets the phone.
-    pub fn with_phone(mut self, phone: impl Into<String>) -> Self {
-        self.phone = Some(phone.into());
-        self
-    }
-
-    /// Sets the object.
-    pub fn with_object(mut self, object: impl Into<String>) -> Self {
-        self.object = Some(object.into());
-        self
-    }
-
-    /// Sets the details.
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
-        self
-    }
-
-    /// Sets the source (or leaves it unset for `None`).
-    pub fn with_source(mut self, source: Option<&str>) -> Self {
-        self.source = source.map(str::to_owned);
-        self
-    }
-
-    /// Sets the request id.
-    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
-        self
-    }
-
-    /// Checks the entry and turns it into the row to store (without id and hashes):
-    /// secrets redacted, `details` serialised.
-    pub(crate) fn prepare(&self) -> Result<PreparedEntry, AuditError> {
-        if self.at_ms <= 0 {
-            return Err(invalid(
-                "at_ms",
-                "must be a positive unix time in milliseconds",
-            ));
-        }
-        check_token("component", &self.component, |c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || "._-:".contains(c)
-        })?;
-        check_token("event", &self.event, |c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)
-        })?;
-        check_token("outcome", &self.outcome, |c| {
-            c.is_ascii_lowercase() || c == '_'
-        })?;
-        for (field, value) in [
-            ("actor", &self.actor),
-            ("phone", &self.phone),
-            ("object", &self.object),
-            ("source", &self.source),
-            ("request_id", &self.request_id),
-        ] {
-            if let Some(v) = value
-                && v.chars().count() > MAX_TEXT_CHARS
-            {
-                return Err(invalid(
-                    field,
-                    format!("is longer than {MAX_TEXT_CHARS} characters"),
-                ));
-            }
-        }
-        let mut details = match &self.details {
-            Value::Null => Value::Object(serde_json::Map::new()),
-            other => other.clone(),
-        };
-        let redacted = redact_secrets(&mut details);
-        if redacted > 0 {
-            tracing::warn!(
-                event = %self.event,
-                component = %self.component,
-                redacted,
-                "audit details named secrets; their values were redacted (fix the caller)"
-            );
-        }
-        let details = details.to_string();
-        if details.len() > MAX_DETAILS_BYTES {
-            return Err(invalid(
-                "details",
-                format!(
-                    "is {} bytes of JSON, more than {MAX_DETAILS_BYTES}; keep only what identifies the event",
-                    details.len()
-                ),
-            ));
-        }
-        Ok(PreparedEntry {
-            at: self.at_ms,
-            component: self.component.clone(),
-            event: self.event.clone(),
-            actor: self.actor.clone(),
-            phone: self.phone.clone(),
-            object: self.object.clone(),
-            outcome: self.outcome.clone(),
-            details,
-            source: self.source.clone(),
-            request_id: self.request_id.clone(),
-        })
-    }
-}
-
-/// An entry checked and ready to be stored.
-#[derive(Debug, Clone)]
-pub(crate) struct PreparedEntry {
-    pub at: i64,
-    pub component: String,
-    pub event: String,
-    pub actor: Option<String>,
-    pub phone: Option<String>,
-    pub object: Option<String>,
-    pub outcome: String,
-    pub details: String,
-    pub source: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl PreparedEntry {
-    /// The fields the hash covers, for the row that will get `id`.
-    pub fn canonical(&self, id: AuditId) -> CanonicalRow<'_> {
-        CanonicalRow {
-            id,
-            at: self.at,
-            component: &self.component,
-            event: &self.event,
-            actor: self.actor.as_deref(),
-            phone: self.phone.as_deref(),
-            object: self.object.as_deref(),
-            outcome: &self.outcome,
-            details: &self.details,
-            source: self.source.as_deref(),
-            request_id: self.request_id.as_deref(),
-        }
-    }
-}
-
-fn check_token(
-    field: &'static str,
-    value: &str,
-    allowed: impl Fn(char) -> bool,
-) -> Result<(), AuditError> {
-    if value.is_empty() || value.len() > 64 {
-        return Err(invalid(field, "must have 1 to 64 characters"));
-    }
-    if let Some(c) = value.chars().find(|&c| !allowed(c)) {
-        return Err(invalid(
-            field,
-            format!(
-                "`{value}` contains `{c}`; use lower case letters, digits and the separators allowed"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> AuditError {
-    AuditError::InvalidEntry {
-        field,
-        reason: reason.into(),
-    }
-}
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_KEYS.contains(&key.as_str())
-        || ["password", "secret", "token"]
-            .iter()
-            .any(|word| key.contains(word))
-}
-
-/// Replaces the values of secret-looking keys, at any depth; returns how many.
-fn redact_secrets(value: &mut Value) -> usize {
-    match value {
-        Value::Object(map) => map
-            .iter_mut()
-            .map(|(key, v)| {
-                if is_secret_key(key) {
-                    *v = Value::String("[redacted]".into());
-                    1
-                } else {
-                    redact_secrets(v)
-                }
-            })
-            .sum(),
-        Value::Array(items) => items.iter_mut().map(redact_secrets).sum(),
-        _ => 0,
-    }
-}
+use chain::ChainWalker;
+// What a row holds, how it is checked and hashed, and the filter of a listing are the store's,
+// which writes the rows in the transactions of the changes they record; they are named here,
+// with the rules above them.
+pub use crate::store::audit::{
+    AuditEntry, AuditFilter, AuditId, ChainKey, ChangeAuthor, DEFAULT_LIST, GENESIS_HASH,
+    MAX_DETAILS_BYTES, MAX_LIST, MAX_TEXT_CHARS, SECRET_KEYS,
+};
+pub(crate) use crate::store::audit::{KeyedFrom, RawAuditRow};
 
 /// A stored row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -392,46 +87,8 @@ impl From<RawAuditRow> for AuditRecord {
     }
 }
 
-/// Which rows [`AuditLog::list`] returns. All conditions must hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditFilter {
-    /// Only rows about this phone (canonical form; see [`crate::phone::PhoneNumber`]).
-    pub phone: Option<String>,
-    /// Only rows whose object is this command keyword, alone or followed by a space and
-    /// arguments (`CP` matches `CP 京A12345`). Letters and digits; compared in upper case.
-    pub keyword: Option<String>,
-    /// Only this event (`query`, `phone.add`...).
-    pub event: Option<String>,
-    /// Only rows by this actor.
-    pub actor: Option<String>,
-    /// Only rows at or after this time (unix ms).
-    pub since_ms: Option<i64>,
-    /// Only rows before this time (unix ms).
-    pub until_ms: Option<i64>,
-    /// Only rows with ids below this (paging back through the log).
-    pub before_id: Option<AuditId>,
-    /// At most this many rows (1 to [`MAX_LIST`]).
-    pub limit: u32,
-    /// Oldest first instead of newest first.
-    pub oldest_first: bool,
-}
-
-impl Default for AuditFilter {
-    fn default() -> Self {
-        AuditFilter {
-            phone: None,
-            keyword: None,
-            event: None,
-            actor: None,
-            since_ms: None,
-            until_ms: None,
-            before_id: None,
-            limit: DEFAULT_LIST,
-            oldest_first: false,
-        }
-    }
-}
-
+// The filter is the store's (it builds the query from it); what a usable filter is, is the
+// audit log's rule.
 impl AuditFilter {
     /// Checks the filter; the keyword comes back in upper case.
     pub(crate) fn normalised(&self) -> Result<AuditFilter, AuditError> {
@@ -554,7 +211,23 @@ pub enum AuditError {
     },
     /// The database failed; nothing was written.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// The store's audit failures as the audit log's own (an invalid entry, a missing or wrong
+/// key); the rest as the store's.
+impl From<StoreError> for AuditError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AuditRow(cause) => AuditError::from(*cause),
+            StoreError::InvalidAuditEntry { field, reason } => {
+                AuditError::InvalidEntry { field, reason }
+            }
+            StoreError::NoAuditKey => AuditError::NoKey,
+            StoreError::AuditKeyMismatch { keyed_from } => AuditError::KeyMismatch { keyed_from },
+            e => AuditError::Store(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for AuditError {
@@ -593,7 +266,7 @@ impl AuditLog {
     /// stops there.
     pub async fn append(&self, entry: AuditEntry) -> Result<AuditId, AuditError> {
         let prepared = entry.prepare()?;
-        self.store.audit_append(&prepared).await
+        Ok(self.store.audit_append(&prepared).await?)
     }
 
     /// Appends several rows in one transaction, in order, and returns their ids once
@@ -603,11 +276,11 @@ impl AuditLog {
         let prepared = entries
             .iter()
             .map(AuditEntry::prepare)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        self.store.audit_append_many(&prepared).await
+        Ok(self.store.audit_append_many(&prepared).await?)
     }
 
     /// The rows matching `filter`, newest first unless it says otherwise. Reading the log is

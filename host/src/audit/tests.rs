@@ -475,7 +475,7 @@ async fn another_key_reports_a_mismatch_and_cannot_append(db: &TestDb) {
     assert_eq!(check.broken_because, Some(ChainBreak::KeyedFrom));
     assert!(matches!(
         other.audit_check_key().await,
-        Err(AuditError::KeyMismatch { keyed_from: 1 })
+        Err(StoreError::AuditKeyMismatch { keyed_from: 1 })
     ));
     let append = wrong
         .append(query_entry(9, "+8613800000001", "CP 1", "answered"))

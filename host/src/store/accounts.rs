@@ -5,9 +5,8 @@
 
 use sqlx::{Row, Transaction};
 
-use super::audit::append_audit;
+use super::audit::{AuditEntry, append_audit};
 use super::{Backend, Store};
-use crate::audit::AuditEntry;
 use crate::auth::AuthError;
 
 pub(super) type Tx = Transaction<'static, sqlx::Any>;

@@ -6,12 +6,11 @@ use std::collections::HashMap;
 
 use sqlx::{Row, Transaction};
 
-use super::Store;
-use super::audit::append_audit;
+use super::audit::{AuditEntry, append_audit};
+use super::{Store, StoreError};
 use crate::address_book::{
     AddressBookError, ContactRecord, DepartmentRecord, GroupRecord, Member, Snapshot,
 };
-use crate::audit::AuditEntry;
 use crate::clock::now_ms;
 
 type Tx = Transaction<'static, sqlx::Any>;
@@ -368,7 +367,11 @@ impl Store {
     }
 
     async fn commit_audited(&self, mut tx: Tx, audit: AuditEntry) -> Result<(), AddressBookError> {
-        let prepared = audit.prepare()?;
+        // A row that cannot be written is the store's `AuditRow`, which says that nothing was
+        // changed because of it; an invalid one too.
+        let prepared = audit
+            .prepare()
+            .map_err(|e| StoreError::AuditRow(Box::new(e)))?;
         append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
         Ok(())

@@ -249,7 +249,7 @@ impl Store {
         name: &str,
         keywords: Option<&[String]>,
         numbers: Option<&[String]>,
-        audit: &crate::audit::AuditEntry,
+        audit: &super::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !key_exists(&mut tx, name).await? {
@@ -270,7 +270,7 @@ impl Store {
         &self,
         name: &str,
         networks: &[String],
-        audit: &crate::audit::AuditEntry,
+        audit: &super::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query("UPDATE api_keys SET allowed_networks = $1 WHERE name = $2")
@@ -294,7 +294,7 @@ impl Store {
         name: &str,
         webhook: Option<(&str, &str)>,
         now_ms: i64,
-        audit: &crate::audit::AuditEntry,
+        audit: &super::audit::AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(

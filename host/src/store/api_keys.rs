@@ -78,7 +78,7 @@ pub(crate) trait AlsoInTransaction: Sync {
     /// [`super::audit::with_message_ids`]. The group commit then appends the rows of many
     /// requests together (one chain-head read, multi-row INSERTs). `None`, the default: the
     /// write has to run by itself.
-    fn audit_row_only(&self) -> Option<&crate::audit::AuditEntry> {
+    fn audit_row_only(&self) -> Option<&super::audit::AuditEntry> {
         None
     }
 }
@@ -113,7 +113,7 @@ impl Store {
         &self,
         key: &NewApiKey<'_>,
         now_ms: i64,
-        audit: &crate::audit::AuditEntry,
+        audit: &super::audit::AuditEntry,
     ) -> Result<ApiKeyRecord, StoreError> {
         if key.rate_per_second == 0 {
             return Err(StoreError::InvalidInput {
@@ -188,7 +188,7 @@ impl Store {
         &self,
         name: &str,
         now_ms: i64,
-        audit: impl FnOnce(&ApiKeyRecord) -> crate::audit::AuditEntry,
+        audit: impl FnOnce(&ApiKeyRecord) -> super::audit::AuditEntry,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")

@@ -1,16 +1,25 @@
-//! Storage of the audit log (`audit_log`): appending under the chain lock, listing, and paging
-//! for verification; and the record of where the keyed chain starts (`audit_chain_keyed`),
-//! written with the first keyed row. The rules (what a row holds, how it is hashed) live in
-//! [`crate::audit`]; this file only moves rows. There is deliberately no update or delete.
+//! The audit log in the store: what a row holds and how it is checked and redacted
+//! (`audit/entry.rs`), its hash chain (`audit/chain.rs`), and its storage (`audit_log`):
+//! appending under the chain lock, listing, and paging for verification; and the record of
+//! where the keyed chain starts (`audit_chain_keyed`), written with the first keyed row. The
+//! rules above the rows (verifying the chain, audited reads) live in [`crate::audit`], which
+//! re-exports the types here. There is deliberately no update or delete.
+
+mod chain;
+mod entry;
 
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
 
 use std::sync::atomic::Ordering;
 
-use super::{Backend, Store, values_lists};
-use crate::audit::{
-    AuditError, AuditFilter, AuditId, ChainKey, GENESIS_HASH, KeyedFrom, PreparedEntry, RawAuditRow,
+use super::{Backend, Store, StoreError, values_lists};
+pub use chain::{ChainKey, GENESIS_HASH};
+pub(crate) use chain::{KeyedFrom, RawAuditRow};
+pub(crate) use entry::PreparedEntry;
+pub use entry::{
+    AuditEntry, AuditFilter, AuditId, ChangeAuthor, DEFAULT_LIST, MAX_DETAILS_BYTES, MAX_LIST,
+    MAX_TEXT_CHARS, SECRET_KEYS,
 };
 
 /// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
@@ -21,21 +30,21 @@ const AUDIT_COLUMNS: &str = "id, at, component, event, actor, phone, object, out
 
 impl Store {
     /// Appends one row in a transaction of its own and commits it.
-    pub(crate) async fn audit_append(&self, entry: &PreparedEntry) -> Result<AuditId, AuditError> {
+    pub(crate) async fn audit_append(&self, entry: &PreparedEntry) -> Result<AuditId, StoreError> {
         let mut tx = self.begin_write().await?;
-        let id = append_audit(self, &mut tx, entry).await?;
+        let ids = append_rows(self, &mut tx, &[entry]).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(ids.first().copied().unwrap_or_default())
     }
 
     /// Appends several rows in one transaction (one commit, one fsync) and commits them.
     pub(crate) async fn audit_append_many(
         &self,
         entries: &[PreparedEntry],
-    ) -> Result<Vec<AuditId>, AuditError> {
+    ) -> Result<Vec<AuditId>, StoreError> {
         let mut tx = self.begin_write().await?;
         let entries: Vec<&PreparedEntry> = entries.iter().collect();
-        let ids = append_audit_batch(self, &mut tx, &entries).await?;
+        let ids = append_rows(self, &mut tx, &entries).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -44,7 +53,7 @@ impl Store {
     pub(crate) async fn audit_list(
         &self,
         filter: &AuditFilter,
-    ) -> Result<Vec<RawAuditRow>, AuditError> {
+    ) -> Result<Vec<RawAuditRow>, StoreError> {
         enum Bind {
             Text(String),
             Int(i64),
@@ -111,7 +120,7 @@ impl Store {
         &self,
         after_id: AuditId,
         limit: u32,
-    ) -> Result<Vec<RawAuditRow>, AuditError> {
+    ) -> Result<Vec<RawAuditRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
         ))
@@ -128,22 +137,22 @@ impl Store {
     }
 
     /// Where the keyed chain starts, as recorded; `None` while no row is keyed.
-    pub(crate) async fn audit_keyed_record(&self) -> Result<Option<KeyedFrom>, AuditError> {
+    pub(crate) async fn audit_keyed_record(&self) -> Result<Option<KeyedFrom>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         keyed_record(&mut conn).await
     }
 
     /// The first keyed row of the audit log; `None` while no row is keyed (a log written
     /// before the platform key existed, or a new one).
-    pub async fn audit_keyed_from(&self) -> Result<Option<i64>, AuditError> {
+    pub async fn audit_keyed_from(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.audit_keyed_record().await?.map(|k| k.keyed_from))
     }
 
     /// Checks that the log, if keyed, was keyed with this store's key
-    /// ([`AuditError::KeyMismatch`] if not), so that a wrong key file stops the daemon at start
+    /// ([`StoreError::AuditKeyMismatch`] if not), so that a wrong key file stops the daemon at start
     /// rather than failing every audited action.
-    pub async fn audit_check_key(&self) -> Result<(), AuditError> {
-        let key = self.audit_key().ok_or(AuditError::NoKey)?;
+    pub async fn audit_check_key(&self) -> Result<(), StoreError> {
+        let key = self.audit_key().ok_or(StoreError::NoAuditKey)?;
         let mut conn = self.pool.acquire().await?;
         if check_keyed_record(&key, &mut conn).await?.is_some() {
             // Without a record yet, the first append writes it and must look first.
@@ -154,7 +163,7 @@ impl Store {
 }
 
 /// The `audit_chain_keyed` row, if any.
-async fn keyed_record(conn: &mut sqlx::AnyConnection) -> Result<Option<KeyedFrom>, AuditError> {
+async fn keyed_record(conn: &mut sqlx::AnyConnection) -> Result<Option<KeyedFrom>, StoreError> {
     let row = sqlx::query("SELECT keyed_from, mac FROM audit_chain_keyed WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?;
@@ -172,7 +181,7 @@ async fn keyed_record(conn: &mut sqlx::AnyConnection) -> Result<Option<KeyedFrom
 async fn check_keyed_record(
     key: &ChainKey,
     conn: &mut sqlx::AnyConnection,
-) -> Result<Option<KeyedFrom>, AuditError> {
+) -> Result<Option<KeyedFrom>, StoreError> {
     let Some(record) = keyed_record(conn).await? else {
         return Ok(None);
     };
@@ -190,7 +199,7 @@ async fn check_keyed_record(
         Some(prev) if key.keyed_from_mac(record.keyed_from, &prev) == record.mac => {
             Ok(Some(record))
         }
-        _ => Err(AuditError::KeyMismatch {
+        _ => Err(StoreError::AuditKeyMismatch {
             keyed_from: record.keyed_from,
         }),
     }
@@ -198,14 +207,27 @@ async fn check_keyed_record(
 
 /// Appends `entry` inside `tx` (which must be a write transaction of `store`: `BEGIN IMMEDIATE`
 /// on SQLite), after taking the chain lock on PostgreSQL, keyed with `store`'s platform key.
-/// Other store modules call this to write a change and its audit row in one transaction.
+/// Other store modules call this to write a change and its audit row in one transaction; a
+/// failure is [`StoreError::AuditRow`]: the change must not be committed without its row.
 pub(crate) async fn append_audit(
     store: &Store,
     tx: &mut Transaction<'static, sqlx::Any>,
     entry: &PreparedEntry,
-) -> Result<AuditId, AuditError> {
+) -> Result<AuditId, StoreError> {
     let ids = append_audit_batch(store, tx, &[entry]).await?;
     Ok(ids.first().copied().unwrap_or_default())
+}
+
+/// [`append_rows`] for a change committed with its audit rows: a failure is
+/// [`StoreError::AuditRow`] (see [`append_audit`]).
+pub(crate) async fn append_audit_batch(
+    store: &Store,
+    tx: &mut Transaction<'static, sqlx::Any>,
+    entries: &[&PreparedEntry],
+) -> Result<Vec<AuditId>, StoreError> {
+    append_rows(store, tx, entries)
+        .await
+        .map_err(|e| StoreError::AuditRow(Box::new(e)))
 }
 
 /// Takes the chain lock (PostgreSQL; on SQLite the write transaction is the lock) and reads
@@ -213,7 +235,7 @@ pub(crate) async fn append_audit(
 async fn chain_head(
     backend: Backend,
     tx: &mut Transaction<'static, sqlx::Any>,
-) -> Result<(AuditId, String), AuditError> {
+) -> Result<(AuditId, String), StoreError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(AUDIT_LOCK_KEY)
@@ -232,24 +254,24 @@ async fn chain_head(
     })
 }
 
-/// Rows per multi-row INSERT of [`append_audit_batch`] (13 parameters a row).
+/// Rows per multi-row INSERT of [`append_rows`] (13 parameters a row).
 const AUDIT_INSERT_CHUNK: usize = 256;
 
 /// Appends `entries` in order inside `tx`, reading the chain head once and inserting them with
-/// multi-row INSERTs: the batch form of [`append_audit`], for the router's batch commits and
-/// the API's group commits. Every row is keyed ([`AuditError::NoKey`] when `store` has no
+/// multi-row INSERTs: for single rows and the audit log's own appends, and (through
+/// [`append_audit_batch`]) the router's batch commits and the API's group commits. Every row is keyed ([`StoreError::NoAuditKey`] when `store` has no
 /// key). The first keyed append of a log also writes where keying starts; until this store has
-/// seen that record verify with its key, it checks it ([`AuditError::KeyMismatch`]), so that a
+/// seen that record verify with its key, it checks it ([`StoreError::AuditKeyMismatch`]), so that a
 /// wrong key never extends the chain.
-pub(crate) async fn append_audit_batch(
+async fn append_rows(
     store: &Store,
     tx: &mut Transaction<'static, sqlx::Any>,
     entries: &[&PreparedEntry],
-) -> Result<Vec<AuditId>, AuditError> {
+) -> Result<Vec<AuditId>, StoreError> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let key = store.audit_key.as_ref().ok_or(AuditError::NoKey)?;
+    let key = store.audit_key.as_ref().ok_or(StoreError::NoAuditKey)?;
     let backend = store.backend;
     let (mut id, mut prev_hash) = chain_head(backend, tx).await?;
     if !store.audit_key_checked.load(Ordering::Relaxed) {
@@ -307,7 +329,7 @@ pub(crate) async fn append_audit_batch(
     Ok(ids)
 }
 
-fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
+fn raw_row(row: &AnyRow) -> Result<RawAuditRow, StoreError> {
     Ok(RawAuditRow {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
@@ -332,7 +354,7 @@ fn raw_row(row: &AnyRow) -> Result<RawAuditRow, AuditError> {
 /// transaction (a notification's own write).
 pub(crate) struct AuditInTransaction {
     store: Store,
-    entry: crate::audit::AuditEntry,
+    entry: AuditEntry,
     then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
 }
 
@@ -340,7 +362,7 @@ impl AuditInTransaction {
     /// Appends `entry` (of `store`'s backend) with the call's messages, then runs `then`.
     pub(crate) fn new(
         store: &Store,
-        entry: crate::audit::AuditEntry,
+        entry: AuditEntry,
         then: Option<Box<dyn super::api_keys::AlsoInTransaction + Send>>,
     ) -> AuditInTransaction {
         AuditInTransaction {
@@ -369,7 +391,7 @@ impl super::api_keys::AlsoInTransaction for AuditInTransaction {
         })
     }
 
-    fn audit_row_only(&self) -> Option<&crate::audit::AuditEntry> {
+    fn audit_row_only(&self) -> Option<&AuditEntry> {
         self.then.is_none().then_some(&self.entry)
     }
 }
@@ -377,7 +399,7 @@ impl super::api_keys::AlsoInTransaction for AuditInTransaction {
 /// A call's audit row as committed with its messages: `entry` with the new messages' first
 /// and last id and their count in its details, checked and ready to append.
 pub(crate) fn with_message_ids(
-    entry: &crate::audit::AuditEntry,
+    entry: &AuditEntry,
     ids: &[super::MessageId],
 ) -> Result<PreparedEntry, super::StoreError> {
     let mut entry = entry.clone();
@@ -397,7 +419,7 @@ pub(crate) fn with_message_ids(
 pub(super) async fn commit_with_audit(
     store: &Store,
     mut tx: Transaction<'static, sqlx::Any>,
-    entry: &crate::audit::AuditEntry,
+    entry: &AuditEntry,
 ) -> Result<(), super::StoreError> {
     let prepared = entry.prepare().map_err(audit_to_store)?;
     append_audit(store, &mut tx, &prepared)
@@ -407,22 +429,22 @@ pub(super) async fn commit_with_audit(
     Ok(())
 }
 
-pub(super) fn audit_to_store(e: AuditError) -> super::StoreError {
+/// A failure to write a call's audit row as the API's store functions report it: an invalid
+/// row, or a missing or wrong platform key, as invalid input that names what to fix; a
+/// database failure as itself.
+pub(super) fn audit_to_store(e: StoreError) -> StoreError {
     match e {
-        AuditError::Store(e) => e,
-        AuditError::InvalidEntry { field, reason } => super::StoreError::InvalidInput {
+        StoreError::AuditRow(cause) => audit_to_store(*cause),
+        StoreError::InvalidAuditEntry { field, reason } => StoreError::InvalidInput {
             field,
             reason: format!("the call's audit row: {reason}"),
         },
-        AuditError::InvalidFilter(reason) => super::StoreError::InvalidInput {
-            field: "audit",
-            reason,
-        },
-        e @ (AuditError::NoKey | AuditError::KeyMismatch { .. }) => {
-            super::StoreError::InvalidInput {
+        e @ (StoreError::NoAuditKey | StoreError::AuditKeyMismatch { .. }) => {
+            StoreError::InvalidInput {
                 field: "secrets.key_file",
                 reason: e.to_string(),
             }
         }
+        e => e,
     }
 }

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::api_keys::AlsoInTransaction;
+use super::audit::PreparedEntry;
 use super::audit::{append_audit_batch, audit_to_store, with_message_ids};
 use super::outbound::{OutboundBatch, check_outbound};
 use super::{IdempotentOutcome, MessageId, NewOutbound, Store, StoreError, values_lists};
-use crate::audit::PreparedEntry;
 
 /// Builds the answer of a request from the ids of its new messages.
 pub(crate) type Answer = Box<dyn Fn(&[MessageId]) -> String + Send + Sync>;

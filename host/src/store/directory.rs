@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{Row, Transaction};
 
 use super::Store;
-use super::audit::append_audit;
-use crate::audit::AuditEntry;
+use super::StoreError;
+use super::audit::{AuditEntry, append_audit};
+use crate::audit::AuditError;
 use crate::clock::now_ms;
 use crate::directory::{
     DirectoryError, GrantTarget, PhoneIdentity, PhoneRecord, RoleRecord, UserIdentity, UserRecord,
@@ -547,8 +548,11 @@ impl Store {
 
     /// Appends the change's audit row and commits; without the row nothing is committed.
     async fn commit_with_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), DirectoryError> {
-        let prepared = entry.prepare()?;
-        append_audit(self, &mut tx, &prepared).await?;
+        let audit = |e: StoreError| DirectoryError::Audit(AuditError::from(e));
+        let prepared = entry.prepare().map_err(audit)?;
+        append_audit(self, &mut tx, &prepared)
+            .await
+            .map_err(audit)?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use super::audit::PreparedEntry;
 use super::{MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
-use crate::audit::{AuditError, PreparedEntry};
 
 /// An inbound message handed to the router.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl Store {
         &self,
         completion: &InboxCompletion,
         now_ms: i64,
-    ) -> Result<Vec<MessageId>, AuditError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         let mut tx = self.begin_write().await?;
         let ids = self.complete_in(&mut tx, completion, now_ms).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -96,7 +96,7 @@ impl Store {
         &self,
         completions: &[InboxCompletion],
         now_ms: i64,
-    ) -> Result<(), AuditError> {
+    ) -> Result<(), StoreError> {
         if completions.is_empty() {
             return Ok(());
         }
@@ -147,7 +147,7 @@ impl Store {
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         completion: &InboxCompletion,
         now_ms: i64,
-    ) -> Result<Vec<MessageId>, AuditError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         let updated = sqlx::query(
             "UPDATE messages SET routed_at = $1, route_lease_until = NULL WHERE id = $2 AND routed_at IS NULL",
         )

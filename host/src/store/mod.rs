@@ -158,6 +158,29 @@ pub enum StoreError {
          to a newer Jingxun or have been edited by hand"
     )]
     Corrupt { column: &'static str, value: String },
+    /// An audit entry cannot be stored as given (a programming error of the caller).
+    #[error("invalid audit entry: {field} {reason}")]
+    InvalidAuditEntry { field: &'static str, reason: String },
+    /// The store was opened without the platform key, which keyed audit rows need.
+    #[error(
+        "the audit log needs the platform key to append or verify: open the store with \
+         [secrets] key_file loaded (jingxun::secrets::open_store)"
+    )]
+    NoAuditKey,
+    /// The audit log was keyed with another key than the one loaded.
+    #[error(
+        "the audit log was keyed from row {keyed_from} with another platform key than the one \
+         loaded from secrets.key_file: set secrets.key_file to the key file the log was keyed \
+         with (restore it from its backup); `jingxun audit verify` shows where the chain breaks"
+    )]
+    AuditKeyMismatch {
+        /// The first keyed row.
+        keyed_from: i64,
+    },
+    /// The audit row of a change could not be written (the cause says why), so the change was
+    /// not made: a change and its row are committed together or not at all.
+    #[error("nothing was changed because its audit row could not be written: {0}")]
+    AuditRow(#[source] Box<StoreError>),
 }
 
 /// Which database the store runs on.
@@ -333,7 +356,7 @@ pub struct Store {
     backend: Backend,
     /// The key of the audit chain's keyed rows ([`Store::with_secrets`]); audit appends fail
     /// without it. The library's own tests get a fixed test key from [`Store::connect`].
-    audit_key: Option<crate::audit::ChainKey>,
+    audit_key: Option<audit::ChainKey>,
     /// Whether this key was found to match the log's keying record (`store/audit.rs`), so
     /// that appends check it once rather than every time.
     audit_key_checked: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -385,9 +408,9 @@ fn default_secrets() -> Option<crate::secrets::Secrets> {
 /// The audit key of a store just connected: none (the daemon and the command line add the
 /// platform key with [`Store::with_secrets`]); in the library's own tests, a fixed test key, so
 /// that every test store can append audit rows.
-fn default_audit_key() -> Option<crate::audit::ChainKey> {
+fn default_audit_key() -> Option<audit::ChainKey> {
     #[cfg(test)]
-    return Some(crate::audit::ChainKey::from_secrets(
+    return Some(audit::ChainKey::from_secrets(
         &crate::secrets::Secrets::for_tests(),
     ));
     #[cfg(not(test))]
@@ -462,7 +485,7 @@ impl Store {
     /// [`crate::secrets::open_store`], which every writer uses).
     pub fn with_secrets(mut self, secrets: &crate::secrets::Secrets) -> Store {
         self.secrets = Some(secrets.clone());
-        self.with_audit_key(crate::audit::ChainKey::from_secrets(secrets))
+        self.with_audit_key(audit::ChainKey::from_secrets(secrets))
     }
 
     /// The platform key this store was given ([`Store::with_secrets`]), if any.
@@ -471,7 +494,7 @@ impl Store {
     }
 
     /// This store, keying the audit chain with `key`.
-    pub fn with_audit_key(mut self, key: crate::audit::ChainKey) -> Store {
+    pub fn with_audit_key(mut self, key: audit::ChainKey) -> Store {
         self.audit_key = Some(key);
         self.audit_key_checked = Default::default();
         self

@@ -9,9 +9,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::api_keys::AlsoInTransaction;
-use super::audit::append_audit;
+use super::audit::{AuditEntry, append_audit};
 use super::{MessageId, Store, StoreError};
-use crate::audit::{AuditEntry, AuditError};
 
 /// A notice template as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -193,7 +192,7 @@ impl Store {
         by: &str,
         now_ms: i64,
         entry: &AuditEntry,
-    ) -> Result<(), AuditError> {
+    ) -> Result<(), StoreError> {
         let prepared = entry.prepare()?;
         let mut tx = self.begin_write().await?;
         sqlx::query(

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sqlx::{Row, Transaction};
 
+use super::audit::{AuditEntry, ChangeAuthor};
 use super::{Store, StoreError};
-use crate::audit::{AuditEntry, ChangeAuthor};
 use crate::plugins::PluginError;
 
 type Tx = Transaction<'static, sqlx::Any>;

@@ -9,8 +9,7 @@ use sqlx::Row;
 
 use super::Store;
 use super::accounts::{NewSession, Tx, insert_session};
-use super::audit::append_audit;
-use crate::audit::AuditEntry;
+use super::audit::{AuditEntry, append_audit};
 use crate::auth::AuthError;
 
 /// A user's TOTP row.

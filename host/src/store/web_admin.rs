@@ -6,10 +6,9 @@
 
 use sqlx::Row;
 
-use super::audit::append_audit;
+use super::audit::{AuditEntry, append_audit};
 use super::outbound::NewOutbound;
 use super::{MessageId, Store, StoreError};
-use crate::audit::AuditEntry;
 use crate::clock::now_ms;
 
 /// What a stash entry holds.
@@ -49,9 +48,19 @@ pub enum WebSendError {
     DraftGone,
     /// The audit row could not be written, so nothing was sent.
     #[error("nothing was sent because its audit row could not be written: {0}")]
-    Audit(#[from] crate::audit::AuditError),
+    Audit(StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl WebSendError {
+    /// A failed append of the send's audit row (the store's [`StoreError::AuditRow`]).
+    fn audit_row(e: StoreError) -> WebSendError {
+        match e {
+            StoreError::AuditRow(cause) => WebSendError::Audit(*cause),
+            e => WebSendError::Audit(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for WebSendError {
@@ -123,7 +132,7 @@ impl Store {
         messages: &[(NewOutbound, Option<String>)],
         audit: AuditEntry,
     ) -> Result<Vec<MessageId>, WebSendError> {
-        let prepared = audit.prepare()?;
+        let prepared = audit.prepare().map_err(WebSendError::Audit)?;
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         if let Some(draft_id) = draft_id {
@@ -162,7 +171,9 @@ impl Store {
                     .await?;
             }
         }
-        append_audit(self, &mut tx, &prepared).await?;
+        append_audit(self, &mut tx, &prepared)
+            .await
+            .map_err(WebSendError::audit_row)?;
         tx.commit().await?;
         Ok(ids)
     }
