@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const LONG_WAIT: Duration = Duration::from_secs(60);
 
-on_both_backends!(
+jingxun::on_both_backends!(Backend =>
     incoming_chinese_sms_is_stored_with_its_text_and_removed_from_the_sim,
     a_200_character_chinese_text_leaves_as_three_numbered_ucs2_parts,
     delivery_reports_make_a_message_delivered_only_when_every_part_is,
@@ -26,6 +26,7 @@ on_both_backends!(
     outbound_messages_are_spread_over_every_ready_modem,
     sigterm_drains_and_stops_cleanly,
     a_malformed_pdu_is_kept_raw_and_cleared_from_the_sim,
+    an_alphanumeric_sender_named_as_an_officers_phone_gets_no_answer_and_is_marked,
 );
 
 /// A running test set-up: the daemon, its simulated modems and its database.
@@ -512,6 +513,59 @@ async fn a_malformed_pdu_is_kept_raw_and_cleared_from_the_sim(backend: Backend) 
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    rig.finish().await;
+}
+
+/// Issue 18 finding 6: a sender's alphanumeric name is whatever the sender chose, the digits of
+/// an officer's phone too. It must not pass for that phone.
+async fn an_alphanumeric_sender_named_as_an_officers_phone_gets_no_answer_and_is_marked(
+    backend: Backend,
+) {
+    const OFFICER: &str = "13800000001";
+    let rig = Rig::start(backend, vec![SimConfig::default()], "").await;
+    rig.daemon.add_officer(OFFICER);
+    let timestamp = chrono::DateTime::parse_from_rfc3339("2026-01-01T08:00:00+08:00").unwrap();
+    for pdu in jingxun::sms::encode_deliver(
+        &Address::alphanumeric(OFFICER),
+        "CP 京A12345",
+        &DeliverOptions::new(timestamp),
+    )
+    .unwrap()
+    {
+        rig.sims[0].receive_pdu(pdu).unwrap();
+    }
+    let inbound = rig
+        .daemon
+        .wait_for_messages("in", LONG_WAIT, |m| {
+            m.iter().any(|m| m["text"] == "CP 京A12345")
+        })
+        .await;
+    let named = inbound.iter().find(|m| m["text"] == "CP 京A12345").unwrap();
+    assert_eq!(named["peer"], OFFICER, "the name as it came, not +86...");
+    assert_eq!(named["peer_kind"], "alphanumeric");
+
+    // The officer's own phone, after it: once it is answered, the name's message was routed.
+    rig.sims[0].receive_sms(OFFICER, "H").unwrap();
+    let outbound = rig
+        .daemon
+        .wait_for_messages("out", LONG_WAIT, |m| !m.is_empty())
+        .await;
+    assert_eq!(
+        outbound.len(),
+        1,
+        "only the officer's H is answered: {outbound:#?}"
+    );
+    assert_eq!(outbound[0]["peer"], format!("+86{OFFICER}"));
+    assert_ne!(
+        outbound[0]["batch_id"],
+        format!("reply-{}", named["id"]),
+        "the answer is the H's, not the name's"
+    );
+    let audit = rig.daemon.cli_ok(&["audit", "--json", "--event", "query"]);
+    assert!(
+        !audit.contains("京A12345"),
+        "no query was made for the name: {audit}"
+    );
     rig.finish().await;
 }
 

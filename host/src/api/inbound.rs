@@ -470,8 +470,11 @@ pub struct InboundMessage {
     pub id: i64,
     /// This message's position in the key's inbox: pass it as `after` to read what follows.
     pub cursor: String,
-    /// The sender (`+8613800000000`, or a short code).
+    /// The sender (`+8613800000000`, a short code, or an alphanumeric name such as `ICBC`).
     pub from: String,
+    /// `number`, or `alphanumeric` for a sender's name: a name is whatever the sender chose
+    /// (`13800000001` too), never proof of a phone, and cannot be answered.
+    pub from_kind: crate::store::PeerKind,
     /// The service number it arrived on, when the modem has one configured.
     pub to: Option<String>,
     /// The whole text (parts joined).
@@ -488,6 +491,7 @@ impl From<ApiInboxEntry> for InboundMessage {
             id: entry.message_id,
             cursor: entry.seq.to_string(),
             from: entry.sender,
+            from_kind: entry.sender_kind,
             to: entry.service_number,
             text: entry.text,
             state: entry.state,

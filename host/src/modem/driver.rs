@@ -24,7 +24,7 @@ use crate::clock::now_ms;
 use crate::config::ModemConfig;
 use crate::phone::PhoneNumber;
 use crate::sms::{self, Incoming, SubmitPart};
-use crate::store::{MessageId, NewInboundPart, Store};
+use crate::store::{MessageId, NewInboundPart, PeerKind, Store};
 
 /// Consecutive unanswered commands after which the modem is taken for hung and reopened.
 const HUNG_AFTER_TIMEOUTS: u32 = 2;
@@ -477,15 +477,12 @@ impl Driver {
         let now = now_ms();
         match sms::decode_incoming_hex(pdu_hex) {
             Ok(Incoming::Deliver(deliver)) => {
-                let sender = PhoneNumber::parse(
-                    &deliver.originator.to_string(),
-                    &self.settings.default_country_code,
-                )
-                .map(|p| p.to_string())
-                .unwrap_or_else(|_| deliver.originator.to_string());
+                let (sender, sender_kind) =
+                    inbound_sender(&deliver.originator, &self.settings.default_country_code);
                 let part = NewInboundPart {
                     modem: self.config.name.clone(),
                     sender,
+                    sender_kind,
                     service_number: self.config.service_number.clone(),
                     concat: deliver
                         .concat
@@ -655,5 +652,50 @@ fn classify_send_error(error: &CommandError) -> SendFailure {
             SendFailure::Permanent(error.to_string())
         }
         _ => SendFailure::Temporary(error.to_string()),
+    }
+}
+
+/// The sender of a received SMS as stored: a number normalised as registered phones are, or an
+/// alphanumeric name (TP-OA type of number alphanumeric) kept exactly as it came. A name is
+/// never read as a number: "13800000001" sent as a name would otherwise pass for that phone.
+fn inbound_sender(originator: &sms::Address, country_code: &str) -> (String, PeerKind) {
+    if originator.kind == sms::AddressKind::Alphanumeric {
+        return (originator.value.clone(), PeerKind::Alphanumeric);
+    }
+    let number = PhoneNumber::parse(&originator.to_string(), country_code)
+        .map(|p| p.to_string())
+        .unwrap_or_else(|_| originator.to_string());
+    (number, PeerKind::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alphanumeric_sender_keeps_its_name_and_is_never_read_as_a_number() {
+        for name in ["13800000001", "10086", "ICBC", "POLICE"] {
+            assert_eq!(
+                inbound_sender(&sms::Address::alphanumeric(name), "86"),
+                (name.to_owned(), PeerKind::Alphanumeric),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_numeric_sender_is_normalised_as_registered_phones_are() {
+        assert_eq!(
+            inbound_sender(&sms::Address::international("8613800000001"), "86"),
+            ("+8613800000001".to_owned(), PeerKind::Number)
+        );
+        assert_eq!(
+            inbound_sender(&sms::Address::national("13800000001"), "86"),
+            ("+8613800000001".to_owned(), PeerKind::Number)
+        );
+        assert_eq!(
+            inbound_sender(&sms::Address::parse("10086").unwrap(), "86"),
+            ("10086".to_owned(), PeerKind::Number)
+        );
     }
 }

@@ -19,6 +19,8 @@
 
 pub mod command;
 pub mod replies;
+#[cfg(test)]
+mod routing_tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,7 +40,9 @@ use crate::phone::PhoneNumber;
 use crate::plugins::{
     CommandInfo, InvocationError, Outcome, PluginHost, PluginRequest, PluginUser,
 };
-use crate::store::{InboundRoute, InboxCompletion, InboxMessage, NewOutbound, RouteKind, Store};
+use crate::store::{
+    InboundRoute, InboxCompletion, InboxMessage, NewOutbound, PeerKind, RouteKind, Store,
+};
 use command::ParsedCommand;
 
 /// How long a router holds an inbound message before another may take it over.
@@ -362,6 +366,17 @@ impl Router {
         let parsed = command::parse(&message.text);
         if let Some(key) = self.api_receiver(message, parsed.as_ref()) {
             return Decision::for_api_key(&key);
+        }
+        if message.sender_kind == PeerKind::Alphanumeric {
+            // A sender's name is whatever the sender chose ("13800000001" as well): it is never
+            // looked up among the registered phones nor taken for a command, and no reply can
+            // be sent to a name anyway (issue 18 finding 6). Stored, marked, and left there.
+            tracing::info!(
+                message = message.id,
+                sender = %message.sender,
+                "message from an alphanumeric sender: not a command, not answered"
+            );
+            return Decision::silent();
         }
         let Some(command) = parsed else {
             return self.hint(message);

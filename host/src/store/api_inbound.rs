@@ -69,8 +69,10 @@ pub struct ApiInboxEntry {
     /// The inbox cursor of this entry (increasing in the order entries were committed).
     pub seq: i64,
     pub message_id: MessageId,
-    /// The sender, normalised.
+    /// The sender, normalised; an alphanumeric sender's name as it came.
     pub sender: String,
+    /// Whether the sender is a number or an alphanumeric name.
+    pub sender_kind: super::PeerKind,
     /// The service number it arrived on, when the modem has one configured.
     pub service_number: Option<String>,
     pub text: String,
@@ -130,8 +132,8 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<i64>,
 }
 
-const ENTRY_COLUMNS: &str = "i.seq, m.id AS message_id, m.peer, m.service_number, m.text, \
-     m.state, m.sent_at, m.created_at AS stored_at";
+const ENTRY_COLUMNS: &str = "i.seq, m.id AS message_id, m.peer, m.peer_kind, m.service_number, \
+     m.text, m.state, m.sent_at, m.created_at AS stored_at";
 
 fn entry_from_row(row: &AnyRow) -> Result<ApiInboxEntry, StoreError> {
     let sent_at: Option<i64> = row.try_get("sent_at")?;
@@ -139,6 +141,7 @@ fn entry_from_row(row: &AnyRow) -> Result<ApiInboxEntry, StoreError> {
         seq: row.try_get("seq")?,
         message_id: row.try_get("message_id")?,
         sender: row.try_get("peer")?,
+        sender_kind: super::parse_col(row, "peer_kind")?,
         service_number: row.try_get("service_number")?,
         text: row.try_get("text")?,
         state: row.try_get("state")?,

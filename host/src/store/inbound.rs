@@ -1,7 +1,8 @@
 //! Inbound messages: store every received part (raw PDU included), recognise network resends,
 //! reassemble concatenated sets, and close sets that stay incomplete.
 //!
-//! A set is identified by (sender, concatenation reference, parts total), as in TS 23.040; the
+//! A set is identified by (sender, sender kind, concatenation reference, parts total), as in
+//! TS 23.040 (the alphanumeric name "10086" is not the number 10086); the
 //! modem is not part of it, so a set survives a modem being renamed after a reset. Among parts
 //! not yet assembled, each slot (seq) of a set holds at most one part (a unique index). Once a
 //! set is assembled its slots are free again, so a sender reusing the reference later starts a
@@ -13,7 +14,8 @@ use std::time::Duration;
 use sqlx::{Row, Transaction};
 
 use super::{
-    Backend, MessageId, MessageState, Store, StoreError, check_encoding, duration_ms, placeholders,
+    Backend, MessageId, MessageState, PeerKind, Store, StoreError, check_encoding, duration_ms,
+    placeholders,
 };
 
 /// How far back an incoming part is compared with earlier ones to recognise a network resend
@@ -33,8 +35,10 @@ const INBOUND_LOCK_KEY: i64 = 0x4a58_494e_424f_554e; // "JXINBOUN"
 pub struct NewInboundPart {
     /// The modem that received it.
     pub modem: String,
-    /// The sender's number, normalised by the caller.
+    /// The sender's number, normalised by the caller; an alphanumeric sender's name as it came.
     pub sender: String,
+    /// Whether `sender` is a number or an alphanumeric name (which is never read as a number).
+    pub sender_kind: PeerKind,
     /// Which of our numbers received it, when known.
     pub service_number: Option<String>,
     /// Concatenation header: (reference, parts total, seq 1-based); `None` for a single SMS.
@@ -129,7 +133,7 @@ impl Store {
         let duplicate = sqlx::query(&format!(
             "SELECT id FROM inbound_parts WHERE sender = $1 AND {reference_clause} \
              AND parts_total = $3 AND seq = $4 AND stored_at >= $5 \
-             AND (raw_pdu = $6 OR (received_at = $7 AND text = $8)) LIMIT 1"
+             AND (raw_pdu = $6 OR (received_at = $7 AND text = $8)) AND sender_kind = $9 LIMIT 1"
         ))
         .bind(part.sender.as_str())
         .bind(reference)
@@ -139,6 +143,7 @@ impl Store {
         .bind(part.raw_pdu.as_str())
         .bind(part.sent_at_ms)
         .bind(part.text.as_str())
+        .bind(part.sender_kind.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if duplicate.is_some() {
@@ -155,16 +160,18 @@ impl Store {
         if let Some(reference) = reference {
             let taken = sqlx::query(
                 "SELECT id FROM inbound_parts WHERE sender = $1 AND concat_reference = $2 \
-                 AND parts_total = $3 AND seq = $4 AND message_id IS NULL",
+                 AND parts_total = $3 AND seq = $4 AND message_id IS NULL AND sender_kind = $5",
             )
             .bind(part.sender.as_str())
             .bind(reference)
             .bind(i64::from(total))
             .bind(i64::from(seq))
+            .bind(part.sender_kind.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             if taken.is_some() {
-                let old = open_set(&mut tx, &part.sender, reference, total).await?;
+                let old =
+                    open_set(&mut tx, &part.sender, part.sender_kind, reference, total).await?;
                 let id = create_message(
                     &mut tx,
                     &old,
@@ -185,8 +192,8 @@ impl Store {
 
         let part_id: i64 = sqlx::query(
             "INSERT INTO inbound_parts (modem, sender, service_number, concat_reference, \
-             parts_total, seq, raw_pdu, text, encoding, received_at, stored_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             parts_total, seq, raw_pdu, text, encoding, received_at, stored_at, sender_kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(part.modem.as_str())
         .bind(part.sender.as_str())
@@ -199,6 +206,7 @@ impl Store {
         .bind(part.encoding.as_str())
         .bind(part.sent_at_ms)
         .bind(part.now_ms)
+        .bind(part.sender_kind.as_str())
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
@@ -226,7 +234,8 @@ impl Store {
                 InboundOutcome::Complete(id)
             }
             Some(reference) => {
-                let parts = open_set(&mut tx, &part.sender, reference, total).await?;
+                let parts =
+                    open_set(&mut tx, &part.sender, part.sender_kind, reference, total).await?;
                 if parts.len() >= usize::from(total) {
                     let id = create_message(
                         &mut tx,
@@ -261,9 +270,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         self.lock_inbound(&mut tx).await?;
         let groups = sqlx::query(
-            "SELECT sender, concat_reference, parts_total FROM inbound_parts \
+            "SELECT sender, sender_kind, concat_reference, parts_total FROM inbound_parts \
              WHERE message_id IS NULL AND concat_reference IS NOT NULL \
-             GROUP BY sender, concat_reference, parts_total HAVING MAX(stored_at) < $1",
+             GROUP BY sender, sender_kind, concat_reference, parts_total \
+             HAVING MAX(stored_at) < $1",
         )
         .bind(older_than_ms)
         .fetch_all(&mut *tx)
@@ -271,9 +281,10 @@ impl Store {
         let mut ids = Vec::with_capacity(groups.len());
         for group in &groups {
             let sender: String = group.try_get("sender")?;
+            let kind: PeerKind = super::parse_col(group, "sender_kind")?;
             let reference: i64 = group.try_get("concat_reference")?;
             let total: u8 = super::req_u8(group, "parts_total")?;
-            let parts = open_set(&mut tx, &sender, reference, total).await?;
+            let parts = open_set(&mut tx, &sender, kind, reference, total).await?;
             if parts.is_empty() {
                 continue;
             }
@@ -385,17 +396,19 @@ impl Store {
 async fn open_set(
     tx: &mut Transaction<'static, sqlx::Any>,
     sender: &str,
+    kind: PeerKind,
     reference: i64,
     total: u8,
 ) -> Result<Vec<OpenPart>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, seq, modem, service_number, text, encoding, received_at FROM inbound_parts \
          WHERE sender = $1 AND concat_reference = $2 AND parts_total = $3 AND message_id IS NULL \
-         ORDER BY seq, id",
+         AND sender_kind = $4 ORDER BY seq, id",
     )
     .bind(sender)
     .bind(reference)
     .bind(i64::from(total))
+    .bind(kind.as_str())
     .fetch_all(&mut **tx)
     .await?;
     rows.iter()
@@ -438,10 +451,10 @@ async fn create_message(
     let service_number = parts.iter().find_map(|p| p.service_number.clone());
     let sent_at = parts.iter().map(|p| p.received_at).min();
     let id: i64 = sqlx::query(
-        "INSERT INTO messages (direction, peer, service_number, text, encoding, state, \
+        "INSERT INTO messages (direction, peer, peer_kind, service_number, text, encoding, state, \
          parts_total, modem, concat_reference, created_at, updated_at, sent_at) \
-         SELECT 'in', sender, $1, $2, $3, $4, $5, $6, $7, $8, $8, $9 FROM inbound_parts \
-         WHERE id = $10 RETURNING id",
+         SELECT 'in', sender, sender_kind, $1, $2, $3, $4, $5, $6, $7, $8, $8, $9 \
+         FROM inbound_parts WHERE id = $10 RETURNING id",
     )
     .bind(service_number)
     .bind(text)

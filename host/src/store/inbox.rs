@@ -6,15 +6,17 @@
 use std::time::Duration;
 
 use super::audit::PreparedEntry;
-use super::{MessageId, NewOutbound, Store, StoreError, duration_ms, placeholders};
+use super::{MessageId, NewOutbound, PeerKind, Store, StoreError, duration_ms, placeholders};
 
 /// An inbound message handed to the router.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxMessage {
     /// The stored message.
     pub id: MessageId,
-    /// The sender, normalised.
+    /// The sender, normalised; an alphanumeric sender's name as it came.
     pub sender: String,
+    /// Whether the sender is a number or an alphanumeric name (never a registered phone).
+    pub sender_kind: PeerKind,
     /// Which of our numbers received it.
     pub service_number: Option<String>,
     /// The modem it came through.
@@ -46,7 +48,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE messages SET route_lease_until = $1 WHERE id IN ({}) \
-             RETURNING id, peer, service_number, modem, text, state, sent_at, created_at",
+             RETURNING id, peer, peer_kind, service_number, modem, text, state, sent_at, created_at",
             placeholders(2, ids.len())
         );
         let mut query = sqlx::query(&sql).bind(now_ms.saturating_add(duration_ms(lease)));
@@ -63,6 +65,7 @@ impl Store {
                 Ok(InboxMessage {
                     id: row.try_get("id")?,
                     sender: row.try_get("peer")?,
+                    sender_kind: super::parse_col(row, "peer_kind")?,
                     service_number: row.try_get("service_number")?,
                     modem: row.try_get("modem")?,
                     text: row.try_get("text")?,
@@ -200,6 +203,7 @@ mod tests {
         let part = NewInboundPart {
             modem: "m1".into(),
             sender: "+8613800000001".into(),
+            sender_kind: crate::store::PeerKind::Number,
             service_number: Some("10690110".into()),
             concat: None,
             raw_pdu: "00".into(),
@@ -292,6 +296,7 @@ mod tests {
         let second_part = NewInboundPart {
             modem: "m1".into(),
             sender: "+8613800000002".into(),
+            sender_kind: crate::store::PeerKind::Number,
             service_number: None,
             concat: None,
             raw_pdu: "01".into(),

@@ -76,7 +76,7 @@ use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row, Transaction};
 
@@ -241,6 +241,19 @@ pub enum MessageState {
     Partial,
 }
 
+/// What a message's peer is. An alphanumeric sender (TP-OA type of number alphanumeric) names
+/// itself as it likes: its name is kept as it came, never read as a phone number, so that it
+/// cannot pass for a registered phone (issue 18 finding 6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerKind {
+    /// A phone number or a short code (every outbound peer).
+    #[default]
+    Number,
+    /// An inbound sender's alphanumeric name (`ICBC`): no reply can be sent to it.
+    Alphanumeric,
+}
+
 /// State of one part of an outbound message (inbound parts are always `Received`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -283,6 +296,9 @@ macro_rules! string_enum {
 }
 
 string_enum!(Direction, "messages.direction", { In => "in", Out => "out" });
+string_enum!(PeerKind, "messages.peer_kind", {
+    Number => "number", Alphanumeric => "alphanumeric",
+});
 string_enum!(MessageState, "messages.state", {
     Queued => "queued", Sending => "sending", Sent => "sent", Delivered => "delivered",
     Failed => "failed", Expired => "expired", Received => "received", Partial => "partial",
@@ -297,8 +313,10 @@ string_enum!(PartState, "message_parts.state", {
 pub struct MessageRecord {
     pub id: MessageId,
     pub direction: Direction,
-    /// The other party's number.
+    /// The other party's number, or an inbound sender's alphanumeric name.
     pub peer: String,
+    /// Whether `peer` is a number or an alphanumeric name.
+    pub peer_kind: PeerKind,
     /// Which of our numbers sent or received it, when known.
     pub service_number: Option<String>,
     pub text: String,
@@ -784,8 +802,8 @@ fn parse_col<T: FromStr<Err = StoreError>>(row: &AnyRow, column: &str) -> Result
 }
 
 /// The columns [`message_from_row`] reads.
-const MESSAGE_COLUMNS: &str = "id, direction, peer, service_number, text, encoding, state, \
-     parts_total, attempts, max_attempts, last_error, modem, priority, status_report, \
+const MESSAGE_COLUMNS: &str = "id, direction, peer, peer_kind, service_number, text, encoding, \
+     state, parts_total, attempts, max_attempts, last_error, modem, priority, status_report, \
      concat_reference, created_at, updated_at, sent_at, delivered_at, next_attempt_at, \
      valid_until, lease_owner, lease_until, batch_id";
 
@@ -794,6 +812,7 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
         id: row.try_get("id")?,
         direction: parse_col(row, "direction")?,
         peer: row.try_get("peer")?,
+        peer_kind: parse_col(row, "peer_kind")?,
         service_number: row.try_get("service_number")?,
         text: row.try_get("text")?,
         encoding: row.try_get("encoding")?,

@@ -37,6 +37,7 @@ crate::on_both_backends!(TestDb =>
     reference_reused_before_completion_closes_the_old_set_as_partial,
     stale_partial_is_flushed_as_partial_with_gaps_marked,
     single_part_inbound_keeps_its_raw_pdu,
+    an_alphanumeric_sender_is_stored_marked_and_kept_apart_from_the_same_digits_as_a_number,
     genuinely_new_identical_single_sms_is_not_a_duplicate,
     list_messages_filters_and_pages,
     enqueue_of_ten_thousand_recipients_commits_in_one_transaction,
@@ -723,6 +724,7 @@ fn part(
     NewInboundPart {
         modem: "m1".into(),
         sender: sender.into(),
+        sender_kind: PeerKind::Number,
         service_number: Some("10086110".into()),
         concat,
         // Distinct per part and per SCTS, like a real PDU.

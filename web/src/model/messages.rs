@@ -38,6 +38,10 @@ pub struct MessageRow {
     /// `in` or `out`.
     pub direction: String,
     pub peer: String,
+    /// `peer` is an inbound sender's alphanumeric name (`ICBC`), not a number: whatever the
+    /// sender chose to be called, never a registered phone, and it cannot be answered.
+    #[serde(default)]
+    pub alphanumeric: bool,
     /// Empty when [`MessageRow::withheld`].
     pub text: String,
     /// The keyword (`CP`) of a police query or reply that the viewer is not granted: its text

@@ -25,6 +25,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("msg.none", "没有符合条件的短信。", "No message matches."),
     ("msg.time", "时间", "Time"),
     ("msg.peer", "对方号码", "Number"),
+    (
+        "msg.alphanumeric",
+        "字母名称，非号码，不可回复",
+        "alphanumeric name, not a number; cannot be answered",
+    ),
     ("msg.text", "内容", "Text"),
     (
         "msg.withheld",
@@ -109,6 +114,15 @@ pub(crate) fn shown_text(lang: Lang, m: &MessageRow) -> String {
     withheld_or(lang, m.withheld.as_deref(), &m.text)
 }
 
+/// The other party, with a note when it is an alphanumeric sender's name rather than a number
+/// (anyone can send under the name "13800000001"; issue 18 finding 6).
+fn peer_view(lang: Lang, m: &MessageRow) -> impl IntoView + use<> {
+    let note = m.alphanumeric.then(|| {
+        view! { <div class="muted small peer-kind" data-peer-kind="alphanumeric">{t(lang, "msg.alphanumeric")}</div> }
+    });
+    view! { {m.peer.clone()}{note} }
+}
+
 /// `text`, or the withheld notice naming `withheld`'s keyword.
 pub(crate) fn withheld_or(lang: Lang, withheld: Option<&str>, text: &str) -> String {
     match withheld {
@@ -144,7 +158,7 @@ fn list_view(lang: Lang, list: MessageList) -> impl IntoView {
                 <tr data-id=m.id.to_string()>
                     <td class="small">{format_time(m.created_at)}</td>
                     <td>{t(lang, dir)}</td>
-                    <td>{m.peer.clone()}</td>
+                    <td>{peer_view(lang, m)}</td>
                     <td class="text"><a href=href rel="external">{shown_text(lang, m)}</a></td>
                     <td>{state_badge(lang, &m.state)}{m.last_error.clone().map(|e| view! { <div class="muted small">{e}</div> })}</td>
                     <td class="num">{m.parts.map(|p| p.to_string()).unwrap_or_default()}</td>
@@ -240,7 +254,7 @@ fn detail_view(viewer: &Viewer, d: MessageDetail) -> impl IntoView + use<> {
                 <tbody>
                     <tr><th>{t(lang, "msg.state")}</th><td>{state_badge(lang, &d.row.state)}</td></tr>
                     <tr><th>{t(lang, "msg.direction")}</th><td>{t(lang, dir)}</td></tr>
-                    <tr><th>{t(lang, "msg.peer")}</th><td>{d.row.peer.clone()}</td></tr>
+                    <tr><th>{t(lang, "msg.peer")}</th><td>{peer_view(lang, &d.row)}</td></tr>
                     <tr><th>{t(lang, "msg.time")}</th><td>{format_time(d.row.created_at)}</td></tr>
                     {field("msg.error", d.row.last_error.clone().unwrap_or_default())}
                     {field("msg.attempts", if d.row.direction == "out" { format!("{} / {}", d.attempts, d.max_attempts) } else { String::new() })}

@@ -16,7 +16,7 @@ use super::{HostBackend, audit_source, random_id, unavailable};
 use crate::api::call_audit::send_details;
 use crate::audit::AuditEntry;
 use crate::store::{
-    Direction, MessageFilter, MessageRecord, MessageState, NewOutbound, WebSendRecord,
+    Direction, MessageFilter, MessageRecord, MessageState, NewOutbound, PeerKind, WebSendRecord,
 };
 
 fn row(m: &MessageRecord, shown: &Shown) -> MessageRow {
@@ -28,6 +28,7 @@ fn row(m: &MessageRecord, shown: &Shown) -> MessageRow {
         id: m.id,
         direction: m.direction.as_str().to_owned(),
         peer: m.peer.clone(),
+        alphanumeric: m.peer_kind == PeerKind::Alphanumeric,
         text: if withheld.is_some() {
             String::new()
         } else {
