@@ -173,9 +173,7 @@ impl Store {
         if completion.replies.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self
-            .insert_outbound(tx, &completion.replies, now_ms)
-            .await?)
+        self.insert_outbound(tx, &completion.replies, now_ms).await
     }
 }
 
