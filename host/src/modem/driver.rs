@@ -504,11 +504,19 @@ impl Driver {
                     sms::DeliveryOutcome::Failed => Some(false),
                     sms::DeliveryOutcome::Pending => None,
                 };
+                // Normalised as the recipients of outbound messages are, to match their peer.
+                let recipient = PhoneNumber::parse(
+                    &report.recipient.to_string(),
+                    &self.settings.default_country_code,
+                )
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| report.recipient.to_string());
                 let message = self
                     .store
                     .apply_status_report(
                         &self.config.name,
                         report.message_reference,
+                        &recipient,
                         report.status,
                         delivered,
                         now,

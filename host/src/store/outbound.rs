@@ -25,6 +25,13 @@ const ENQUEUE_COLUMNS: usize = 13;
 /// Most messages one [`Store::claim_outbound`] call hands out.
 pub const MAX_CLAIM: u32 = 1000;
 
+/// How long a status report that matched no part waits for its part to be recorded. The modem
+/// can hand over the `+CDS` before the driver has stored the `+CMGS` answer's reference, which
+/// takes a commit (seconds at worst). Short, because a report left from a duplicate must not be
+/// taken by the next part with the same TP-MR and recipient: that needs 256 more parts through
+/// the same modem, which no modem sends in two minutes.
+pub const EARLY_REPORT_WINDOW: Duration = Duration::from_secs(120);
+
 /// A message to send, as given to [`Store::enqueue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutbound {
@@ -483,6 +490,8 @@ impl Store {
         }
         check_encoding(encoding)?;
         let mut tx = self.begin_write().await?;
+        // Before the message's lock, in the order apply_status_report takes them.
+        self.lock_status_reports(&mut tx, modem).await?;
         self.lock_message(&mut tx, id).await?;
         let row = sqlx::query("SELECT direction, parts_total FROM messages WHERE id = $1")
             .bind(id)
@@ -541,6 +550,7 @@ impl Store {
         .bind(i64::from(seq))
         .execute(&mut *tx)
         .await?;
+        apply_early_reports(&mut tx, id, seq, modem, message_reference, now_ms).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -675,64 +685,100 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a status report (TP-ST `status`) for the part sent by `modem` with TP-MR
-    /// `message_reference` most recently within [`STATUS_REPORT_WINDOW`]. `delivered`:
-    /// `Some(true)` delivered, `Some(false)` failed permanently, `None` still pending. The
-    /// message becomes `delivered` once all its parts are, `failed` as soon as one part failed.
-    /// A part's first final report wins, so duplicate and out-of-order reports are harmless.
-    /// Returns the message the report belongs to, `None` if no sent part matches.
+    /// Applies a status report (TP-ST `status`) from `modem` for TP-MR `message_reference` and
+    /// TP-RA `recipient` (normalised as message peers are) to the most recent part sent by that
+    /// modem with that reference to that recipient within [`STATUS_REPORT_WINDOW`]: TP-MR is one
+    /// byte and wraps, so the recipient keeps a late report off a newer part to someone else.
+    /// `delivered`: `Some(true)` delivered, `Some(false)` failed permanently, `None` still
+    /// pending. The message becomes `delivered` once all its parts are, `failed` as soon as one
+    /// part failed. A part's first final report wins, so duplicate and out-of-order reports are
+    /// harmless.
+    ///
+    /// A report is never dropped. One that matches no part, or only a part that already has its
+    /// final report, is kept in `unmatched_status_reports`: the modem can deliver it before the
+    /// driver has recorded the part's reference, and [`Store::record_part_sent`] applies it
+    /// then, within [`EARLY_REPORT_WINDOW`]; otherwise it stays there for inspection.
+    /// Returns the message whose part the report matched, `None` if it was kept to wait.
+    #[allow(clippy::too_many_arguments)]
     pub async fn apply_status_report(
         &self,
         modem: &str,
         message_reference: u8,
+        recipient: &str,
         status: u8,
         delivered: Option<bool>,
         now_ms: i64,
     ) -> Result<Option<MessageId>, StoreError> {
         let mut tx = self.begin_write().await?;
+        self.lock_status_reports(&mut tx, modem).await?;
         let found = sqlx::query(
-            "SELECT message_id, seq FROM message_parts WHERE modem = $1 \
-             AND message_reference = $2 AND sent_at >= $3 AND state <> 'pending' \
-             ORDER BY sent_at DESC, message_id DESC LIMIT 1",
+            "SELECT p.message_id, p.seq, p.state FROM message_parts p \
+             JOIN messages m ON m.id = p.message_id \
+             WHERE p.modem = $1 AND p.message_reference = $2 AND p.sent_at >= $3 \
+             AND p.state <> 'pending' AND m.peer = $4 \
+             ORDER BY p.sent_at DESC, p.message_id DESC, p.seq DESC LIMIT 1",
         )
         .bind(modem)
         .bind(i64::from(message_reference))
         .bind(now_ms.saturating_sub(duration_ms(STATUS_REPORT_WINDOW)))
+        .bind(recipient)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(found) = found else {
-            tx.rollback().await?;
-            tracing::info!(
-                modem,
-                message_reference,
-                status,
-                "status report matches no sent part"
-            );
-            return Ok(None);
+        let matched = match &found {
+            Some(row) => Some((
+                row.try_get::<i64, _>("message_id")?,
+                row.try_get::<i64, _>("seq")?,
+                parse_col::<PartState>(row, "state")? == PartState::Sent,
+            )),
+            None => None,
         };
-        let id: i64 = found.try_get("message_id")?;
-        let seq: i64 = found.try_get("seq")?;
+        let (id, seq) = match matched {
+            Some((id, seq, true)) => (id, seq),
+            // No such part yet, or the latest one already has its final report: the report of
+            // a part whose reference is not recorded yet (or a duplicate). Kept for that part.
+            other => {
+                keep_unmatched_report(
+                    &mut tx,
+                    modem,
+                    message_reference,
+                    recipient,
+                    status,
+                    delivered,
+                    now_ms,
+                )
+                .await?;
+                tx.commit().await?;
+                tracing::info!(
+                    modem,
+                    message_reference,
+                    status,
+                    "status report matches no part awaiting one; kept for its part"
+                );
+                return Ok(other.map(|(id, _, _)| id));
+            }
+        };
         self.lock_message(&mut tx, id).await?;
-        let part_state = match delivered {
-            Some(true) => PartState::Delivered,
-            Some(false) => PartState::Failed,
-            None => PartState::Sent,
-        };
-        // Only a part without a final report changes: the first final report wins.
-        sqlx::query(
-            "UPDATE message_parts SET state = $1, status = $2, reported_at = $3 \
-             WHERE message_id = $4 AND seq = $5 AND state = 'sent'",
-        )
-        .bind(part_state.as_str())
-        .bind(i64::from(status))
-        .bind(now_ms)
-        .bind(id)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
+        set_part_report(&mut tx, id, seq, status, delivered, now_ms).await?;
         apply_part_outcomes(&mut tx, id, now_ms).await?;
         tx.commit().await?;
         Ok(Some(id))
+    }
+
+    /// Serialises matching status reports with recording parts on PostgreSQL, per modem: without
+    /// it a report could miss a part being recorded while that part's transaction misses the
+    /// report being kept, and the report would wait for nothing. (SQLite has one writer anyway.)
+    async fn lock_status_reports(
+        &self,
+        tx: &mut Transaction<'static, sqlx::Any>,
+        modem: &str,
+    ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("jingxun.status_reports.{modem}"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Checks that `owner` holds the lease of `id` (state `sending`), locking the row.
@@ -765,6 +811,116 @@ impl Store {
             parts_total: opt_u8(&row, "parts_total")?,
         })
     }
+}
+
+/// Sets a sent part's report. Only a part without a final report changes: the first final
+/// report wins.
+async fn set_part_report(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    id: MessageId,
+    seq: i64,
+    status: u8,
+    delivered: Option<bool>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let part_state = match delivered {
+        Some(true) => PartState::Delivered,
+        Some(false) => PartState::Failed,
+        None => PartState::Sent,
+    };
+    sqlx::query(
+        "UPDATE message_parts SET state = $1, status = $2, reported_at = $3 \
+         WHERE message_id = $4 AND seq = $5 AND state = 'sent'",
+    )
+    .bind(part_state.as_str())
+    .bind(i64::from(status))
+    .bind(now_ms)
+    .bind(id)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores a status report that no part awaiting one matched.
+async fn keep_unmatched_report(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    modem: &str,
+    message_reference: u8,
+    recipient: &str,
+    status: u8,
+    delivered: Option<bool>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let outcome = match delivered {
+        Some(true) => "delivered",
+        Some(false) => "failed",
+        None => "pending",
+    };
+    sqlx::query(
+        "INSERT INTO unmatched_status_reports \
+         (modem, message_reference, recipient, status, outcome, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(modem)
+    .bind(i64::from(message_reference))
+    .bind(recipient)
+    .bind(i64::from(status))
+    .bind(outcome)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Applies, in the order they arrived, the kept reports that were waiting for part `seq` of `id`,
+/// just recorded as sent by `modem` with `message_reference`: same modem, reference and recipient,
+/// received within [`EARLY_REPORT_WINDOW`]. Applied reports are removed (the part holds them
+/// now). The message is `sending` here; `mark_sent` derives its state from its parts.
+async fn apply_early_reports(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    id: MessageId,
+    seq: u8,
+    modem: &str,
+    message_reference: u8,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let waiting = sqlx::query(
+        "SELECT r.id, r.status, r.outcome, r.received_at FROM unmatched_status_reports r \
+         JOIN messages m ON m.id = $1 AND m.peer = r.recipient \
+         WHERE r.modem = $2 AND r.message_reference = $3 AND r.received_at >= $4 \
+         ORDER BY r.received_at, r.id",
+    )
+    .bind(id)
+    .bind(modem)
+    .bind(i64::from(message_reference))
+    .bind(now_ms.saturating_sub(duration_ms(EARLY_REPORT_WINDOW)))
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in &waiting {
+        let report: i64 = row.try_get("id")?;
+        let status = opt_u8(row, "status")?.unwrap_or(0);
+        let delivered = match row.try_get::<String, _>("outcome")?.as_str() {
+            "delivered" => Some(true),
+            "failed" => Some(false),
+            _ => None,
+        };
+        let received_at: i64 = row.try_get("received_at")?;
+        set_part_report(tx, id, i64::from(seq), status, delivered, received_at).await?;
+        sqlx::query("DELETE FROM unmatched_status_reports WHERE id = $1")
+            .bind(report)
+            .execute(&mut **tx)
+            .await?;
+        tracing::info!(
+            id,
+            seq,
+            modem,
+            message_reference,
+            status,
+            "status report that arrived before its part was recorded applied"
+        );
+    }
+    Ok(())
 }
 
 /// Ends a message in `state` (failed or expired) with `error`, releasing any lease.

@@ -30,6 +30,9 @@ crate::on_both_backends!(TestDb =>
     one_failed_part_fails_the_message,
     reports_arriving_before_mark_sent_are_kept,
     unknown_or_old_message_reference_matches_nothing,
+    a_wrapped_reference_report_goes_only_to_the_part_sent_to_its_recipient,
+    a_report_arriving_before_its_part_is_recorded_is_applied_once_it_is,
+    a_report_matching_only_an_already_reported_part_waits_for_a_newer_one,
     mark_sent_refuses_while_parts_are_unsent,
     record_part_sent_refuses_a_different_split,
     inbound_out_of_order_and_duplicate_parts_assemble_once,
@@ -432,8 +435,11 @@ async fn expired_validity_is_never_claimed(db: &TestDb) {
     assert_eq!(s.queue_depths().await.unwrap().expired, 2);
 }
 
+/// The recipient of [`three_part_message_sent`].
+const THREE_PARTS_TO: &str = "+8613800000005";
+
 async fn three_part_message_sent(s: &Store, first_mr: u8) -> MessageId {
-    let mut m = msg("13800000005", "three parts");
+    let mut m = msg(THREE_PARTS_TO, "three parts");
     m.status_report = true;
     let id = s.enqueue_at(&[m], T0).await.unwrap()[0];
     let claimed = s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
@@ -452,23 +458,23 @@ async fn delivered_only_after_all_three_part_reports(db: &TestDb) {
     };
     // Part 2 first (out of order), then the same report again.
     assert_eq!(
-        s.apply_status_report("m1", 11, 0, Some(true), T0 + 5_000)
+        s.apply_status_report("m1", 11, THREE_PARTS_TO, 0, Some(true), T0 + 5_000)
             .await
             .unwrap(),
         Some(id)
     );
     assert_eq!(
-        s.apply_status_report("m1", 11, 0, Some(true), T0 + 5_001)
+        s.apply_status_report("m1", 11, THREE_PARTS_TO, 0, Some(true), T0 + 5_001)
             .await
             .unwrap(),
         Some(id)
     );
     assert_eq!(state(s).await, MessageState::Sent);
     // Part 1 still pending at the SC (TP-ST 0x20), then part 3 delivered.
-    s.apply_status_report("m1", 10, 0x20, None, T0 + 6_000)
+    s.apply_status_report("m1", 10, THREE_PARTS_TO, 0x20, None, T0 + 6_000)
         .await
         .unwrap();
-    s.apply_status_report("m1", 12, 0, Some(true), T0 + 7_000)
+    s.apply_status_report("m1", 12, THREE_PARTS_TO, 0, Some(true), T0 + 7_000)
         .await
         .unwrap();
     let (record, parts) = get(s, id).await;
@@ -476,7 +482,7 @@ async fn delivered_only_after_all_three_part_reports(db: &TestDb) {
     assert_eq!(parts[0].status, Some(0x20));
     assert_eq!(parts[0].state, PartState::Sent);
     // Part 1 delivered: now all three are.
-    s.apply_status_report("m1", 10, 0, Some(true), T0 + 8_000)
+    s.apply_status_report("m1", 10, THREE_PARTS_TO, 0, Some(true), T0 + 8_000)
         .await
         .unwrap();
     let (record, parts) = get(s, id).await;
@@ -484,7 +490,7 @@ async fn delivered_only_after_all_three_part_reports(db: &TestDb) {
     assert_eq!(record.delivered_at, Some(T0 + 8_000));
     assert!(parts.iter().all(|p| p.state == PartState::Delivered));
     // A late, contradicting report changes nothing: the first final report wins.
-    s.apply_status_report("m1", 10, 0x41, Some(false), T0 + 9_000)
+    s.apply_status_report("m1", 10, THREE_PARTS_TO, 0x41, Some(false), T0 + 9_000)
         .await
         .unwrap();
     let (record, parts) = get(s, id).await;
@@ -496,10 +502,10 @@ async fn delivered_only_after_all_three_part_reports(db: &TestDb) {
 async fn one_failed_part_fails_the_message(db: &TestDb) {
     let s = &db.store;
     let id = three_part_message_sent(s, 20).await;
-    s.apply_status_report("m1", 20, 0, Some(true), T0 + 5_000)
+    s.apply_status_report("m1", 20, THREE_PARTS_TO, 0, Some(true), T0 + 5_000)
         .await
         .unwrap();
-    s.apply_status_report("m1", 21, 0x45, Some(false), T0 + 5_001)
+    s.apply_status_report("m1", 21, THREE_PARTS_TO, 0x45, Some(false), T0 + 5_001)
         .await
         .unwrap();
     let (record, _) = get(s, id).await;
@@ -507,7 +513,7 @@ async fn one_failed_part_fails_the_message(db: &TestDb) {
     let error = record.last_error.unwrap();
     assert!(error.starts_with("delivery failed: status 0x45"), "{error}");
     // The last part delivered later does not revive it.
-    s.apply_status_report("m1", 22, 0, Some(true), T0 + 5_002)
+    s.apply_status_report("m1", 22, THREE_PARTS_TO, 0, Some(true), T0 + 5_002)
         .await
         .unwrap();
     assert_eq!(get(s, id).await.0.state, MessageState::Failed);
@@ -518,10 +524,10 @@ async fn reports_arriving_before_mark_sent_are_kept(db: &TestDb) {
     let id = s.enqueue_at(&[msg("1", "fast network")], T0).await.unwrap()[0];
     let claimed = s.claim_outbound("w", 1, LEASE, T0).await.unwrap();
     send_parts(s, &claimed[0], 2, 30, T0 + 1).await;
-    s.apply_status_report("m1", 30, 0, Some(true), T0 + 2)
+    s.apply_status_report("m1", 30, "1", 0, Some(true), T0 + 2)
         .await
         .unwrap();
-    s.apply_status_report("m1", 31, 0, Some(true), T0 + 3)
+    s.apply_status_report("m1", 31, "1", 0, Some(true), T0 + 3)
         .await
         .unwrap();
     assert_eq!(get(s, id).await.0.state, MessageState::Sending);
@@ -533,20 +539,20 @@ async fn unknown_or_old_message_reference_matches_nothing(db: &TestDb) {
     let s = &db.store;
     let id = three_part_message_sent(s, 50).await;
     assert_eq!(
-        s.apply_status_report("m1", 99, 0, Some(true), T0 + 5_000)
+        s.apply_status_report("m1", 99, THREE_PARTS_TO, 0, Some(true), T0 + 5_000)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        s.apply_status_report("m2", 50, 0, Some(true), T0 + 5_000)
+        s.apply_status_report("m2", 50, THREE_PARTS_TO, 0, Some(true), T0 + 5_000)
             .await
             .unwrap(),
         None
     );
     let too_late = T0 + 1_000 + super::duration_ms(STATUS_REPORT_WINDOW) + 1;
     assert_eq!(
-        s.apply_status_report("m1", 50, 0, Some(true), too_late)
+        s.apply_status_report("m1", 50, THREE_PARTS_TO, 0, Some(true), too_late)
             .await
             .unwrap(),
         None
@@ -554,7 +560,7 @@ async fn unknown_or_old_message_reference_matches_nothing(db: &TestDb) {
     // The TP-MR wrapped: a new part with MR 50 takes the report, not the old one.
     let newer = three_part_message_sent(s, 50).await;
     assert_eq!(
-        s.apply_status_report("m1", 50, 0, Some(true), T0 + 6_000)
+        s.apply_status_report("m1", 50, THREE_PARTS_TO, 0, Some(true), T0 + 6_000)
             .await
             .unwrap(),
         Some(newer.max(id))
