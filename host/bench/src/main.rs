@@ -7,7 +7,10 @@ use clap::Parser;
 
 /// The benchmark's sizes.
 #[derive(Debug, Parser)]
-#[command(version, about = "Measures the Jingxun gateway's figures and prints them")]
+#[command(
+    version,
+    about = "Measures the Jingxun gateway's figures and prints them"
+)]
 struct Args {
     /// Recipients of the one-send enqueue measurement.
     #[arg(long, default_value_t = 10_000)]
