@@ -53,10 +53,8 @@ const ORDER: &[&str] = &[
 /// fails on any other, and says when one of these is gone so that it is taken off.
 const KNOWN_UPWARD: &[(&str, &str)] = &[
     // The store still takes these records from the domain modules above it.
-    ("store", "address_book"),
     ("store", "audit"),
     ("store", "auth"),
-    ("store", "directory"),
     ("store", "plugins"),
     // `secrets::open_store` opens the store with the key; its error wraps the audit's.
     ("secrets", "audit"),

@@ -12,62 +12,16 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::json;
 
-use crate::audit::{AuditEntry, AuditError};
-use crate::phone::{PhoneError, parse_recipients};
-use crate::store::{Store, StoreError};
+use crate::audit::AuditEntry;
+use crate::phone::parse_recipients;
+use crate::store::Store;
+pub use crate::store::address_book::{
+    AddressBookError, ContactRecord, DepartmentRecord, GroupRecord, MAX_NAME_CHARS, MAX_NUMBERS,
+    Member, Snapshot,
+};
 
-/// Numbers one contact may have.
-pub const MAX_NUMBERS: usize = 5;
-/// Characters of a name at most.
-pub const MAX_NAME_CHARS: usize = 64;
 /// Audit component of address book changes.
 const COMPONENT: &str = "address_book";
-
-/// A department as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepartmentRecord {
-    pub id: i64,
-    pub parent: Option<i64>,
-    pub name: String,
-}
-
-/// A contact as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactRecord {
-    pub id: i64,
-    pub name: String,
-    pub title: String,
-    pub department: Option<i64>,
-    /// Canonical, in order.
-    pub numbers: Vec<String>,
-}
-
-/// A group as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupRecord {
-    pub id: i64,
-    pub name: String,
-    pub contacts: Vec<i64>,
-    pub departments: Vec<i64>,
-}
-
-/// The whole address book at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Parents before children, siblings by name.
-    pub departments: Vec<DepartmentRecord>,
-    /// By name.
-    pub contacts: Vec<ContactRecord>,
-    /// By name.
-    pub groups: Vec<GroupRecord>,
-}
-
-/// A member of a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Member {
-    Contact(i64),
-    Department(i64),
-}
 
 /// A recipient picked from the address book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,50 +29,6 @@ pub struct Picked {
     /// Canonical number (the contact's first).
     pub number: String,
     pub name: String,
-}
-
-/// Why an address book change was refused. Each message says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum AddressBookError {
-    /// A name is empty, too long or holds control characters.
-    #[error("invalid {what}: give 1 to {MAX_NAME_CHARS} characters without control characters")]
-    InvalidName { what: &'static str },
-    /// A number is not a phone number.
-    #[error("`{input}` is not a phone number: {reason}")]
-    InvalidPhone { input: String, reason: PhoneError },
-    /// A contact without numbers.
-    #[error("a contact needs at least one number")]
-    NoNumbers,
-    /// A contact with too many numbers.
-    #[error("a contact has at most {MAX_NUMBERS} numbers")]
-    TooManyNumbers,
-    /// No such department, contact or group.
-    #[error("there is no {what} {id}; it may have been deleted")]
-    NotFound { what: &'static str, id: i64 },
-    /// A department still holds people or sub-departments.
-    #[error("department {0} still holds people or sub-departments; move or delete them first")]
-    DepartmentNotEmpty(i64),
-    /// A move under itself or a descendant.
-    #[error("a department cannot move under itself or one of its sub-departments")]
-    DepartmentCycle,
-    /// A sibling has the name.
-    #[error("the parent already has a department named `{0}`")]
-    DepartmentExists(String),
-    /// Another group has the name.
-    #[error("there is a group named `{0}` already")]
-    GroupExists(String),
-    /// The audit row could not be written, so nothing changed.
-    #[error("nothing was changed because its audit row could not be written: {0}")]
-    Audit(#[from] AuditError),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for AddressBookError {
-    fn from(e: sqlx::Error) -> Self {
-        AddressBookError::Store(StoreError::Database(e))
-    }
 }
 
 /// The address book on the store; cheap to clone.
@@ -343,6 +253,7 @@ impl Book {
     }
 }
 
+// The snapshot is the store's, which reads it; who it sends to is the address book's rule.
 impl Snapshot {
     /// `id` and every department below it.
     pub fn subtree(&self, id: i64) -> BTreeSet<i64> {

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 
 use sqlx::{Row, Transaction};
 
+mod records;
+
 use super::audit::{AuditEntry, append_audit};
 use super::{Store, StoreError};
-use crate::address_book::{
-    AddressBookError, ContactRecord, DepartmentRecord, GroupRecord, Member, Snapshot,
-};
 use crate::clock::now_ms;
+pub use records::{
+    AddressBookError, ContactRecord, DepartmentRecord, GroupRecord, MAX_NAME_CHARS, MAX_NUMBERS,
+    Member, Snapshot,
+};
 
 type Tx = Transaction<'static, sqlx::Any>;
 
@@ -367,12 +370,14 @@ impl Store {
     }
 
     async fn commit_audited(&self, mut tx: Tx, audit: AuditEntry) -> Result<(), AddressBookError> {
-        // A row that cannot be written is the store's `AuditRow`, which says that nothing was
-        // changed because of it; an invalid one too.
-        let prepared = audit
-            .prepare()
-            .map_err(|e| StoreError::AuditRow(Box::new(e)))?;
-        append_audit(self, &mut tx, &prepared).await?;
+        let audit_failed = |e: StoreError| match e {
+            StoreError::AuditRow(cause) => AddressBookError::Audit(*cause),
+            e => AddressBookError::Audit(e),
+        };
+        let prepared = audit.prepare().map_err(audit_failed)?;
+        append_audit(self, &mut tx, &prepared)
+            .await
+            .map_err(audit_failed)?;
         tx.commit().await?;
         Ok(())
     }

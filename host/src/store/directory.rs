@@ -7,15 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{Row, Transaction};
 
-use super::Store;
-use super::StoreError;
+mod records;
+
 use super::audit::{AuditEntry, append_audit};
-use crate::audit::AuditError;
+use super::{Store, StoreError};
 use crate::clock::now_ms;
-use crate::directory::{
+use crate::phone::PhoneNumber;
+pub use records::{
     DirectoryError, GrantTarget, PhoneIdentity, PhoneRecord, RoleRecord, UserIdentity, UserRecord,
 };
-use crate::phone::PhoneNumber;
 
 type Tx = Transaction<'static, sqlx::Any>;
 
@@ -548,7 +548,10 @@ impl Store {
 
     /// Appends the change's audit row and commits; without the row nothing is committed.
     async fn commit_with_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), DirectoryError> {
-        let audit = |e: StoreError| DirectoryError::Audit(AuditError::from(e));
+        let audit = |e: StoreError| match e {
+            StoreError::AuditRow(cause) => DirectoryError::Audit(*cause),
+            e => DirectoryError::Audit(e),
+        };
         let prepared = entry.prepare().map_err(audit)?;
         append_audit(self, &mut tx, &prepared)
             .await

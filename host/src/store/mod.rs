@@ -51,13 +51,13 @@
 //! production can use the same mechanism to place the tables in a schema of its choice.
 
 pub(crate) mod accounts;
-mod address_book;
+pub(crate) mod address_book;
 mod api_inbound;
 mod api_keys;
 pub(crate) mod audit;
 pub mod backup;
 mod batch;
-mod directory;
+pub(crate) mod directory;
 mod inbound;
 mod inbox;
 mod notifications;
