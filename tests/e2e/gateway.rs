@@ -27,6 +27,7 @@ jingxun::on_both_backends!(Backend =>
     sigterm_drains_and_stops_cleanly,
     a_malformed_pdu_is_kept_raw_and_cleared_from_the_sim,
     an_alphanumeric_sender_named_as_an_officers_phone_gets_no_answer_and_is_marked,
+    an_emoji_cut_between_two_parts_by_the_sending_phone_arrives_whole,
 );
 
 /// A running test set-up: the daemon, its simulated modems and its database.
@@ -566,6 +567,34 @@ async fn an_alphanumeric_sender_named_as_an_officers_phone_gets_no_answer_and_is
         !audit.contains("京A12345"),
         "no query was made for the name: {audit}"
     );
+    rig.finish().await;
+}
+
+/// Some handsets cut a long UCS2 text at a fixed size, through the middle of a surrogate pair.
+async fn an_emoji_cut_between_two_parts_by_the_sending_phone_arrives_whole(backend: Backend) {
+    let rig = Rig::start(backend, vec![SimConfig::default()], "").await;
+    let text = format!("{}😀收到", "警".repeat(66));
+    let octets: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    // 134 octets to a part: the first ends with the emoji's high surrogate.
+    let options = DeliverOptions {
+        concat_reference: 77,
+        ..DeliverOptions::new(chrono::Utc::now().fixed_offset())
+    };
+    let pdus = jingxun::sms::encode_deliver_ucs2_chunks(
+        &Address::international("8613800000031"),
+        &[&octets[..134], &octets[134..]],
+        &options,
+    )
+    .unwrap();
+    for pdu in pdus {
+        rig.sims[0].receive_pdu(pdu).unwrap();
+    }
+    let inbound = rig
+        .daemon
+        .wait_for_messages("in", LONG_WAIT, |m| !m.is_empty())
+        .await;
+    assert_eq!(inbound[0]["text"], text.as_str(), "{inbound:#?}");
+    assert_eq!(inbound[0]["parts_total"], 2);
     rig.finish().await;
 }
 

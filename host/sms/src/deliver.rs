@@ -5,7 +5,7 @@ use super::dcs::{dcs_for, interpret_dcs};
 use super::reader::Reader;
 use super::split::split;
 use super::udh::Concat;
-use super::{Encoding, PduError, timestamp, user_data};
+use super::{Encoding, PduError, timestamp, ucs2, user_data};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
@@ -69,6 +69,28 @@ pub(crate) fn read_deliver(
         status_report_indication: first & STATUS_REPORT_INDICATION != 0,
         more_messages_to_send: first & NO_MORE_MESSAGES == 0,
     })
+}
+
+/// The text of consecutive parts of one concatenated message, given in order. The user data of
+/// adjacent UCS2 parts is joined before it is decoded: a sender may cut a surrogate pair (an
+/// emoji) between two parts, and each half alone decodes to U+FFFD. Parts in other alphabets
+/// add their own text. An odd trailing octet of a UCS2 part is dropped, as when the part is
+/// decoded alone, so that it cannot shift the parts after it.
+pub fn join_parts<'a>(parts: impl IntoIterator<Item = &'a Deliver>) -> String {
+    let mut text = String::new();
+    let mut ucs2_octets = Vec::new();
+    for part in parts {
+        if part.encoding == Encoding::Ucs2 {
+            let even = part.user_data.len() & !1;
+            ucs2_octets.extend_from_slice(&part.user_data[..even]);
+        } else {
+            ucs2::decode_into(&ucs2_octets, &mut text);
+            ucs2_octets.clear();
+            text.push_str(&part.text);
+        }
+    }
+    ucs2::decode_into(&ucs2_octets, &mut text);
+    text
 }
 
 /// How [`encode_deliver`] builds its PDUs.
@@ -140,6 +162,63 @@ pub fn encode_deliver(
             concat.as_ref(),
             &mut scratch,
         )?;
+        pdus.push(pdu);
+    }
+    Ok(pdus)
+}
+
+/// The SMS-DELIVER PDUs of one UCS2 message whose parts carry exactly the given `chunks` of
+/// UTF-16BE user data, each with the SMSC information first (for the simulator and tests).
+/// [`encode_deliver`] never cuts a surrogate pair between parts, but a sending handset may cut
+/// anywhere: this builds what the network then delivers. One chunk makes a single SMS.
+///
+/// Errors: a chunk longer than a part holds, more than 255 chunks, a sender or SMSC that
+/// cannot be encoded.
+pub fn encode_deliver_ucs2_chunks(
+    from: &Address,
+    chunks: &[&[u8]],
+    options: &DeliverOptions,
+) -> Result<Vec<Vec<u8>>, PduError> {
+    let total = u8::try_from(chunks.len())
+        .map_err(|_| PduError::TooManyParts {
+            parts: chunks.len(),
+        })?
+        .max(1);
+    let mut head = Vec::with_capacity(32);
+    address::write_address(from, &mut head)?;
+    head.push(0x00); // TP-PID: plain short message
+    head.push(dcs_for(Encoding::Ucs2));
+    timestamp::encode(&options.timestamp, &mut head);
+    let mut smsc = Vec::with_capacity(12);
+    address::write_smsc(options.smsc.as_ref(), &mut smsc)?;
+
+    let mut pdus = Vec::with_capacity(chunks.len());
+    for (index, chunk) in chunks.iter().enumerate() {
+        let concat = (total > 1).then_some(Concat {
+            reference: options.concat_reference,
+            total,
+            seq: index as u8 + 1,
+            wide_reference: options.wide_reference,
+        });
+        let mut pdu = Vec::with_capacity(smsc.len() + 1 + head.len() + 1 + user_data::MAX_OCTETS);
+        pdu.extend_from_slice(&smsc);
+        pdu.push(MTI_DELIVER | NO_MORE_MESSAGES | if concat.is_some() { UDHI } else { 0 });
+        pdu.extend_from_slice(&head);
+        let start = pdu.len();
+        pdu.push(0);
+        if let Some(c) = &concat {
+            c.write_header(&mut pdu);
+        }
+        pdu.extend_from_slice(chunk);
+        let udl = pdu.len() - start - 1;
+        if udl > user_data::MAX_OCTETS {
+            return Err(PduError::InvalidUserData(format!(
+                "part {} has {udl} octets of user data; a part holds at most {}",
+                index + 1,
+                user_data::MAX_OCTETS
+            )));
+        }
+        pdu[start] = udl as u8;
         pdus.push(pdu);
     }
     Ok(pdus)
@@ -349,6 +428,79 @@ mod tests {
             hex::encode_upper(&pdus[0]),
             "07917283010010F5040B917238880900F10000993092516195800AE8329BFD4697D9EC37"
         );
+    }
+
+    fn utf16be(text: &str) -> Vec<u8> {
+        let mut octets = Vec::new();
+        ucs2::encode_into(text, &mut octets);
+        octets
+    }
+
+    fn decoded(pdus: &[Vec<u8>]) -> Vec<Deliver> {
+        pdus.iter()
+            .map(|pdu| match decode_incoming(pdu).unwrap() {
+                Incoming::Deliver(d) => d,
+                other => panic!("expected a deliver, got {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_emoji_cut_between_two_ucs2_parts_is_whole_once_the_parts_are_joined() {
+        let octets = utf16be("a😀b");
+        assert_eq!(octets, [0x00, 0x61, 0xD8, 0x3D, 0xDE, 0x00, 0x00, 0x62]);
+        let options = DeliverOptions {
+            concat_reference: 9,
+            ..DeliverOptions::new(time("2026-05-01T08:00:00+08:00"))
+        };
+        let pdus = encode_deliver_ucs2_chunks(
+            &Address::international("8613800000001"),
+            &[&octets[..4], &octets[4..]],
+            &options,
+        )
+        .unwrap();
+        let parts = decoded(&pdus);
+        // Each part alone holds half a surrogate pair.
+        assert_eq!(parts[0].text, "a\u{FFFD}");
+        assert_eq!(parts[1].text, "\u{FFFD}b");
+        assert_eq!(
+            parts
+                .iter()
+                .map(|p| p.concat.map(|c| (c.seq, c.total)))
+                .collect::<Vec<_>>(),
+            [Some((1, 2)), Some((2, 2))]
+        );
+        assert_eq!(join_parts(&parts), "a😀b");
+    }
+
+    #[test]
+    fn joined_parts_keep_other_alphabets_and_an_odd_ucs2_octet_shifts_nothing() {
+        let options = DeliverOptions::new(time("2026-05-01T08:00:00+08:00"));
+        let from = Address::national("13800000001");
+        let gsm = decoded(&encode_deliver(&from, "abc", &options).unwrap());
+        let mut odd = utf16be("中");
+        odd.push(0x4E);
+        let odd = decoded(&encode_deliver_ucs2_chunks(&from, &[&odd], &options).unwrap());
+        let tail =
+            decoded(&encode_deliver_ucs2_chunks(&from, &[&utf16be("文")], &options).unwrap());
+        assert_eq!(
+            odd[0].text, "中",
+            "the odd octet is dropped in the part alone"
+        );
+        assert_eq!(
+            join_parts([&odd[0], &tail[0], &gsm[0], &tail[0]]),
+            "中文abc文"
+        );
+        assert_eq!(join_parts(&[]), "");
+    }
+
+    #[test]
+    fn a_ucs2_chunk_too_long_for_a_part_is_refused() {
+        let options = DeliverOptions::new(time("2026-05-01T08:00:00+08:00"));
+        let from = Address::national("13800000001");
+        let long = vec![0x4E; 136];
+        let err = encode_deliver_ucs2_chunks(&from, &[&long[..134], &long], &options).unwrap_err();
+        assert!(err.to_string().contains("part 2 has 142 octets"), "{err}");
     }
 
     #[test]

@@ -34,7 +34,9 @@ mod roundtrip_tests;
 
 pub use address::{Address, AddressKind};
 pub use dcs::{DataCoding, interpret_dcs};
-pub use deliver::{Deliver, DeliverOptions, encode_deliver};
+pub use deliver::{
+    Deliver, DeliverOptions, encode_deliver, encode_deliver_ucs2_chunks, join_parts,
+};
 pub use gsm7::{is_gsm7_char, is_gsm7_text};
 pub use split::{Plan, plan, plan_with};
 pub use status_report::{DeliveryOutcome, StatusReport, encode_status_report};

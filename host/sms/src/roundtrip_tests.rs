@@ -163,6 +163,38 @@ proptest! {
         prop_assert_eq!(joined, text);
     }
 
+    /// A sending handset may cut UCS2 parts anywhere, between the halves of a surrogate pair
+    /// too: the parts joined give the text back whole.
+    #[test]
+    fn ucs2_parts_cut_anywhere_join_back_to_the_text(
+        text in any_text(),
+        units_per_part in prop::collection::vec(8usize..=67, 1..10),
+        reference in any::<u16>(),
+    ) {
+        let octets: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let mut chunks: Vec<&[u8]> = Vec::new();
+        let mut rest = octets.as_slice();
+        for units in units_per_part.iter().cycle() {
+            let (chunk, after) = rest.split_at((units * 2).min(rest.len()));
+            chunks.push(chunk);
+            rest = after;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        let options = DeliverOptions { concat_reference: reference, ..DeliverOptions::new(time()) };
+        let pdus = encode_deliver_ucs2_chunks(&Address::alphanumeric("Police"), &chunks, &options).unwrap();
+        prop_assert_eq!(pdus.len(), chunks.len());
+        let parts: Vec<Deliver> = pdus
+            .iter()
+            .map(|pdu| match decode_incoming(pdu) {
+                Ok(Incoming::Deliver(d)) => Ok(d),
+                other => Err(TestCaseError::fail(format!("not a deliver: {other:?}"))),
+            })
+            .collect::<Result<_, _>>()?;
+        prop_assert_eq!(join_parts(&parts), text);
+    }
+
     #[test]
     fn decoders_never_panic_on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = decode_incoming(&bytes);

@@ -84,6 +84,7 @@ struct OpenPart {
     seq: i64,
     modem: String,
     service_number: Option<String>,
+    raw_pdu: String,
     text: String,
     encoding: String,
     received_at: i64,
@@ -218,6 +219,7 @@ impl Store {
                     seq: 1,
                     modem: part.modem.clone(),
                     service_number: part.service_number.clone(),
+                    raw_pdu: part.raw_pdu.clone(),
                     text: part.text.clone(),
                     encoding: part.encoding.clone(),
                     received_at: part.sent_at_ms,
@@ -401,8 +403,8 @@ async fn open_set(
     total: u8,
 ) -> Result<Vec<OpenPart>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, seq, modem, service_number, text, encoding, received_at FROM inbound_parts \
-         WHERE sender = $1 AND concat_reference = $2 AND parts_total = $3 AND message_id IS NULL \
+        "SELECT id, seq, modem, service_number, raw_pdu, text, encoding, received_at \
+         FROM inbound_parts WHERE sender = $1 AND concat_reference = $2 AND parts_total = $3 AND message_id IS NULL \
          AND sender_kind = $4 ORDER BY seq, id",
     )
     .bind(sender)
@@ -418,12 +420,33 @@ async fn open_set(
                 seq: row.try_get("seq")?,
                 modem: row.try_get("modem")?,
                 service_number: row.try_get("service_number")?,
+                raw_pdu: row.try_get("raw_pdu")?,
                 text: row.try_get("text")?,
                 encoding: row.try_get("encoding")?,
                 received_at: row.try_get("received_at")?,
             })
         })
         .collect()
+}
+
+/// Appends the text of `run`, consecutive parts of one set in seq order. UCS2 parts are decoded
+/// again from their PDUs with their user data joined ([`crate::sms::join_parts`]): a surrogate
+/// pair (an emoji) cut between two parts is lost in each part's own text. Should a stored PDU
+/// no longer decode, the parts' own texts are used.
+fn push_run_text(run: &[&OpenPart], text: &mut String) {
+    let joined_ucs2 = run.len() > 1 && run.iter().any(|p| p.encoding == "ucs2");
+    let delivers = joined_ucs2.then(|| {
+        run.iter()
+            .map(|p| match crate::sms::decode_incoming_hex(&p.raw_pdu) {
+                Ok(crate::sms::Incoming::Deliver(deliver)) => Some(deliver),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+    });
+    match delivers.flatten() {
+        Some(delivers) => text.push_str(&crate::sms::join_parts(&delivers)),
+        None => run.iter().for_each(|p| text.push_str(&p.text)),
+    }
 }
 
 /// Creates the inbound message from `parts` (in seq order, at least one) and links them to it.
@@ -442,12 +465,18 @@ async fn create_message(
         });
     };
     let mut text = String::new();
+    let mut run: Vec<&OpenPart> = Vec::new();
     for seq in 1..=i64::from(total) {
         match parts.iter().find(|p| p.seq == seq) {
-            Some(p) => text.push_str(&p.text),
-            None => text.push_str(MISSING_PART),
+            Some(p) => run.push(p),
+            None => {
+                push_run_text(&run, &mut text);
+                run.clear();
+                text.push_str(MISSING_PART);
+            }
         }
     }
+    push_run_text(&run, &mut text);
     let service_number = parts.iter().find_map(|p| p.service_number.clone());
     let sent_at = parts.iter().map(|p| p.received_at).min();
     let id: i64 = sqlx::query(

@@ -41,6 +41,7 @@ crate::on_both_backends!(TestDb =>
     stale_partial_is_flushed_as_partial_with_gaps_marked,
     single_part_inbound_keeps_its_raw_pdu,
     an_alphanumeric_sender_is_stored_marked_and_kept_apart_from_the_same_digits_as_a_number,
+    an_emoji_cut_between_two_ucs2_parts_is_whole_in_the_message,
     genuinely_new_identical_single_sms_is_not_a_duplicate,
     list_messages_filters_and_pages,
     enqueue_of_ten_thousand_recipients_commits_in_one_transaction,
@@ -973,6 +974,81 @@ async fn an_alphanumeric_sender_is_stored_marked_and_kept_apart_from_the_same_di
     let inbox = s.claim_inbox(10, LEASE, T0 + 3).await.unwrap();
     let claimed = inbox.iter().find(|m| m.id == id).expect("in the inbox");
     assert_eq!(claimed.sender_kind, PeerKind::Alphanumeric);
+}
+
+/// The parts of a UCS2 message from `sender` carrying exactly `chunks` of UTF-16BE user data,
+/// as the driver stores them: each with its real PDU and its own decoded text.
+fn ucs2_parts(sender: &str, reference: u16, chunks: &[&[u8]], now: i64) -> Vec<NewInboundPart> {
+    let options = crate::sms::DeliverOptions {
+        concat_reference: reference,
+        ..crate::sms::DeliverOptions::new(
+            chrono::DateTime::from_timestamp_millis(T0)
+                .unwrap()
+                .fixed_offset(),
+        )
+    };
+    let from = crate::sms::Address::international(sender.trim_start_matches('+'));
+    crate::sms::encode_deliver_ucs2_chunks(&from, chunks, &options)
+        .unwrap()
+        .iter()
+        .map(|pdu| {
+            let crate::sms::Incoming::Deliver(d) = crate::sms::decode_incoming(pdu).unwrap() else {
+                panic!("a deliver")
+            };
+            let concat = d.concat.map(|c| (c.reference, c.total, c.seq));
+            NewInboundPart {
+                raw_pdu: hex::encode_upper(pdu),
+                encoding: "ucs2".into(),
+                ..part(sender, concat, &d.text, T0, now)
+            }
+        })
+        .collect()
+}
+
+/// A sending handset may cut a surrogate pair between two parts: the message is decoded with
+/// the parts' user data joined, not from the parts' own texts (where each half is U+FFFD).
+async fn an_emoji_cut_between_two_ucs2_parts_is_whole_in_the_message(db: &TestDb) {
+    let s = &db.store;
+    let octets: Vec<u8> = "警😀讯👮"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect();
+    // Cut inside 😀 (octets 2..6) and inside 👮 (octets 8..12).
+    let cuts: [&[u8]; 3] = [&octets[..4], &octets[4..10], &octets[10..]];
+    let parts = ucs2_parts("+8613800000001", 41, &cuts, T0);
+    assert!(parts[0].text.ends_with('\u{FFFD}'), "{:?}", parts[0].text);
+    let mut outcome = None;
+    for p in parts.iter().rev() {
+        outcome = Some(s.insert_inbound_part(p).await.unwrap());
+    }
+    let Some(InboundOutcome::Complete(id)) = outcome else {
+        panic!("the set is complete: {outcome:?}")
+    };
+    let (record, stored) = get(s, id).await;
+    assert_eq!(record.text, "警😀讯👮");
+    assert_eq!(record.state, MessageState::Received);
+    // Each part keeps its own PDU and text as received.
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[0].text.as_deref(), Some(parts[0].text.as_str()));
+    assert_eq!(
+        stored[2].raw_pdu.as_deref(),
+        Some(parts[2].raw_pdu.as_str())
+    );
+
+    // A set closed incomplete joins what is consecutive; a missing part stays marked.
+    let parts = ucs2_parts(
+        "+8613800000002",
+        42,
+        &[&octets[..4], &octets[4..6], &octets[6..]],
+        T0,
+    );
+    for p in [&parts[0], &parts[2]] {
+        s.insert_inbound_part(p).await.unwrap();
+    }
+    let flushed = s.flush_stale_partials(T0 + 10, T0 + 10).await.unwrap();
+    let (partial, _) = get(s, flushed[0]).await;
+    assert_eq!(partial.state, MessageState::Partial);
+    assert_eq!(partial.text, "警\u{FFFD}[…]讯👮");
 }
 
 async fn genuinely_new_identical_single_sms_is_not_a_duplicate(db: &TestDb) {
