@@ -540,9 +540,20 @@ impl Store {
         Ok((logged - copied).max(0))
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    /// Closes every connection, waiting for those in use to be returned; when it returns, none
+    /// is open (a restore then takes the file out of WAL mode, which needs it to itself).
     pub async fn close(&self) {
+        // sqlx 0.8's `Pool::close` alone can return with a connection still open
+        // (launchbadge/sqlx#3217, fixed after 0.8.6): a connection whose return to the pool
+        // began before the close lands in the idle queue after the close emptied it for the last
+        // time, and stays open, its SQLite file locked, for as long as the pool lives. Closing
+        // again empties the queue once more; `size` counts every connection not yet closed, and
+        // sqlx offers nothing to await, hence the short sleeps.
         self.pool.close().await;
+        while self.pool.size() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.pool.close().await;
+        }
     }
 
     /// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock

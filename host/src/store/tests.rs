@@ -1343,6 +1343,42 @@ async fn holder_killed_with_sigkill_at_each_step_leaves_only_unsent_parts(db: &T
 
 // ---- SQLite-only ------------------------------------------------------------------------
 
+/// Closing a store closes every connection it opened, even one whose return to the pool was
+/// under way as the close began: afterwards the file is the next opener's alone (a restore
+/// takes its checked copy out of WAL mode, which needs exactly that and waits for no lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_leaves_no_connection_to_its_file_open() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..50 {
+        let path = dir.path().join(format!("{round}.db"));
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        // Several statements at once, whose connections are going back to the pool as it closes.
+        let select = || sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&store.pool);
+        let (a, b, c) = tokio::join!(select(), select(), select());
+        for result in [a, b, c] {
+            result.unwrap();
+        }
+        store.close().await;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(Duration::ZERO)
+            .connect()
+            .await
+            .unwrap();
+        let left = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut conn)
+            .await;
+        assert!(
+            matches!(&left, Ok(mode) if mode == "delete"),
+            "round {round}: a connection of the closed store still holds the file: {left:?}"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
 /// Checklist: "accepted" means committed — WAL, synchronous=FULL, busy timeout, foreign keys on
 /// every connection, and the file is created when missing.
 #[tokio::test]
