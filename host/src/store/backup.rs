@@ -531,40 +531,18 @@ async fn verify_copy(
         Ok(summary)
     }
     .await;
+    // Every connection of the store is closed when this returns (see `Store::close`), so that
+    // this one has the copy to itself: leaving WAL mode needs that, and waits for no lock.
     store.close().await;
     let summary = result?;
-    // Leaving WAL mode needs every other connection gone; the store's close in their own
-    // threads, and may still be finishing: wait for them, a little.
     let mut conn = open_file(copy, Duration::from_secs(5)).await?;
-    let mut tries = 0;
-    loop {
-        match sqlx::query("PRAGMA journal_mode = DELETE")
-            .execute(&mut conn)
-            .await
-        {
-            Ok(_) => break,
-            Err(e) if tries < LEAVE_WAL_TRIES && is_busy(&e) => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => {
-                let _ = conn.close().await;
-                return Err(e.into());
-            }
-        }
-    }
-    conn.close().await?;
+    let left = sqlx::query("PRAGMA journal_mode = DELETE")
+        .execute(&mut conn)
+        .await;
+    let closed = conn.close().await;
+    left?;
+    closed?;
     Ok(summary)
-}
-
-/// How many times (100 ms apart) [`verify_copy`] tries to take the copy out of WAL mode.
-const LEAVE_WAL_TRIES: u32 = 100;
-
-/// Whether SQLite answered SQLITE_BUSY (5) or SQLITE_LOCKED (6).
-fn is_busy(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "5" || code == "6")
 }
 
 /// Removes the `-wal`, `-shm` and `-journal` files beside the temporary copy when dropped,
