@@ -346,7 +346,8 @@ async fn ensure_demo_datasource(store: &Store) -> Result<(), DaemonError> {
             crate::clock::now_ms(),
             &crate::audit::ChangeAuthor::daemon(),
         )
-        .await?;
+        .await
+        .map_err(crate::plugins::PluginError::from)?;
     tracing::info!(
         datasource = DEMO_DATASOURCE,
         ?granted,

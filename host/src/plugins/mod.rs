@@ -39,7 +39,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ChangeAuthor;
-use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store, StoreError};
+use crate::store::{
+    GrantKind, NewPluginVersion, PluginRecord, PluginStoreError, Store, StoreError,
+};
 use capabilities::{PluginContext, Services};
 use runtime::Runtime;
 pub use runtime::sha256_hex;
@@ -449,6 +451,22 @@ pub enum PluginError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The store's refusals of a registry change, as the host's.
+impl From<PluginStoreError> for PluginError {
+    fn from(e: PluginStoreError) -> Self {
+        match e {
+            PluginStoreError::KeywordTaken { keyword, owner } => {
+                PluginError::KeywordTaken { keyword, owner }
+            }
+            PluginStoreError::UnknownPlugin(name) => PluginError::UnknownPlugin(name),
+            PluginStoreError::NoPreviousVersion(name) => PluginError::NoPreviousVersion(name),
+            PluginStoreError::UnknownDatasource(name) => PluginError::UnknownDatasource(name),
+            PluginStoreError::DatasourceExists(name) => PluginError::DatasourceExists(name),
+            PluginStoreError::Store(e) => PluginError::Store(e),
+        }
+    }
 }
 
 /// A loaded, enabled plugin.

@@ -95,7 +95,8 @@ pub(crate) use notifications::CitizenStatusWrite;
 pub use notifications::{CitizenApplication, CitizenStatusUpdate, OaRecipient, TemplateRecord};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use plugins::{
-    DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginVersionRecord,
+    DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginStoreError,
+    PluginVersionRecord,
 };
 pub use query::{MAX_LIST, MessageFilter, QueueDepths, Traffic};
 pub use web_admin::{STASH_MS, StashKind, WebSendError, WebSendRecord};

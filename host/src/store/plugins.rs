@@ -15,9 +15,37 @@ use sqlx::{Row, Transaction};
 
 use super::audit::{AuditEntry, ChangeAuthor};
 use super::{Store, StoreError};
-use crate::plugins::PluginError;
 
 type Tx = Transaction<'static, sqlx::Any>;
+
+/// Why a change of the plugin registry was refused, or failed. The plugin host answers with the
+/// same cases ([`crate::plugins::PluginError`] converts from this); reading the registry fails
+/// only with a [`StoreError`].
+#[derive(Debug, thiserror::Error)]
+pub enum PluginStoreError {
+    /// Another enabled plugin owns a keyword.
+    #[error(
+        "keyword {keyword} is already answered by the enabled plugin `{owner}`; disable that plugin first or rename the command"
+    )]
+    KeywordTaken { keyword: String, owner: String },
+    /// No such plugin.
+    #[error("no plugin named `{0}` is installed; `jingxun plugin list` shows them")]
+    UnknownPlugin(String),
+    /// Rollback without a previous version.
+    #[error("plugin `{0}` has no previous version to roll back to")]
+    NoPreviousVersion(String),
+    /// No such datasource.
+    #[error(
+        "no datasource named `{0}`; add it first with `jingxun datasource add --name {0} --url ...`"
+    )]
+    UnknownDatasource(String),
+    /// A datasource of that name exists.
+    #[error("a datasource named `{0}` already exists")]
+    DatasourceExists(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A registered datasource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,8 +146,8 @@ fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
-fn db(e: sqlx::Error) -> PluginError {
-    PluginError::Store(StoreError::Database(e))
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e)
 }
 
 const VERSION_COLUMNS: &str =
@@ -140,7 +168,7 @@ fn version_from_row(row: &sqlx::any::AnyRow) -> Result<PluginVersionRecord, sqlx
 
 impl Store {
     /// Every installed plugin, by name.
-    pub async fn plugins(&self) -> Result<Vec<PluginRecord>, PluginError> {
+    pub async fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let rows = sqlx::query(
             "SELECT name, enabled, bundled, current_version, previous_version, updated_at \
@@ -161,12 +189,14 @@ impl Store {
         for row in rows {
             let current_id: i64 = row.try_get("current_version").map_err(db)?;
             let previous_id: Option<i64> = row.try_get("previous_version").map_err(db)?;
-            let current = versions.get(&current_id).cloned().ok_or_else(|| {
-                PluginError::Store(StoreError::Corrupt {
-                    column: "plugins.current_version",
-                    value: current_id.to_string(),
-                })
-            })?;
+            let current =
+                versions
+                    .get(&current_id)
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt {
+                        column: "plugins.current_version",
+                        value: current_id.to_string(),
+                    })?;
             out.push(PluginRecord {
                 name: row.try_get("name").map_err(db)?,
                 enabled: row.try_get::<i64, _>("enabled").map_err(db)? != 0,
@@ -180,26 +210,24 @@ impl Store {
     }
 
     /// One installed plugin.
-    pub async fn plugin(&self, name: &str) -> Result<PluginRecord, PluginError> {
+    pub async fn plugin(&self, name: &str) -> Result<PluginRecord, PluginStoreError> {
         self.plugins()
             .await?
             .into_iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| PluginError::UnknownPlugin(name.to_owned()))
+            .ok_or_else(|| PluginStoreError::UnknownPlugin(name.to_owned()))
     }
 
     /// The component bytes of a stored version.
-    pub async fn plugin_component(&self, version_id: i64) -> Result<Vec<u8>, PluginError> {
+    pub async fn plugin_component(&self, version_id: i64) -> Result<Vec<u8>, StoreError> {
         let row = sqlx::query("SELECT component FROM plugin_versions WHERE id = $1")
             .bind(version_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
-            .ok_or_else(|| {
-                PluginError::Store(StoreError::Corrupt {
-                    column: "plugin_versions.id",
-                    value: version_id.to_string(),
-                })
+            .ok_or_else(|| StoreError::Corrupt {
+                column: "plugin_versions.id",
+                value: version_id.to_string(),
             })?;
         row.try_get("component").map_err(db)
     }
@@ -207,13 +235,13 @@ impl Store {
     /// Stores a new plugin, or a new version of an installed one (which becomes current; the
     /// version it replaces becomes the rollback target; older ones are deleted). Installing the
     /// exact bytes that already run changes nothing. Refused with
-    /// [`PluginError::KeywordTaken`] when another enabled plugin owns one of its keywords.
+    /// [`PluginStoreError::KeywordTaken`] when another enabled plugin owns one of its keywords.
     pub async fn plugin_install_version(
         &self,
         new: &NewPluginVersion<'_>,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<PluginRecord, PluginError> {
+    ) -> Result<PluginRecord, PluginStoreError> {
         let mut tx = self.begin_write().await?;
         check_keywords_free(&mut tx, new.name, new.keywords).await?;
         let existing = sqlx::query(
@@ -306,7 +334,7 @@ impl Store {
         self.plugin(new.name).await
     }
 
-    /// Enables or disables a plugin. Enabling is refused with [`PluginError::KeywordTaken`]
+    /// Enables or disables a plugin. Enabling is refused with [`PluginStoreError::KeywordTaken`]
     /// when another enabled plugin took one of its keywords meanwhile.
     pub async fn plugin_set_enabled(
         &self,
@@ -314,7 +342,7 @@ impl Store {
         enabled: bool,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<(), PluginError> {
+    ) -> Result<(), PluginStoreError> {
         let mut tx = self.begin_write().await?;
         let keywords = current_keywords(&mut tx, name).await?;
         if enabled {
@@ -343,7 +371,7 @@ impl Store {
         name: &str,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<PluginRecord, PluginError> {
+    ) -> Result<PluginRecord, PluginStoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT p.enabled, p.current_version, p.previous_version, v.keywords, \
@@ -356,13 +384,13 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?
-        .ok_or_else(|| PluginError::UnknownPlugin(name.to_owned()))?;
+        .ok_or_else(|| PluginStoreError::UnknownPlugin(name.to_owned()))?;
         let current: i64 = row.try_get("current_version").map_err(db)?;
         let Some(previous) = row
             .try_get::<Option<i64>, _>("previous_version")
             .map_err(db)?
         else {
-            return Err(PluginError::NoPreviousVersion(name.to_owned()));
+            return Err(PluginStoreError::NoPreviousVersion(name.to_owned()));
         };
         if row.try_get::<i64, _>("enabled").map_err(db)? != 0 {
             let keywords = words(&row.try_get::<String, _>("keywords").map_err(db)?);
@@ -398,7 +426,7 @@ impl Store {
         url: &str,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<Vec<String>, PluginError> {
+    ) -> Result<Vec<String>, PluginStoreError> {
         let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT name FROM datasources WHERE name = $1")
             .bind(name)
@@ -406,7 +434,7 @@ impl Store {
             .await
             .map_err(db)?;
         if exists.is_some() {
-            return Err(PluginError::DatasourceExists(name.to_owned()));
+            return Err(PluginStoreError::DatasourceExists(name.to_owned()));
         }
         sqlx::query("INSERT INTO datasources (name, url, created_at) VALUES ($1, $2, $3)")
             .bind(name)
@@ -442,7 +470,7 @@ impl Store {
     }
 
     /// Every registered datasource, by name.
-    pub async fn datasources(&self) -> Result<Vec<DatasourceRecord>, PluginError> {
+    pub async fn datasources(&self) -> Result<Vec<DatasourceRecord>, StoreError> {
         sqlx::query("SELECT name, url, created_at FROM datasources ORDER BY name")
             .fetch_all(&self.pool)
             .await
@@ -468,7 +496,7 @@ impl Store {
         target: &str,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<bool, PluginError> {
+    ) -> Result<bool, PluginStoreError> {
         let mut tx = self.begin_write().await?;
         current_keywords(&mut tx, plugin).await?;
         if kind == GrantKind::Datasource {
@@ -478,7 +506,7 @@ impl Store {
                 .await
                 .map_err(db)?;
             if exists.is_none() {
-                return Err(PluginError::UnknownDatasource(target.to_owned()));
+                return Err(PluginStoreError::UnknownDatasource(target.to_owned()));
             }
         }
         if !insert_grant(&mut tx, plugin, kind, target, now_ms).await? {
@@ -496,7 +524,7 @@ impl Store {
         kind: GrantKind,
         target: &str,
         by: &ChangeAuthor,
-    ) -> Result<bool, PluginError> {
+    ) -> Result<bool, PluginStoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM plugin_grants WHERE plugin = $1 AND kind = $2 AND target = $3",
@@ -518,7 +546,7 @@ impl Store {
     }
 
     /// Every grant, by plugin, kind and target.
-    pub async fn plugin_grants(&self) -> Result<Vec<PluginGrant>, PluginError> {
+    pub async fn plugin_grants(&self) -> Result<Vec<PluginGrant>, StoreError> {
         let rows = sqlx::query(
             "SELECT plugin, kind, target, granted_at FROM plugin_grants \
              ORDER BY plugin, kind, target",
@@ -547,7 +575,7 @@ impl Store {
         value: &str,
         now_ms: i64,
         by: &ChangeAuthor,
-    ) -> Result<(), PluginError> {
+    ) -> Result<(), PluginStoreError> {
         let mut tx = self.begin_write().await?;
         current_keywords(&mut tx, plugin).await?;
         sqlx::query(
@@ -570,7 +598,7 @@ impl Store {
 
     /// Commits a change to the registry with a new generation, so that running hosts reload,
     /// and with its audit row.
-    async fn commit_change(&self, mut tx: Tx, audit: &AuditEntry) -> Result<(), PluginError> {
+    async fn commit_change(&self, mut tx: Tx, audit: &AuditEntry) -> Result<(), PluginStoreError> {
         bump_generation(&mut tx).await?;
         super::audit::commit_with_audit(self, tx, audit).await?;
         Ok(())
@@ -579,7 +607,7 @@ impl Store {
     /// Every configuration value: plugin -> key -> value.
     pub async fn plugin_config(
         &self,
-    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, PluginError> {
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
         let rows = sqlx::query("SELECT plugin, key, value FROM plugin_config")
             .fetch_all(&self.pool)
             .await
@@ -598,7 +626,7 @@ impl Store {
 
     /// The registry's change counter: it grows with every change to plugins, grants,
     /// configuration or datasources.
-    pub async fn plugins_generation(&self) -> Result<i64, PluginError> {
+    pub async fn plugins_generation(&self) -> Result<i64, StoreError> {
         sqlx::query("SELECT generation FROM plugin_registry WHERE id = 1")
             .fetch_one(&self.pool)
             .await
@@ -608,7 +636,7 @@ impl Store {
     }
 
     /// Whether the bundled plugins were installed into this database already.
-    pub async fn plugins_bundled_installed(&self) -> Result<bool, PluginError> {
+    pub async fn plugins_bundled_installed(&self) -> Result<bool, StoreError> {
         let v: i64 = sqlx::query("SELECT bundled_installed FROM plugin_registry WHERE id = 1")
             .fetch_one(&self.pool)
             .await
@@ -619,7 +647,7 @@ impl Store {
     }
 
     /// Records that the bundled plugins were installed, so that it happens only once.
-    pub async fn plugins_mark_bundled_installed(&self) -> Result<(), PluginError> {
+    pub async fn plugins_mark_bundled_installed(&self) -> Result<(), StoreError> {
         sqlx::query("UPDATE plugin_registry SET bundled_installed = 1 WHERE id = 1")
             .execute(&self.pool)
             .await
@@ -640,7 +668,7 @@ fn grant_entry(
         .with_details(serde_json::json!({ "kind": kind.as_str(), "target": target }))
 }
 
-async fn bump_generation(tx: &mut Tx) -> Result<(), PluginError> {
+async fn bump_generation(tx: &mut Tx) -> Result<(), StoreError> {
     sqlx::query("UPDATE plugin_registry SET generation = generation + 1 WHERE id = 1")
         .execute(&mut **tx)
         .await
@@ -654,7 +682,7 @@ async fn insert_grant(
     kind: GrantKind,
     target: &str,
     now_ms: i64,
-) -> Result<bool, PluginError> {
+) -> Result<bool, PluginStoreError> {
     let done = sqlx::query(
         "INSERT INTO plugin_grants (plugin, kind, target, granted_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (plugin, kind, target) DO NOTHING",
@@ -669,9 +697,9 @@ async fn insert_grant(
     Ok(done.rows_affected() > 0)
 }
 
-/// The keywords of an installed plugin's current version; [`PluginError::UnknownPlugin`] if
+/// The keywords of an installed plugin's current version; [`PluginStoreError::UnknownPlugin`] if
 /// it is not installed.
-async fn current_keywords(tx: &mut Tx, name: &str) -> Result<Vec<String>, PluginError> {
+async fn current_keywords(tx: &mut Tx, name: &str) -> Result<Vec<String>, PluginStoreError> {
     let row = sqlx::query(
         "SELECT v.keywords FROM plugins p JOIN plugin_versions v ON v.id = p.current_version \
          WHERE p.name = $1",
@@ -680,7 +708,7 @@ async fn current_keywords(tx: &mut Tx, name: &str) -> Result<Vec<String>, Plugin
     .fetch_optional(&mut **tx)
     .await
     .map_err(db)?
-    .ok_or_else(|| PluginError::UnknownPlugin(name.to_owned()))?;
+    .ok_or_else(|| PluginStoreError::UnknownPlugin(name.to_owned()))?;
     Ok(words(&row.try_get::<String, _>("keywords").map_err(db)?))
 }
 
@@ -689,7 +717,7 @@ async fn check_keywords_free(
     tx: &mut Tx,
     name: &str,
     keywords: &[String],
-) -> Result<(), PluginError> {
+) -> Result<(), PluginStoreError> {
     let wanted: BTreeSet<&str> = keywords.iter().map(String::as_str).collect();
     let rows = sqlx::query(
         "SELECT p.name, v.keywords FROM plugins p \
@@ -704,7 +732,7 @@ async fn check_keywords_free(
         let owner: String = row.try_get("name").map_err(db)?;
         let theirs: String = row.try_get("keywords").map_err(db)?;
         if let Some(keyword) = theirs.split_whitespace().find(|k| wanted.contains(k)) {
-            return Err(PluginError::KeywordTaken {
+            return Err(PluginStoreError::KeywordTaken {
                 keyword: keyword.to_owned(),
                 owner,
             });

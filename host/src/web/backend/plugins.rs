@@ -13,8 +13,8 @@ use crate::plugins::{PluginError, parse_manifest};
 use crate::store::GrantKind;
 
 /// What the user is told about a registry error.
-fn refusal(what: &str, e: PluginError) -> Refusal {
-    match e {
+fn refusal(what: &str, e: impl Into<PluginError>) -> Refusal {
+    match e.into() {
         PluginError::InvalidComponent(reason) | PluginError::InvalidManifest(reason) => {
             Refusal::with("plugin_invalid", reason)
         }
@@ -39,7 +39,9 @@ impl PluginsBackend for HostBackend {
         Box::pin(async move {
             let state = self.state();
             let store = &state.store;
-            let read = |e: PluginError| unavailable("reading plugins", &e);
+            fn read(e: impl std::fmt::Display) -> Refusal {
+                unavailable("reading plugins", &e)
+            }
             let records = store.plugins().await.map_err(read)?;
             let grants = store.plugin_grants().await.map_err(read)?;
             let config = store.plugin_config().await.map_err(read)?;
