@@ -27,7 +27,7 @@ pub enum DaemonError {
     Store(#[from] crate::store::StoreError),
     /// The platform key could not be loaded, or is not the one the audit log was keyed with.
     #[error("cannot open the message store with the platform key: {0}")]
-    Secrets(#[from] crate::secrets::OpenStoreError),
+    Secrets(#[from] crate::store::OpenStoreError),
     /// The plugin host could not start.
     #[error("cannot start the plugin host: {0}")]
     Plugins(#[from] crate::plugins::PluginError),
@@ -81,7 +81,7 @@ const DEMO_DATASOURCE_FILE: &str = "police-demo.db";
 /// default (no file): then a demo police datasource is created and registered if there is none,
 /// so that `CP 京A12345` answers out of the box.
 pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
-    let store = crate::secrets::open_store(&config).await?;
+    let store = crate::store::open_store(&config).await?;
     if embedded {
         ensure_demo_datasource(&store).await?;
     }

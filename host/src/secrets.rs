@@ -2,18 +2,18 @@
 //! key_file`), so that someone who can write the database but not read that file (a database
 //! owner, a restored dump, a stolen backup) cannot forge what the key protects.
 //!
-//! The key is loaded once ([`Secrets::load`], or [`open_store`] for the daemon and the command
-//! line) and never used directly: each purpose derives a subkey of its own with
+//! The key is loaded once ([`Secrets::load`], or [`open_store`](crate::store::open_store) for the
+//! daemon and the command line) and never used directly: each purpose derives a subkey of its own with
 //! [`Secrets::subkey`], HKDF-SHA256 (RFC 5869) with the salt `jingxun-secrets-v1` and the
 //! purpose as `info`, so that a subkey leaked or misused in one place says nothing about the
 //! others. Purposes so far: [`AUDIT_CHAIN`] (the audit log's HMAC chain, see
-//! `audit/chain.rs`), [`WEB_TOTP`] (web users' TOTP secrets, sealed at rest with
+//! `store/audit/chain.rs`), [`WEB_TOTP`] (web users' TOTP secrets, sealed at rest with
 //! [`SubKey::seal`]) and [`WEB_RECOVERY_CODES`] (the keyed hashes of their recovery codes; see
 //! `auth/totp.rs`).
 //!
 //! The file holds the key as 64 hexadecimal digits (a trailing newline and surrounding
 //! whitespace are ignored), which survives copying into a password safe or a backup note. When
-//! it is missing, [`open_store`] creates it (mode 0600, never replacing a file that appears in
+//! it is missing, [`open_store`](crate::store::open_store) creates it (mode 0600, never replacing a file that appears in
 //! the meantime), unless the audit log was already keyed: then the key was lost or moved, and a
 //! new one would key the log's rest with a key nobody can check the start with, so it stops
 //! and says to restore the file. A key file that the group or others may read or write is
@@ -31,9 +31,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::audit::AuditError;
 use crate::config::Config;
-use crate::store::{Store, StoreError};
 
 /// The key file's name when `[secrets] key_file` is not set.
 pub const DEFAULT_KEY_FILE: &str = "jingxun.key";
@@ -366,77 +364,6 @@ pub fn key_path(config: &Config) -> PathBuf {
         .and_then(|path| Path::new(path).parent().map(Path::to_path_buf))
         .unwrap_or_default();
     folder.join(DEFAULT_KEY_FILE)
-}
-
-/// Why [`open_store`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenStoreError {
-    /// The key file.
-    #[error(transparent)]
-    Secrets(#[from] SecretsError),
-    /// The database.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The audit log does not accept the key (another key keyed it).
-    #[error(transparent)]
-    Audit(#[from] AuditError),
-}
-
-/// Opens the configured database with the platform key, as the daemon and every command that
-/// writes do: loads the key file ([`key_path`]), or creates it when it is missing and the
-/// audit log was never keyed; then checks that the audit log, if keyed, was keyed with this key
-/// (so that a wrong file stops here rather than failing every audited action).
-pub async fn open_store(config: &Config) -> Result<Store, OpenStoreError> {
-    let path = key_path(config);
-    let existing = match Secrets::load(&path) {
-        Ok(secrets) => Some(secrets),
-        Err(SecretsError::Missing { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let store = Store::connect(&config.database.url).await?;
-    let secrets = match existing {
-        Some(secrets) => secrets,
-        None => match store.audit_keyed_from().await {
-            Ok(Some(keyed_from)) => {
-                store.close().await;
-                return Err(SecretsError::MissingForKeyedLog { path, keyed_from }.into());
-            }
-            Ok(None) => {
-                let secrets = Secrets::create(&path)?;
-                tracing::info!(
-                    file = %path.display(),
-                    "created the platform key file (secrets.key_file, mode 0600): back it up apart from the database"
-                );
-                secrets
-            }
-            Err(e) => {
-                store.close().await;
-                return Err(e.into());
-            }
-        },
-    };
-    let store = store.with_secrets(&secrets);
-    if let Err(e) = store.audit_check_key().await {
-        store.close().await;
-        return Err(e.into());
-    }
-    // Where keying starts, in a record outside the database (see `audit/chain.rs`).
-    match store.audit_keyed_from().await {
-        Ok(Some(keyed_from)) => tracing::info!(
-            file = %path.display(),
-            keyed_from,
-            "platform key loaded; the audit chain is keyed from this row on"
-        ),
-        Ok(None) => tracing::info!(
-            file = %path.display(),
-            "platform key loaded; the audit chain is keyed from its next row"
-        ),
-        Err(e) => {
-            store.close().await;
-            return Err(e.into());
-        }
-    }
-    Ok(store)
 }
 
 #[cfg(test)]

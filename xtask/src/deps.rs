@@ -55,9 +55,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     // The store still takes these records from the domain modules above it.
     ("store", "audit"),
     ("store", "auth"),
-    // `secrets::open_store` opens the store with the key; its error wraps the audit's.
-    ("secrets", "audit"),
-    ("secrets", "store"),
     // The inbox wake-up and the sign-in failure budget are still the API's.
     ("router", "api"),
     ("auth", "api"),

@@ -196,7 +196,7 @@ pub enum AuditError {
     /// The store was opened without the platform key, which keyed rows need.
     #[error(
         "the audit log needs the platform key to append or verify: open the store with \
-         [secrets] key_file loaded (jingxun::secrets::open_store)"
+         [secrets] key_file loaded (jingxun::store::open_store)"
     )]
     NoKey,
     /// The log was keyed with another key than the one loaded.

@@ -116,7 +116,7 @@ pub enum ApiKeyAction {
 
 /// Runs one `jingxun apikey` subcommand.
 pub async fn run(config: &Config, action: ApiKeyAction) -> anyhow::Result<()> {
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let result = execute(&store, config, action).await;
     store.close().await;
     result

@@ -57,7 +57,7 @@ pub async fn run(config: &Config, args: AuditArgs) -> anyhow::Result<()> {
         None => Some(filter(config, &args)?),
     };
     let store = match filter {
-        Some(_) => jingxun::secrets::open_store(config).await?,
+        Some(_) => jingxun::store::open_store(config).await?,
         None => {
             // Verification never creates a key: a missing key file is an error, not a new key
             // that could not check the log.

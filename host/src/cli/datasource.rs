@@ -36,7 +36,7 @@ pub enum DatasourceAction {
 
 /// Runs one `jingxun datasource` subcommand.
 pub async fn run(config: &Config, action: DatasourceAction) -> anyhow::Result<()> {
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let result = execute(&store, action).await;
     store.close().await;
     result

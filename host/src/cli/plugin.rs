@@ -81,7 +81,7 @@ pub enum PluginConfigAction {
 
 /// Runs one `jingxun plugin` subcommand.
 pub async fn run(config: &Config, action: PluginAction) -> anyhow::Result<()> {
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let result = execute(config, &store, action).await;
     store.close().await;
     result

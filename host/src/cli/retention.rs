@@ -24,7 +24,7 @@ pub enum RetentionAction {
 /// Runs one `jingxun retention` subcommand.
 pub async fn run(config: &Config, action: RetentionAction) -> anyhow::Result<()> {
     let RetentionAction::Run { json } = action;
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let policy = RetentionPolicy::from_config(&config.retention);
     let author = ChangeAuthor::new(cli_actor(), "cli");
     let result = retention::run_audited(&store, &policy, jingxun::clock::now_ms(), &author).await;

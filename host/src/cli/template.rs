@@ -47,7 +47,7 @@ pub enum TemplateAction {
 
 /// Runs one `jingxun template` subcommand.
 pub async fn run(config: &Config, action: TemplateAction) -> anyhow::Result<()> {
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let result = execute(&store, action).await;
     store.close().await;
     result

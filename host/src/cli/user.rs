@@ -131,7 +131,7 @@ pub fn cli_actor() -> String {
 
 /// Opens the configured store and the directory on it, with `cli` as the audit source.
 pub async fn open_directory(config: &Config) -> anyhow::Result<(Store, Directory)> {
-    let store = jingxun::secrets::open_store(config).await?;
+    let store = jingxun::store::open_store(config).await?;
     let directory =
         Directory::new(store.clone(), &config.sms.default_country_code).with_source("cli");
     Ok((store, directory))

@@ -34,10 +34,10 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::{Backend, Store, StoreError, redact_url};
+use super::{Backend, OpenStoreError, Store, StoreError, redact_url};
 use crate::audit::{AuditError, AuditLog, ChangeAuthor};
 use crate::config::Config;
-use crate::secrets::{OpenStoreError, Secrets, SecretsError};
+use crate::secrets::{Secrets, SecretsError};
 
 /// Why a backup or a restore did not happen. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +302,7 @@ pub async fn backup(
         });
     }
     let folder = folder_of(out);
-    let store = crate::secrets::open_store(config).await?;
+    let store = super::open_store(config).await?;
     let result = async {
         let temp = private_temp(&folder, ".jingxun-backup-")?;
         store.vacuum_into(temp.path()).await?;

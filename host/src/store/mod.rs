@@ -61,6 +61,7 @@ pub(crate) mod directory;
 mod inbound;
 mod inbox;
 mod notifications;
+mod open;
 mod outbound;
 mod plugins;
 mod query;
@@ -93,6 +94,7 @@ pub(crate) use inbox::InboxCompletion;
 pub use inbox::InboxMessage;
 pub(crate) use notifications::CitizenStatusWrite;
 pub use notifications::{CitizenApplication, CitizenStatusUpdate, OaRecipient, TemplateRecord};
+pub use open::{OpenStoreError, open_store};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
 pub use plugins::{
     DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginStoreError,
@@ -165,7 +167,7 @@ pub enum StoreError {
     /// The store was opened without the platform key, which keyed audit rows need.
     #[error(
         "the audit log needs the platform key to append or verify: open the store with \
-         [secrets] key_file loaded (jingxun::secrets::open_store)"
+         [secrets] key_file loaded (jingxun::store::open_store)"
     )]
     NoAuditKey,
     /// The audit log was keyed with another key than the one loaded.
@@ -501,7 +503,7 @@ impl Store {
     }
 
     /// This store, keying the audit chain with the platform key's audit subkey (see
-    /// [`crate::secrets::open_store`], which every writer uses).
+    /// [`open_store`], which every writer uses).
     pub fn with_secrets(mut self, secrets: &crate::secrets::Secrets) -> Store {
         self.secrets = Some(secrets.clone());
         self.with_audit_key(audit::ChainKey::from_secrets(secrets))

@@ -27,7 +27,7 @@ impl Site {
 
     /// The store as the daemon opens it (with the site's key file).
     async fn open(&self) -> Store {
-        crate::secrets::open_store(&self.config).await.unwrap()
+        crate::store::open_store(&self.config).await.unwrap()
     }
 
     /// `count` messages and one audit row per message, committed.
