@@ -1,4 +1,5 @@
-//! `cargo xtask deb [--check] [--release]`: the Debian package `target/deb/jingxun_*.deb`.
+//! `cargo xtask deb [--check] [--release] [--no-build]`: the Debian package
+//! `target/deb/jingxun_*.deb`.
 //!
 //! It holds `/usr/bin/jingxun`, the bundled plugins (`target/plugins/*.wasm`) in
 //! `/usr/lib/jingxun/plugins`, the web admin's bundle (`target/site`) in `/usr/share/jingxun/site`,
@@ -13,9 +14,20 @@
 //! files, conffiles, maintainer scripts and unit (`systemd-analyze verify` when present). As
 //! root on Debian, when neither the package nor a `jingxun` user is on the machine already, it
 //! also installs it with `dpkg -i`, checks the user, the folders and their modes, runs
-//! `jingxun --version`, `config check` and a short `serve` as that user (the bundled plugins
-//! and the web bundle must be found at the package's paths), removes it (data kept) and purges
-//! it (data and user gone).
+//! `jingxun --version` and `config check` as that user, starts the service as the installed
+//! unit says (see [`ServiceStart`]) and checks that it answers and stops cleanly, removes the
+//! package (data kept) and purges it (data and user gone). `--no-build` packages the binary,
+//! plugins and web bundle already built (what `cargo xtask test` does after its tests).
+//!
+//! Where systemd is not PID 1 (a container, a build machine) the unit cannot be started by
+//! systemd itself. The check then runs the unit's `ExecStart=` line, read from the installed
+//! unit file, as its `User=`/`Group=` with its `SupplementaryGroups=`, `WorkingDirectory=`,
+//! `UMask=`, `Environment=` and the environment systemd gives a service, with
+//! `NoNewPrivileges=` and an empty `CapabilityBoundingSet=` applied (`setpriv`), and reads back
+//! from `/proc` that the daemon runs so; it stops it with `KillSignal=` within
+//! `TimeoutStopSec=`. The rest of the sandboxing (`ProtectSystem=`, `PrivateTmp=`,
+//! `DevicePolicy=`, `SystemCallFilter=`, ...) is systemd's own and is only checked as text and
+//! by `systemd-analyze verify`, not enforced here.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -58,13 +70,15 @@ impl Profile {
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut check = false;
     let mut release = false;
+    let mut build = true;
     for arg in args {
         match arg.as_str() {
             "--check" => check = true,
             "--release" => release = true,
+            "--no-build" => build = false,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`: cargo xtask deb [--check] [--release]"
+                    "unknown argument `{other}`: cargo xtask deb [--check] [--release] [--no-build]"
                 ));
             }
         }
@@ -75,16 +89,23 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         Profile::Release
     };
     let started = Instant::now();
-    crate::plugins::build(root, &[])?;
-    crate::web::build(root)?;
-    say(&format!("building the {} jingxun", profile.dir()));
-    let mut build = crate::cargo();
-    build.args(["build", "--package", "jingxun", "--bin", "jingxun"]);
-    if profile == Profile::Release {
-        build.arg("--release");
-    }
-    crate::status(build, "cargo build")?;
     let binary = root.join("target").join(profile.dir()).join("jingxun");
+    if build {
+        crate::plugins::build(root, &[])?;
+        crate::web::build(root)?;
+        say(&format!("building the {} jingxun", profile.dir()));
+        let mut command = crate::cargo();
+        command.args(["build", "--package", "jingxun", "--bin", "jingxun"]);
+        if profile == Profile::Release {
+            command.arg("--release");
+        }
+        crate::status(command, "cargo build")?;
+    } else if !binary.is_file() {
+        return Err(format!(
+            "{} is not built: build it (cargo build -p jingxun) or leave out --no-build",
+            binary.display()
+        ));
+    }
 
     let out = root.join(OUT);
     fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
@@ -462,6 +483,19 @@ fn install_check(deb: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
+    // Two checks at once on one machine (two test runs) would install and purge under each
+    // other: the second waits for the first.
+    let lock_path = Path::new("/run/lock/jingxun-deb-check.lock");
+    let lock = fs::File::create(lock_path)
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let result = install_check_locked(deb);
+    drop(lock);
+    result
+}
+
+/// [`install_check`] once it holds the machine's lock.
+fn install_check_locked(deb: &Path) -> Result<(), String> {
     let installed = Command::new("dpkg")
         .args(["-s", "jingxun"])
         .output()
@@ -523,7 +557,14 @@ fn installed_checks(deb: &Path) -> Result<(), String> {
     let checked = as_user(&[&["/usr/bin/jingxun"], &config[..], &["config", "check"]].concat())?;
     expect_success(&checked, "jingxun config check as jingxun")?;
     say("jingxun --version and config check run as jingxun");
-    serve_briefly()?;
+    let unit = read(Path::new(&format!("/{UNIT}")))?;
+    let start = ServiceStart::from_unit(&unit)?;
+    if Path::new("/run/systemd/system").is_dir() {
+        say(
+            "systemd runs this machine, but the check starts the unit's command itself: it must not start or stop a service of the machine's",
+        );
+    }
+    serve_as_the_unit(&start)?;
     expect_owner_mode(&format!("{DATA}/jingxun.db"), USER, USER, 0o640)
         .or_else(|_| expect_owner_mode(&format!("{DATA}/jingxun.db"), USER, USER, 0o600))?;
 
@@ -538,10 +579,241 @@ fn installed_checks(deb: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `jingxun serve` as the service user for a few seconds on a free port (the configured
-/// modem need not exist): the database is created in the data folder, the bundled plugins are
-/// installed from the package's folder and the web bundle is served from it.
-fn serve_briefly() -> Result<(), String> {
+/// How systemd starts the unit's service, read from its unit file: what the check runs where
+/// systemd cannot (see the module documentation). Settings that change what is run and that
+/// the check does not reproduce are refused rather than ignored, so that a unit that grows
+/// one makes the check grow too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStart {
+    /// `ExecStart=`, split into words.
+    pub command: Vec<String>,
+    /// `User=`.
+    pub user: String,
+    /// `Group=` (the user's own group when unset).
+    pub group: Option<String>,
+    /// `SupplementaryGroups=`.
+    pub supplementary_groups: Vec<String>,
+    /// `WorkingDirectory=`.
+    pub working_directory: Option<String>,
+    /// `UMask=` (octal; systemd's default 0022 when unset).
+    pub umask: u32,
+    /// `Environment=` assignments, in order.
+    pub environment: Vec<(String, String)>,
+    /// `NoNewPrivileges=yes`.
+    pub no_new_privileges: bool,
+    /// `CapabilityBoundingSet=` set empty: no capability at all.
+    pub no_capabilities: bool,
+    /// `KillSignal=` without its `SIG` (systemd's default `TERM` when unset).
+    pub kill_signal: String,
+    /// `TimeoutStopSec=` (systemd's default 90 s when unset).
+    pub timeout_stop: Duration,
+}
+
+/// `[Service]` settings that change what is started, or how, which [`ServiceStart`] does not
+/// reproduce.
+const NOT_REPRODUCED: &[&str] = &[
+    "EnvironmentFile",
+    "PassEnvironment",
+    "UnsetEnvironment",
+    "ExecStartPre",
+    "ExecStartPost",
+    "ExecCondition",
+    "RootDirectory",
+    "RootImage",
+    "DynamicUser",
+    "LoadCredential",
+    "SetCredential",
+    "StandardInput",
+];
+
+impl ServiceStart {
+    /// Reads the `[Service]` section of `unit`.
+    pub fn from_unit(unit: &str) -> Result<ServiceStart, String> {
+        let mut section = String::new();
+        let mut command = None;
+        let mut start = ServiceStart {
+            command: Vec::new(),
+            user: String::new(),
+            group: None,
+            supplementary_groups: Vec::new(),
+            working_directory: None,
+            umask: 0o022,
+            environment: Vec::new(),
+            no_new_privileges: false,
+            no_capabilities: false,
+            kill_signal: "TERM".into(),
+            timeout_stop: Duration::from_secs(90),
+        };
+        for line in unit.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if line.ends_with('\\') {
+                return Err(format!(
+                    "the unit continues a line with a backslash, which the check does not read: {line}"
+                ));
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_owned();
+                continue;
+            }
+            if section != "Service" {
+                continue;
+            }
+            let (key, value) = line
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or(format!("the unit has a line that is no setting: {line}"))?;
+            if NOT_REPRODUCED.contains(&key) {
+                return Err(format!(
+                    "the unit sets {key}=, which the check does not reproduce: extend ServiceStart in xtask/src/deb.rs"
+                ));
+            }
+            let plain = |what: &str| {
+                if value.contains(['"', '\'', '\\', '%', '$']) {
+                    Err(format!(
+                        "the unit's {what} uses quotes, escapes, specifiers or variables, which the check does not expand: {line}"
+                    ))
+                } else {
+                    Ok(value.split_whitespace().map(str::to_owned))
+                }
+            };
+            match key {
+                "ExecStart" => {
+                    if command.is_some() {
+                        return Err("the unit has more than one ExecStart=".into());
+                    }
+                    if value.starts_with(['-', '@', ':', '+', '!']) {
+                        return Err(format!(
+                            "the unit's ExecStart= has a prefix the check does not reproduce: {line}"
+                        ));
+                    }
+                    command = Some(plain("ExecStart=")?.collect::<Vec<_>>());
+                }
+                "User" => start.user = value.to_owned(),
+                "Group" => start.group = Some(value.to_owned()).filter(|g| !g.is_empty()),
+                "SupplementaryGroups" if value.is_empty() => start.supplementary_groups.clear(),
+                "SupplementaryGroups" => start
+                    .supplementary_groups
+                    .extend(plain("SupplementaryGroups=")?),
+                "WorkingDirectory" => {
+                    if !value.starts_with('/') {
+                        return Err(format!(
+                            "the unit's WorkingDirectory= is not an absolute path, which the check does not reproduce: {line}"
+                        ));
+                    }
+                    start.working_directory = Some(value.to_owned());
+                }
+                "UMask" => {
+                    start.umask = u32::from_str_radix(value, 8)
+                        .map_err(|_| format!("the unit's UMask= is not octal: {line}"))?;
+                }
+                "Environment" => {
+                    for assignment in plain("Environment=")? {
+                        let (name, value) = assignment
+                            .split_once('=')
+                            .ok_or(format!("the unit's Environment= has no `=`: {line}"))?;
+                        start.environment.push((name.to_owned(), value.to_owned()));
+                    }
+                }
+                "NoNewPrivileges" => start.no_new_privileges = yes(value, line)?,
+                "CapabilityBoundingSet" => start.no_capabilities = value.is_empty(),
+                "KillSignal" => {
+                    start.kill_signal = value.trim_start_matches("SIG").to_owned();
+                }
+                "TimeoutStopSec" => start.timeout_stop = seconds(value, line)?,
+                _ => {}
+            }
+        }
+        start.command = command.ok_or("the unit has no ExecStart=")?;
+        if start.user.is_empty() || start.user == "root" || start.user == "0" {
+            return Err("the unit runs its service as root (no User=)".into());
+        }
+        Ok(start)
+    }
+
+    /// The environment systemd gives the service: its default `PATH` (Debian's), the user's
+    /// `HOME`, `USER`, `LOGNAME` and `SHELL` (from `passwd`), then the unit's `Environment=`.
+    fn environment(&self, passwd: &str) -> Vec<(String, String)> {
+        let fields: Vec<&str> = passwd.split(':').collect();
+        let mut environment: Vec<(String, String)> = vec![
+            (
+                "PATH".into(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            ),
+            ("HOME".into(), fields.get(5).unwrap_or(&"/").to_string()),
+            ("USER".into(), self.user.clone()),
+            ("LOGNAME".into(), self.user.clone()),
+            (
+                "SHELL".into(),
+                fields.get(6).unwrap_or(&"/bin/sh").to_string(),
+            ),
+        ];
+        for (name, value) in &self.environment {
+            environment.retain(|(n, _)| n != name);
+            environment.push((name.clone(), value.clone()));
+        }
+        environment
+    }
+}
+
+/// A systemd boolean.
+fn yes(value: &str, line: &str) -> Result<bool, String> {
+    match value {
+        "yes" | "true" | "on" | "1" => Ok(true),
+        "no" | "false" | "off" | "0" => Ok(false),
+        _ => Err(format!(
+            "the unit has a boolean the check does not read: {line}"
+        )),
+    }
+}
+
+/// A systemd time span in the forms the unit may use: `75`, `75s`, `2min`, `2min 30s`.
+fn seconds(value: &str, line: &str) -> Result<Duration, String> {
+    let mut total = 0;
+    for part in value.split_whitespace() {
+        let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let number: u64 = digits
+            .parse()
+            .map_err(|_| format!("the unit has a time span the check does not read: {line}"))?;
+        total += match &part[digits.len()..] {
+            "" | "s" | "sec" => number,
+            "min" | "m" => number * 60,
+            _ => {
+                return Err(format!(
+                    "the unit has a time span the check does not read: {line}"
+                ));
+            }
+        };
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Starts the service as `start` says, where systemd cannot (see the module documentation),
+/// on a free port (the one change to the unit: the configured one may be in use on this
+/// machine; the configured modem need not exist): checks from `/proc` that the daemon runs as
+/// the unit says, that it answers `/healthz`, installed the bundled plugins from the package's
+/// folder and serves the web bundle from it; then stops it with the unit's signal, which must
+/// end it cleanly within the unit's stop timeout.
+fn serve_as_the_unit(start: &ServiceStart) -> Result<(), String> {
+    let passwd = getent("passwd", &start.user)
+        .ok_or(format!("the unit's User={} does not exist", start.user))?;
+    let uid = id_of("passwd", &start.user)?;
+    let group = start.group.clone().unwrap_or_else(|| start.user.clone());
+    let gid = id_of("group", &group)?;
+    // systemd gives the user's groups (initgroups) and the unit's supplementary ones.
+    let ids = run_output(Command::new("id").args(["-G", &start.user]))?;
+    expect_success(&ids, "id -G")?;
+    let mut groups: Vec<u32> = String::from_utf8_lossy(&ids.stdout)
+        .split_whitespace()
+        .filter_map(|g| g.parse().ok())
+        .collect();
+    for name in &start.supplementary_groups {
+        groups.push(id_of("group", name)?);
+    }
+    groups.sort_unstable();
+    groups.dedup();
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -550,29 +822,49 @@ fn serve_briefly() -> Result<(), String> {
     let log_path =
         std::env::temp_dir().join(format!("jingxun-deb-check-{}.log", std::process::id()));
     let log = fs::File::create(&log_path).map_err(|e| format!("cannot create a log: {e}"))?;
-    // With the unit's UMask=0027.
-    let mut child = Command::new("runuser")
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .arg(format!(
+            "--groups={}",
+            groups
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    if start.no_new_privileges {
+        command.arg("--no-new-privs");
+    }
+    if start.no_capabilities {
+        command.args(["--bounding-set=-all", "--inh-caps=-all"]);
+    }
+    // The umask is set by a shell that then becomes the daemon (std cannot set one).
+    command
         .args([
-            "-u",
-            USER,
             "--",
-            "sh",
+            "/bin/sh",
             "-c",
-            "umask 0027 && exec \"$0\" \"$@\"",
+            &format!("umask {:04o} && exec \"$0\" \"$@\"", start.umask),
         ])
-        .args([
-            "/usr/bin/jingxun",
-            "--config",
-            "/etc/jingxun/jingxun.toml",
-            "serve",
-        ])
+        .args(&start.command)
+        .env_clear()
+        .envs(start.environment(&passwd))
         .env("JINGXUN_HTTP__LISTEN", &address)
-        .current_dir(DATA)
+        .current_dir(start.working_directory.as_deref().unwrap_or("/"))
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
+        .stderr(log);
+    say(&format!(
+        "starting the service as its unit says (systemd is not PID 1 here): {} as {}:{group}, listening on {address}",
+        start.command.join(" "),
+        start.user
+    ));
+    let mut child = command
         .spawn()
-        .map_err(|e| format!("cannot run jingxun serve as {USER}: {e}"))?;
+        .map_err(|e| format!("cannot run the unit's ExecStart= with setpriv: {e}"))?;
+    let pid = child.id();
     let result = (|| {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -583,12 +875,13 @@ fn serve_briefly() -> Result<(), String> {
             }
             if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
                 return Err(
-                    "jingxun serve (as jingxun, from the package) did not answer /healthz"
+                    "the service (the unit's ExecStart=, from the package) did not answer /healthz"
                         .to_string(),
                 );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        check_process(pid, start, uid, gid, &groups)?;
         match http_get(&address, "/pkg/jingxun_web.js") {
             Some((200, _)) => {}
             other => {
@@ -610,27 +903,152 @@ fn serve_briefly() -> Result<(), String> {
         }
         Ok(())
     })();
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if result.is_err() {
+    let stopped = stop(&mut child, start);
+    if result.is_err() || stopped.is_err() {
         eprintln!(
-            "--- jingxun serve's log ---\n{}",
+            "--- the service's log ---\n{}",
             fs::read_to_string(&log_path).unwrap_or_default()
         );
     }
     let _ = fs::remove_file(&log_path);
     result?;
-    say("jingxun serve ran as jingxun: /healthz up, plugins from the package, web bundle served");
+    stopped?;
+    say(&format!(
+        "the service ran as the unit says: as {} in {} with umask {:04o}, /healthz up, plugins from the package, web bundle served; KillSignal=SIG{} stopped it cleanly",
+        start.user,
+        start.working_directory.as_deref().unwrap_or("/"),
+        start.umask,
+        start.kill_signal
+    ));
     Ok(())
+}
+
+/// Reads back from `/proc/PID` that the daemon runs as the unit says.
+fn check_process(
+    pid: u32,
+    start: &ServiceStart,
+    uid: u32,
+    gid: u32,
+    groups: &[u32],
+) -> Result<(), String> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let executable = fs::read_link(proc.join("exe")).map_err(|e| format!("{pid}: {e}"))?;
+    if Path::new(&start.command[0]) != executable {
+        return Err(format!(
+            "the service runs {}, not the unit's {}",
+            executable.display(),
+            start.command[0]
+        ));
+    }
+    let status = read(&proc.join("status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .map(|v| v.split_whitespace().collect::<Vec<_>>())
+            })
+            .unwrap_or_default()
+    };
+    let four = |id: u32| vec![id.to_string(); 4];
+    let mut expected_groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+    expected_groups.sort();
+    let mut running_groups = field("Groups:");
+    running_groups.sort();
+    let mut wrong = Vec::new();
+    if field("Uid:") != four(uid) {
+        wrong.push(format!("uids {:?}, not {uid}", field("Uid:")));
+    }
+    if field("Gid:") != four(gid) {
+        wrong.push(format!("gids {:?}, not {gid}", field("Gid:")));
+    }
+    if running_groups != expected_groups {
+        wrong.push(format!(
+            "groups {running_groups:?}, not {expected_groups:?}"
+        ));
+    }
+    if field("Umask:") != [format!("{:04o}", start.umask)] {
+        wrong.push(format!(
+            "umask {:?}, not {:04o}",
+            field("Umask:"),
+            start.umask
+        ));
+    }
+    if start.no_new_privileges && field("NoNewPrivs:") != ["1"] {
+        wrong.push("new privileges allowed".into());
+    }
+    if start.no_capabilities && field("CapBnd:") != ["0000000000000000"] {
+        wrong.push(format!(
+            "capabilities {:?} in its bounding set",
+            field("CapBnd:")
+        ));
+    }
+    if let Some(folder) = &start.working_directory {
+        let cwd = fs::read_link(proc.join("cwd")).map_err(|e| format!("{pid}: {e}"))?;
+        if cwd != Path::new(folder) {
+            wrong.push(format!("working directory {}, not {folder}", cwd.display()));
+        }
+    }
+    let environ = fs::read(proc.join("environ")).map_err(|e| format!("{pid}: {e}"))?;
+    let environ = String::from_utf8_lossy(&environ);
+    for (name, value) in &start.environment {
+        if !environ
+            .split('\0')
+            .any(|entry| entry == format!("{name}={value}"))
+        {
+            wrong.push(format!("no {name}={value} in its environment"));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the service does not run as its unit says: {}",
+            wrong.join("; ")
+        ))
+    }
+}
+
+/// Sends the unit's `KillSignal=` and waits `TimeoutStopSec=` for the daemon to end, which it
+/// must do cleanly: exit status 0, or death by that signal (what systemd counts as a clean
+/// stop); after the timeout it is killed, and that is a failure.
+fn stop(child: &mut std::process::Child, start: &ServiceStart) -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = child.id().to_string();
+    let sent = run_output(Command::new("kill").args(["-s", &start.kill_signal, &pid]))?;
+    expect_success(&sent, &format!("kill -s {} {pid}", start.kill_signal))?;
+    let deadline = Instant::now() + start.timeout_stop;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let signal = status.signal().map(|n| {
+                    let named = run_output(Command::new("kill").args(["-l", &n.to_string()]));
+                    named.map_or_else(
+                        |_| String::new(),
+                        |o| String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+                    )
+                });
+                return if status.success() || signal.as_deref() == Some(&start.kill_signal) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the service did not stop cleanly on SIG{}: {status}",
+                        start.kill_signal
+                    ))
+                };
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the service did not stop within TimeoutStopSec={}s of SIG{}",
+                    start.timeout_stop.as_secs(),
+                    start.kill_signal
+                ));
+            }
+        }
+    }
 }
 
 /// A minimal HTTP/1.0 GET: the status and the body.
@@ -799,6 +1217,86 @@ mod tests {
         let verified = systemd_verify(&path);
         let _ = fs::remove_dir_all(&dir);
         verified.unwrap();
+    }
+
+    #[test]
+    fn the_service_is_started_as_the_packaged_unit_says() {
+        let unit = read(&repository().join("packaging/jingxun.service")).unwrap();
+        let start = ServiceStart::from_unit(&unit).unwrap();
+        assert_eq!(
+            start.command,
+            [
+                "/usr/bin/jingxun",
+                "--config",
+                "/etc/jingxun/jingxun.toml",
+                "serve"
+            ]
+        );
+        assert_eq!(start.user, "jingxun");
+        assert_eq!(start.group.as_deref(), Some("jingxun"));
+        assert_eq!(start.supplementary_groups, ["dialout"]);
+        assert_eq!(start.working_directory.as_deref(), Some(DATA));
+        assert_eq!(start.umask, 0o027);
+        assert!(start.no_new_privileges && start.no_capabilities);
+        assert_eq!(start.kill_signal, "TERM");
+        assert_eq!(start.timeout_stop, Duration::from_secs(75));
+    }
+
+    #[test]
+    fn the_service_gets_systemds_environment_and_the_units_own() {
+        let unit = "[Unit]\nDescription=x\n[Service]\nUser=svc\nExecStart=/bin/true\n\
+                    Environment=A=1 B=2\nEnvironment=HOME=/elsewhere\n";
+        let start = ServiceStart::from_unit(unit).unwrap();
+        assert_eq!(
+            start.environment,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "2".to_owned()),
+                ("HOME".to_owned(), "/elsewhere".to_owned())
+            ]
+        );
+        assert_eq!((start.umask, start.kill_signal.as_str()), (0o022, "TERM"));
+        assert_eq!(start.timeout_stop, Duration::from_secs(90));
+        let environment = start.environment("svc:x:990:990::/var/lib/svc:/usr/sbin/nologin");
+        let get = |name: &str| {
+            environment
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get("HOME"), ["/elsewhere"], "the unit's setting wins, once");
+        assert_eq!(get("USER"), ["svc"]);
+        assert_eq!(get("SHELL"), ["/usr/sbin/nologin"]);
+        assert_eq!(get("A"), ["1"]);
+        assert!(get("PATH")[0].contains("/usr/bin"));
+    }
+
+    #[test]
+    fn a_unit_the_check_cannot_run_as_systemd_would_is_refused() {
+        let service = |lines: &str| format!("[Service]\nUser=svc\n{lines}\n");
+        for (unit, says) in [
+            (
+                service("ExecStart=/bin/true\nEnvironmentFile=/etc/x"),
+                "EnvironmentFile",
+            ),
+            (service("ExecStart=-/bin/true"), "prefix"),
+            (service("ExecStart=/bin/echo \"a b\""), "quotes"),
+            (service("ExecStart=/bin/echo $HOME"), "variables"),
+            (
+                service("ExecStart=/bin/true\nExecStart=/bin/false"),
+                "more than one",
+            ),
+            (service("Environment=A=1"), "no ExecStart"),
+            ("[Service]\nExecStart=/bin/true\n".to_owned(), "as root"),
+            (
+                service("ExecStart=/bin/true\nTimeoutStopSec=1h"),
+                "time span",
+            ),
+        ] {
+            let err = ServiceStart::from_unit(&unit).unwrap_err();
+            assert!(err.contains(says), "{unit}: {err}");
+        }
     }
 
     #[test]
