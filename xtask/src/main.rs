@@ -137,11 +137,20 @@ fn test(extra: &[String]) -> Result<(), String> {
     // The property run of the HTTP API goes on even when a Rust test failed, so that one CI run
     // reports both.
     let api = schemathesis::run(&root().join("target/debug/jingxun"));
+    // The Debian package of the binary just tested: its files, unit and scripts and, as root on
+    // Debian, its install, the service started as its unit says, its removal and purge.
+    let deb = if env::var_os("JINGXUN_SKIP_DEB").is_some() {
+        say("JINGXUN_SKIP_DEB is set: the Debian package is not checked");
+        Ok(())
+    } else {
+        say("checking the Debian package of the debug binary (cargo xtask deb --check --no-build)");
+        deb::run(&root(), &["--check".to_owned(), "--no-build".to_owned()])
+    };
     let left = leftovers::check(&before);
     if left.is_ok() {
         say("the tests left no daemon, chromedriver or browser running");
     }
-    tests.and(api).and(left).and(lint)
+    tests.and(api).and(deb).and(left).and(lint)
 }
 
 /// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace. A finding fails the
