@@ -187,7 +187,7 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
 
     tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
     // [retention]: old finished messages and API records go once an hour, in small batches.
-    tokio::spawn(crate::store::retention::run_periodically(
+    tokio::spawn(crate::operations::retention::run_periodically(
         store.clone(),
         crate::store::retention::RetentionPolicy::from_config(&config.retention),
         shutdown.clone(),

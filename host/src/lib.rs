@@ -15,6 +15,7 @@
 //! - [`metrics`]: the Prometheus counters and the `/metrics` listener.
 //! - [`web`]: the web admin (the `jingxun-web` pages) behind its session and CSRF layer.
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
+//! - [`operations`]: backups, restores and retention runs, recorded in the audit log.
 //! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
 //! - [`secrets`]: the platform key file and the subkeys derived from it (the audit chain's).
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
@@ -36,6 +37,7 @@ pub mod limit;
 pub mod metrics;
 pub mod modem;
 pub mod net;
+pub mod operations;
 pub mod phone;
 pub mod plugins;
 pub mod router;

@@ -1,13 +1,13 @@
 //! `jingxun backup --out FILE` and `jingxun restore --from FILE` (issue 18 item 12): a
 //! consistent copy of the SQLite database taken while the daemon runs, and its restore with
-//! the daemon stopped (see `jingxun::store::backup`). On PostgreSQL both say which `pg_dump` or
+//! the daemon stopped (see `jingxun::operations::backup`). On PostgreSQL both say which `pg_dump` or
 //! `pg_restore` command to run instead, and fail.
 
 use std::path::Path;
 
 use jingxun::audit::ChangeAuthor;
 use jingxun::config::Config;
-use jingxun::store::backup::{self, BackupSummary, RestoreSummary};
+use jingxun::operations::backup::{self, BackupSummary, RestoreSummary};
 
 use super::user::cli_actor;
 

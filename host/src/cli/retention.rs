@@ -1,11 +1,12 @@
 //! `jingxun retention run`: deletes once what `[retention]` keeps no longer, as the daemon does
-//! every hour, and prints what it deleted (see `jingxun::store::retention`).
+//! every hour, and prints what it deleted (see `jingxun::operations::retention`).
 
 use clap::Subcommand;
 
 use jingxun::audit::ChangeAuthor;
 use jingxun::config::Config;
-use jingxun::store::retention::{self, RetentionPolicy};
+use jingxun::operations::retention;
+use jingxun::store::retention::RetentionPolicy;
 
 use super::user::cli_actor;
 

@@ -17,9 +17,8 @@
 //!   and breaking `audit verify`. They are kept for ever, which keeps them the year
 //!   (`audit_days`, at least 365) they must be kept at least.
 //!
-//! The daemon runs it once an hour ([`run_periodically`], first a minute after start) and
-//! `jingxun retention run` once; a run that deleted anything is an audit row
-//! (`retention.run`, with the counts and the limits: [`run_audited`]).
+//! The daemon runs it once an hour and `jingxun retention run` once, each run recorded in the
+//! audit log when it deleted anything: [`crate::operations::retention`].
 //!
 //! Work is done in transactions of at most [`BATCH`] rows, so that the write lock (SQLite's
 //! one writer; row locks on PostgreSQL) is never held for long and the API's commits slip in
@@ -36,21 +35,11 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::Row;
 
-use tokio_util::sync::CancellationToken;
-
 use super::{Backend, Store, StoreError, duration_ms};
-use crate::audit::{AuditError, AuditLog, ChangeAuthor};
 use crate::config::RetentionConfig;
 
 /// Rows deleted per transaction, at most.
 pub const BATCH: usize = 1_000;
-
-/// How often the daemon runs retention.
-pub const INTERVAL: Duration = Duration::from_secs(3600);
-
-/// How long after the daemon's start retention first runs: soon, so that a daemon restarted
-/// more often than hourly still runs it, but not amid the start's own work.
-pub const FIRST_RUN: Duration = Duration::from_secs(60);
 
 /// The states of a finished message (see the module documentation).
 const FINAL_STATES: &str = "'sent', 'delivered', 'failed', 'expired', 'received', 'partial'";
@@ -244,57 +233,6 @@ impl Store {
         report.messages += messages;
         report.batches += 1;
         Ok(ids.len())
-    }
-}
-
-/// Runs retention once as `author` and, when anything was deleted, records it in the audit
-/// log (`retention.run`, with the counts and the limits: deleting police messages is an act to
-/// account for). An empty run leaves no row, so the hourly task does not fill the log.
-pub async fn run_audited(
-    store: &Store,
-    policy: &RetentionPolicy,
-    now_ms: i64,
-    author: &ChangeAuthor,
-) -> Result<RetentionReport, AuditError> {
-    let report = store.run_retention(policy, now_ms).await?;
-    if !report.is_empty() {
-        let days = |limit: Option<Duration>| limit.map(|d| d.as_secs() / 86_400);
-        let entry = author
-            .entry("retention", "retention.run", "messages")
-            .with_details(serde_json::json!({
-                "deleted": report,
-                "messages_days": days(policy.messages),
-                "idempotency_days": days(policy.idempotency),
-                "webhook_deliveries_days": days(policy.webhook_deliveries),
-            }));
-        AuditLog::new(store.clone()).append(entry).await?;
-    }
-    Ok(report)
-}
-
-/// The daemon's retention task: a run [`FIRST_RUN`] after start, then every [`INTERVAL`],
-/// until `shutdown`. A failed run is logged and tried again at the next hour.
-pub async fn run_periodically(store: Store, policy: RetentionPolicy, shutdown: CancellationToken) {
-    let author = ChangeAuthor::daemon();
-    let start = tokio::time::Instant::now() + FIRST_RUN;
-    let mut every = tokio::time::interval_at(start, INTERVAL);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let run = run_audited(&store, &policy, crate::clock::now_ms(), &author);
-        // Stopping the daemon cancels a run between two batches; what was committed stays.
-        let report = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            report = run => report,
-        };
-        match report {
-            Ok(report) if report.is_empty() => tracing::debug!("retention: nothing to delete"),
-            Ok(report) => tracing::info!(?report, "retention deleted what is kept no longer"),
-            Err(e) => tracing::warn!(error = %e, "retention failed; it runs again in an hour"),
-        }
     }
 }
 

@@ -25,7 +25,6 @@ crate::on_both_backends!(TestDb =>
     messages_are_deleted_in_transactions_of_at_most_a_batch,
     old_idempotency_records_and_finished_webhook_deliveries_go,
     a_limit_of_zero_days_keeps_everything,
-    a_run_that_deletes_is_audited_and_an_empty_one_is_not,
 );
 
 fn policy() -> RetentionPolicy {
@@ -303,34 +302,6 @@ async fn a_limit_of_zero_days_keeps_everything(db: &TestDb) {
     assert!(report.is_empty(), "{report:?}");
     assert_eq!(report.batches, 0);
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM messages").await, 1);
-}
-
-async fn a_run_that_deletes_is_audited_and_an_empty_one_is_not(db: &TestDb) {
-    message(db, "out", "failed", OLD, false).await;
-    let author = ChangeAuthor::daemon();
-    let report = run_audited(&db.store, &policy(), NOW, &author)
-        .await
-        .unwrap();
-    assert_eq!(report.messages, 1);
-    let rows = sqlx::query("SELECT actor, details FROM audit_log WHERE event = 'retention.run'")
-        .fetch_all(&db.store.pool)
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].try_get::<String, _>(0).unwrap(), "jingxun");
-    let details: serde_json::Value =
-        serde_json::from_str(&rows[0].try_get::<String, _>(1).unwrap()).unwrap();
-    assert_eq!(details["deleted"]["messages"], 1);
-    assert_eq!(details["messages_days"], 365);
-    let again = run_audited(&db.store, &policy(), NOW, &author)
-        .await
-        .unwrap();
-    assert!(again.is_empty());
-    assert_eq!(
-        db.raw_count("SELECT COUNT(*) FROM audit_log WHERE event = 'retention.run'")
-            .await,
-        1
-    );
 }
 
 #[test]

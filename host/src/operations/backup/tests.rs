@@ -4,6 +4,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+
 use super::*;
 use crate::audit::AuditEntry;
 use crate::store::NewOutbound;
@@ -47,14 +50,21 @@ impl Site {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        let store = self.open().await;
-        let n = sqlx::query_scalar(sql)
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        store.close().await;
+        let mut conn = connect(&self.database()).await;
+        let n = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
         n
     }
+}
+
+/// A connection to the SQLite file `path`, beside the store, for what a test looks at or
+/// changes behind its back.
+async fn connect(path: &Path) -> SqliteConnection {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .connect()
+        .await
+        .unwrap()
 }
 
 /// A configuration with its database in `folder` and its key file in `key_folder`.
@@ -155,12 +165,14 @@ async fn a_restore_puts_a_verified_backup_in_place_of_the_database() {
     let check = AuditLog::new(store.clone()).verify().await.unwrap();
     assert!(check.is_intact(), "{check:?}");
     assert_eq!(check.rows, 5, "the four rows and the restore's own");
+    store.close().await;
+    let mut conn = connect(&site.database()).await;
     let event: String = sqlx::query_scalar("SELECT event FROM audit_log WHERE id = 5")
-        .fetch_one(&store.pool)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
+    conn.close().await.unwrap();
     assert_eq!(event, "backup.restore");
-    store.close().await;
     let mode = std::fs::metadata(site.database())
         .unwrap()
         .permissions()
@@ -207,10 +219,7 @@ async fn a_restore_is_refused_while_the_database_is_open_elsewhere() {
 
     assert!(matches!(err, BackupError::InUse { .. }), "{err}");
     assert!(err.to_string().contains("stop the daemon"), "{err}");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
-        .fetch_one(&running.pool)
-        .await
-        .unwrap();
+    let (n, _) = running.message_totals().await.unwrap();
     assert_eq!(n, 4, "the database is untouched and still usable");
     running.close().await;
     no_temporary_files(site.dir.path());
@@ -264,7 +273,7 @@ async fn a_backup_whose_audit_chain_was_changed_or_another_key_is_refused() {
     // Someone with the file but not the key rewrites a row.
     let tampered = site.dir.path().join("tampered.db");
     std::fs::copy(&out, &tampered).unwrap();
-    let mut conn = open_file(&tampered, Duration::from_secs(5)).await.unwrap();
+    let mut conn = connect(&tampered).await;
     sqlx::raw_sql(
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET object = 'nothing' WHERE id = 2",
     )
