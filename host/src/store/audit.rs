@@ -448,3 +448,98 @@ pub(super) fn audit_to_store(e: StoreError) -> StoreError {
         e => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditError;
+    use crate::secrets::Secrets;
+    use crate::store::test_db::TestDb;
+
+    crate::on_both_backends!(TestDb =>
+        a_change_whose_audit_row_cannot_be_written_is_not_made_and_says_so,
+        a_change_under_another_key_says_which_key_and_the_log_answers_as_before,
+    );
+
+    fn group_row() -> AuditEntry {
+        AuditEntry::new("address_book", "group.save", "ok").with_object("值班")
+    }
+
+    /// The store's side of "a change and its audit row commit together": the failure says that
+    /// nothing was changed because of the row, as sign-in and the address book always said.
+    async fn a_change_whose_audit_row_cannot_be_written_is_not_made_and_says_so(db: &TestDb) {
+        let refuse_inserts = match db.backend() {
+            Backend::Sqlite => {
+                "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log \
+                 BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END"
+            }
+            Backend::Postgres => {
+                "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log \
+                 FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()"
+            }
+        };
+        db.raw(refuse_inserts)
+            .await
+            .expect("create failing trigger");
+        let err = db
+            .store
+            .address_book_save_group(None, "值班", group_row())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("nothing was changed because its audit row could not be written: "),
+            "{text}"
+        );
+        assert_eq!(db.raw_count("SELECT COUNT(*) FROM ab_groups").await, 0);
+
+        let mut tx = db.store.begin_write().await.unwrap();
+        let prepared = group_row().prepare().unwrap();
+        let err = append_audit(&db.store, &mut tx, &prepared)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::AuditRow(cause) if matches!(**cause, StoreError::Database(_))),
+            "{err:?}"
+        );
+        // The audit log's own append reports the database's failure as it always did.
+        assert!(matches!(
+            AuditError::from(err),
+            AuditError::Store(StoreError::Database(_))
+        ));
+    }
+
+    /// A store keyed with another key than the log's refuses a change with the reason, and the
+    /// audit log turns the store's error back into its own.
+    async fn a_change_under_another_key_says_which_key_and_the_log_answers_as_before(db: &TestDb) {
+        db.store
+            .address_book_save_group(None, "值班", group_row())
+            .await
+            .expect("keyed with the test key");
+        let other = db
+            .connect_again()
+            .await
+            .with_audit_key(ChainKey::from_secrets(&Secrets::from_bytes([9; 32])));
+        let err = other
+            .address_book_save_group(None, "夜班", group_row())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(text.contains("secrets.key_file"), "{text}");
+        assert_eq!(db.raw_count("SELECT COUNT(*) FROM ab_groups").await, 1);
+
+        let mut tx = other.begin_write().await.unwrap();
+        let prepared = group_row().prepare().unwrap();
+        let err = append_audit(&other, &mut tx, &prepared).await.unwrap_err();
+        assert!(
+            matches!(
+                AuditError::from(err),
+                AuditError::KeyMismatch { keyed_from: 1 }
+            ),
+            "the audit log's own error"
+        );
+        drop(tx);
+        other.close().await;
+    }
+}
