@@ -114,26 +114,7 @@ mod tests {
 
     /// Row `id` after `prev_hash`, keyed with `key` or unkeyed.
     fn row(id: i64, prev_hash: &str, key: Option<&ChainKey>) -> RawAuditRow {
-        let mut r = RawAuditRow {
-            id,
-            at: 1_767_225_600_000 + id,
-            component: "router".into(),
-            event: "query".into(),
-            actor: Some("li".into()),
-            phone: Some("+8613800000001".into()),
-            object: Some("CP 京A12345".into()),
-            outcome: "answered".into(),
-            details: r#"{"plugin":"cp"}"#.into(),
-            source: Some("modem0".into()),
-            request_id: None,
-            prev_hash: prev_hash.into(),
-            hash: String::new(),
-        };
-        r.hash = match key {
-            Some(key) => r.canonical().keyed_hash(key, prev_hash),
-            None => r.canonical().unkeyed_hash(prev_hash),
-        };
-        r
+        crate::store::audit::test_row(id, prev_hash, key)
     }
 
     /// `n` rows, keyed from row `keyed_from` on (`None`: none keyed), and the keying record.

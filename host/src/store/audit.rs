@@ -14,6 +14,8 @@ use sqlx::{Row, Transaction};
 use std::sync::atomic::Ordering;
 
 use super::{Backend, Store, StoreError, values_lists};
+#[cfg(test)]
+pub(crate) use chain::test_row;
 pub use chain::{ChainKey, GENESIS_HASH};
 pub(crate) use chain::{KeyedFrom, RawAuditRow};
 pub(crate) use entry::PreparedEntry;

@@ -188,6 +188,32 @@ impl RawAuditRow {
 }
 
 #[cfg(test)]
+/// A test row `id` after `prev_hash`, keyed with `key` or unkeyed (the store's and the
+/// audit's chain tests share it).
+pub(crate) fn test_row(id: i64, prev_hash: &str, key: Option<&ChainKey>) -> RawAuditRow {
+    let mut r = RawAuditRow {
+        id,
+        at: 1_767_225_600_000 + id,
+        component: "router".into(),
+        event: "query".into(),
+        actor: Some("li".into()),
+        phone: Some("+8613800000001".into()),
+        object: Some("CP 京A12345".into()),
+        outcome: "answered".into(),
+        details: r#"{"plugin":"cp"}"#.into(),
+        source: Some("modem0".into()),
+        request_id: None,
+        prev_hash: prev_hash.into(),
+        hash: String::new(),
+    };
+    r.hash = match key {
+        Some(key) => r.canonical().keyed_hash(key, prev_hash),
+        None => r.canonical().unkeyed_hash(prev_hash),
+    };
+    r
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -195,35 +221,11 @@ mod tests {
         ChainKey::from_secrets(&Secrets::for_tests())
     }
 
-    /// Row `id` after `prev_hash`, keyed with `key` or unkeyed.
-    fn row(id: i64, prev_hash: &str, key: Option<&ChainKey>) -> RawAuditRow {
-        let mut r = RawAuditRow {
-            id,
-            at: 1_767_225_600_000 + id,
-            component: "router".into(),
-            event: "query".into(),
-            actor: Some("li".into()),
-            phone: Some("+8613800000001".into()),
-            object: Some("CP 京A12345".into()),
-            outcome: "answered".into(),
-            details: r#"{"plugin":"cp"}"#.into(),
-            source: Some("modem0".into()),
-            request_id: None,
-            prev_hash: prev_hash.into(),
-            hash: String::new(),
-        };
-        r.hash = match key {
-            Some(key) => r.canonical().keyed_hash(key, prev_hash),
-            None => r.canonical().unkeyed_hash(prev_hash),
-        };
-        r
-    }
-
     #[test]
     fn null_and_empty_text_hash_differently() {
-        let mut a = row(1, GENESIS_HASH, None);
+        let mut a = test_row(1, GENESIS_HASH, None);
         a.request_id = Some(String::new());
-        let b = row(1, GENESIS_HASH, None);
+        let b = test_row(1, GENESIS_HASH, None);
         assert_ne!(
             a.canonical().unkeyed_hash(GENESIS_HASH),
             b.canonical().unkeyed_hash(GENESIS_HASH)
@@ -236,10 +238,10 @@ mod tests {
 
     #[test]
     fn moving_text_between_fields_changes_the_hash() {
-        let mut a = row(1, GENESIS_HASH, None);
+        let mut a = test_row(1, GENESIS_HASH, None);
         a.actor = Some("ab".into());
         a.phone = Some("c".into());
-        let mut b = row(1, GENESIS_HASH, None);
+        let mut b = test_row(1, GENESIS_HASH, None);
         b.actor = Some("a".into());
         b.phone = Some("bc".into());
         assert_ne!(
@@ -262,7 +264,7 @@ mod tests {
                 }
             }
         }
-        let r = row(1, GENESIS_HASH, None);
+        let r = test_row(1, GENESIS_HASH, None);
         let key = key();
         let mut bytes = b"jingxun-audit-v2\0".to_vec();
         push_text(&mut bytes, Some(GENESIS_HASH));
