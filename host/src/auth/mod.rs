@@ -399,13 +399,7 @@ impl Accounts {
         source: &str,
     ) -> Result<SignedIn, AuthError> {
         let login = normal_login(login);
-        let address = source_address(source);
-        if let Some(ip) = address
-            && self.source_limiter().check(ip, Instant::now()).is_err()
-        {
-            // Its one `signin.blocked` row was written when the budget ran out.
-            return Err(AuthError::Refused);
-        }
+        let address = self.admit_source(source)?;
         let _turn = self.limits.turns.turn(&login).await;
         let now = now_ms();
         let account = if login.is_empty() || login.chars().count() > 64 {
@@ -548,6 +542,19 @@ impl Accounts {
         roles
             .iter()
             .any(|r| self.settings.require_totp_for.iter().any(|x| x == r))
+    }
+
+    /// The address of `source`, unless it has spent its budget of failed sign-ins: then the
+    /// attempt (password, code or re-check) is refused before any work. Its one
+    /// `signin.blocked` row was written when the budget ran out.
+    fn admit_source(&self, source: &str) -> Result<Option<IpAddr>, AuthError> {
+        let address = source_address(source);
+        if let Some(ip) = address
+            && self.source_limiter().check(ip, Instant::now()).is_err()
+        {
+            return Err(AuthError::Refused);
+        }
+        Ok(address)
     }
 
     fn source_limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {

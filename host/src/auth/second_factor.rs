@@ -131,15 +131,7 @@ impl Accounts {
         source: &str,
     ) -> Result<SignedIn, AuthError> {
         let login = normal_login(&user.login);
-        let address = source_address(source);
-        if let Some(ip) = address
-            && self
-                .source_limiter()
-                .check(ip, std::time::Instant::now())
-                .is_err()
-        {
-            return Err(AuthError::Refused);
-        }
+        let address = self.admit_source(source)?;
         let _turn = self.limits.turns.turn(&login).await;
         let now = now_ms();
         let Some(row) = self.store.session_row(&user.id_hash).await? else {
@@ -227,15 +219,7 @@ impl Accounts {
         source: &str,
     ) -> Result<(), AuthError> {
         let login = normal_login(&user.login);
-        let address = source_address(source);
-        if let Some(ip) = address
-            && self
-                .source_limiter()
-                .check(ip, std::time::Instant::now())
-                .is_err()
-        {
-            return Err(AuthError::Refused);
-        }
+        let address = self.admit_source(source)?;
         let _turn = self.limits.turns.turn(&login).await;
         let now = now_ms();
         let Some(row) = self.store.session_row(&user.id_hash).await? else {
