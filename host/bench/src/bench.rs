@@ -36,6 +36,9 @@ pub enum BenchError {
     /// The plugin host failed.
     #[error("benchmark plugins: {0}")]
     Plugins(#[from] jingxun::plugins::PluginError),
+    /// The store refused the benchmark's data source.
+    #[error("benchmark data source: {0}")]
+    Datasource(#[from] jingxun::store::PluginStoreError),
     /// Files or the simulator's pseudo-terminal failed.
     #[error("benchmark I/O: {0}")]
     Io(#[from] std::io::Error),
