@@ -95,8 +95,11 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         .collect();
     tracing::info!(?commands, "plugin commands ready");
     let shutdown = CancellationToken::new();
+    // The modem drivers wake the router with each inbound message they store.
+    let new_inbound = crate::inbox_signal::NewInbound::default();
     let settings = DriverSettings {
         default_country_code: config.sms.default_country_code.clone(),
+        new_inbound: new_inbound.clone(),
     };
 
     let mut simulators: Vec<SimHandle> = Vec::new();
@@ -138,7 +141,7 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     let wake = Wake::default();
     // Wakes inbox long-polls and the webhook dispatcher when the router assigns messages to API
     // keys (issue 5).
-    let inbox = crate::api::inbound::InboxSignal::default();
+    let inbox = crate::inbox_signal::InboxSignal::default();
     let router = Router::new(
         RouterParts {
             store: store.clone(),
@@ -151,12 +154,13 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
             status_report: config.queue.status_report,
             max_attempts: config.queue.max_attempts,
             default_country_code: config.sms.default_country_code.clone(),
-            poll_interval: Duration::from_millis(config.queue.poll_interval_ms),
+            poll_interval: crate::router::INBOX_FALLBACK_POLL,
         },
     );
     let router_task = tokio::spawn(
         router
             .with_inbox_signal(inbox.clone())
+            .with_new_inbound(new_inbound)
             .run(shutdown.clone()),
     );
 

@@ -9,6 +9,7 @@
 //! - [`address_book`]: departments, contacts and groups (R21) that the web admin sends to.
 //! - [`store`]: the durable message store (SQLite or PostgreSQL through sqlx).
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
+//! - [`inbox_signal`]: the wake-ups between the modem drivers, the router and the API's inbox.
 //! - [`api`]: the HTTP API for other systems (`/api/v1`) and its API keys.
 //! - [`http`]: the HTTP listener: health, the API and the web admin on one port.
 //! - [`net`]: client addresses behind trusted proxies, IP networks and CA files.
@@ -33,6 +34,7 @@ pub mod daemon;
 pub mod directory;
 pub mod dispatch;
 pub mod http;
+pub mod inbox_signal;
 pub mod limit;
 pub mod metrics;
 pub mod modem;

@@ -28,6 +28,7 @@ const ORDER: &[&str] = &[
     "limit",
     "testing",
     "config",
+    "inbox_signal",
     "secrets",
     // the store
     "store",
@@ -55,8 +56,7 @@ const ORDER: &[&str] = &[
 const KNOWN_UPWARD: &[(&str, &str)] = &[
     // The store still takes `AuthError` from auth (accounts, TOTP).
     ("store", "auth"),
-    // The inbox wake-up and the sign-in failure budget are still the API's.
-    ("router", "api"),
+    // The sign-in failure budget is still the API's.
     ("auth", "api"),
 ];
 

@@ -455,6 +455,7 @@ async fn line_use(
     modem.baud = baud.unwrap_or(115_200);
     let settings = DriverSettings {
         default_country_code: "86".into(),
+        new_inbound: Default::default(),
     };
     let (handle, modem_task) = driver::spawn(
         modem,

@@ -12,8 +12,9 @@
 //! when the key has a webhook, see [`super::webhooks`]).
 //!
 //! The client reads its messages with `GET /api/v1/inbox?after=CURSOR&wait=SECONDS` (a
-//! long-poll woken by the router through [`InboxSignal`], with a 1 s fallback poll for
-//! messages assigned by another daemon) and/or receives them as signed webhook POSTs.
+//! long-poll woken by the router through [`crate::inbox_signal::InboxSignal`], with a 1 s
+//! fallback poll for messages assigned by another daemon) and/or receives them as signed webhook
+//! POSTs.
 //!
 //! `--allow-network 10.0.0.0/8` (repeatable) limits where a key may be used from: the peer
 //! address of every request is checked ([`check_source`]) and others get a 403 problem.
@@ -29,8 +30,6 @@ use axum::extract::rejection::QueryRejection;
 use ipnet::IpNet;
 use rand::TryRng;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiState;
@@ -422,45 +421,6 @@ fn audit_row(
         .with_object(name.to_owned())
         .with_source(Some(source))
         .with_details(details)
-}
-
-/// Wakes long-polls (and the webhook dispatcher) when the router has assigned messages to keys;
-/// closed when the daemon stops, so that waiting long-polls answer at once. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct InboxSignal {
-    changes: Arc<watch::Sender<u64>>,
-    closing: CancellationToken,
-}
-
-impl Default for InboxSignal {
-    fn default() -> Self {
-        InboxSignal {
-            changes: Arc::new(watch::Sender::new(0)),
-            closing: CancellationToken::new(),
-        }
-    }
-}
-
-impl InboxSignal {
-    /// Says that messages were assigned.
-    pub fn notify(&self) {
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that sees each later [`InboxSignal::notify`].
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
-
-    /// Ends every wait (the daemon is stopping).
-    pub fn close(&self) {
-        self.closing.cancel();
-    }
-
-    /// Cancelled once [`InboxSignal::close`] was called.
-    pub fn closing(&self) -> &CancellationToken {
-        &self.closing
-    }
 }
 
 /// An inbound SMS as the inbox and webhooks show it. Times are RFC 3339 UTC.

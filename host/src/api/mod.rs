@@ -78,7 +78,7 @@ pub struct ApiState {
     pub settings: Arc<ApiSettings>,
     pub auth: Arc<auth::Authenticator>,
     /// Wakes inbox long-polls when the router assigns inbound messages to keys.
-    pub inbox: inbound::InboxSignal,
+    pub inbox: crate::inbox_signal::InboxSignal,
     /// Commits the enqueues of concurrent requests together (one disk flush per group).
     pub committer: committer::Committer,
 }
@@ -92,7 +92,7 @@ impl ApiState {
             wake,
             settings: Arc::new(settings),
             auth: Arc::new(auth::Authenticator::default()),
-            inbox: inbound::InboxSignal::default(),
+            inbox: crate::inbox_signal::InboxSignal::default(),
         }
     }
 }

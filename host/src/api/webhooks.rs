@@ -33,8 +33,9 @@ use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-use super::inbound::{InboundMessage, InboxSignal, redact_query};
+use super::inbound::{InboundMessage, redact_query};
 use crate::clock::now_ms;
+use crate::inbox_signal::InboxSignal;
 use crate::store::{ClaimedDelivery, DeliveryOutcome, Store};
 
 /// Longest one POST may take, connecting and reading the answer included.

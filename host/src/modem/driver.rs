@@ -22,9 +22,10 @@ use super::session::{CommandError, Session};
 use super::status::{LinkState, ModemStatus};
 use crate::clock::now_ms;
 use crate::config::ModemConfig;
+use crate::inbox_signal::NewInbound;
 use crate::phone::PhoneNumber;
 use crate::sms::{self, Incoming, SubmitPart};
-use crate::store::{MessageId, NewInboundPart, PeerKind, Store};
+use crate::store::{InboundOutcome, MessageId, NewInboundPart, PeerKind, Store};
 
 /// Consecutive unanswered commands after which the modem is taken for hung and reopened.
 const HUNG_AFTER_TIMEOUTS: u32 = 2;
@@ -67,6 +68,8 @@ pub enum SendFailure {
 pub struct DriverSettings {
     /// Country code for normalising national sender numbers.
     pub default_country_code: String,
+    /// Told each time a stored part completes an inbound message, to wake the router.
+    pub new_inbound: NewInbound,
 }
 
 /// The dispatcher's and the health endpoint's handle on a running modem task.
@@ -496,6 +499,9 @@ impl Driver {
                 };
                 let outcome = self.store.insert_inbound_part(&part).await?;
                 tracing::info!(modem = %self.config.name, ?outcome, "incoming SMS part stored");
+                if let InboundOutcome::Complete(_) = outcome {
+                    self.settings.new_inbound.notify();
+                }
                 self.status.send_modify(|s| s.parts_received += 1);
             }
             Ok(Incoming::StatusReport(report)) => {
@@ -689,6 +695,42 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// The router waits for this signal rather than polling the store.
+    #[tokio::test]
+    async fn a_stored_message_is_announced_to_the_router() {
+        use crate::modem::sim::{SimConfig, SimModem};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/jingxun.db", dir.path().display()))
+            .await
+            .unwrap();
+        let sim = SimModem::start(SimConfig::default(), None).await.unwrap();
+        let new_inbound = NewInbound::default();
+        let shutdown = CancellationToken::new();
+        let (_handle, task) = spawn(
+            ModemConfig::new("m1", "sim"),
+            sim.path().display().to_string(),
+            DriverSettings {
+                default_country_code: "86".into(),
+                new_inbound: new_inbound.clone(),
+            },
+            store.clone(),
+            shutdown.clone(),
+        );
+        sim.receive_sms("13800000001", "H").unwrap();
+        // A minute at most, so that a driver that never signals fails the test, not hangs it.
+        tokio::time::timeout(Duration::from_secs(60), new_inbound.notified())
+            .await
+            .expect("the stored message is announced");
+        let stored = store
+            .claim_inbox(10, Duration::from_secs(1), now_ms())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1, "announced once stored: {stored:?}");
+        shutdown.cancel();
+        task.await.unwrap();
+        sim.shutdown().await;
     }
 
     #[test]

@@ -29,12 +29,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::inbound::InboxSignal;
 use crate::audit::AuditEntry;
 use crate::clock::now_ms;
 use crate::config::{RouterConfig, UnauthorisedReply};
 use crate::directory::{Directory, PhoneIdentity};
 use crate::dispatch::Wake;
+use crate::inbox_signal::{InboxSignal, NewInbound};
 use crate::limit::{KeyedBuckets, Quota};
 use crate::phone::PhoneNumber;
 use crate::plugins::{
@@ -53,6 +53,9 @@ const MAX_PHONES_LIMITED: usize = 100_000;
 pub const HELP_KEYWORD: &str = "H";
 /// How long the API keys' inbound routes are used before they are read again.
 pub const INBOUND_ROUTES_TTL: Duration = Duration::from_secs(2);
+/// How often the daemon's router looks at the inbox unwoken: the modem drivers wake it for each
+/// message they store, so this only bounds the wait for one stored by another process.
+pub const INBOX_FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 /// What the router needs from the rest of the daemon.
 #[derive(Clone)]
@@ -78,7 +81,8 @@ pub struct RouterSettings {
     pub max_attempts: u32,
     /// For reading sender numbers.
     pub default_country_code: String,
-    /// How often to look for new inbound messages.
+    /// How often to look at the inbox without a [`NewInbound`] signal, for messages stored by
+    /// another process ([`INBOX_FALLBACK_POLL`] in the daemon).
     pub poll_interval: Duration,
 }
 
@@ -94,6 +98,8 @@ pub struct Router {
     inbound: Arc<RwLock<InboundTable>>,
     /// Told when messages were assigned to API keys.
     inbox: InboxSignal,
+    /// Wakes the router when an inbound message was stored.
+    new_inbound: NewInbound,
 }
 
 /// Which API key receives which inbound messages: keywords (upper case) and service numbers
@@ -201,7 +207,15 @@ impl Router {
             limiter: Arc::new(Mutex::new(limiter)),
             inbound: Arc::new(RwLock::new(InboundTable::default())),
             inbox: InboxSignal::default(),
+            new_inbound: NewInbound::default(),
         }
+    }
+
+    /// Routes at once each inbound message that `signal` announces (the modem drivers give it
+    /// the messages they store); without it, messages wait for the next look at the inbox.
+    pub fn with_new_inbound(mut self, signal: NewInbound) -> Self {
+        self.new_inbound = signal;
+        self
     }
 
     /// Tells `signal` whenever messages were assigned to API keys (the inbox long-polls and the
@@ -296,6 +310,7 @@ impl Router {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = self.new_inbound.notified() => {}
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use super::*;
 use crate::plugins::PluginSettings;
-use crate::store::MessageId;
+use crate::store::{Direction, InboundOutcome, MessageFilter, MessageId, NewInboundPart};
 
 const OFFICER: &str = "+8613800000001";
 
 /// A router over a fresh SQLite store with one registered phone, [`OFFICER`], and no plugins.
 struct Rig {
+    store: Store,
     router: Router,
     _dir: tempfile::TempDir,
 }
@@ -50,7 +51,11 @@ impl Rig {
                 poll_interval,
             },
         );
-        Rig { router, _dir: dir }
+        Rig {
+            store,
+            router,
+            _dir: dir,
+        }
     }
 }
 
@@ -88,4 +93,73 @@ async fn an_alphanumeric_sender_is_never_answered_even_when_named_as_a_registere
         .route(&message(2, OFFICER, PeerKind::Number, "H"))
         .await;
     assert_eq!(from_phone.replies.len(), 1, "{from_phone:?}");
+}
+
+impl Rig {
+    /// Stores `text` from [`OFFICER`] as a modem driver does, SCTS `sent_at_ms`.
+    async fn store_from_officer(&self, text: &str, sent_at_ms: i64) {
+        let part = NewInboundPart {
+            modem: "m1".into(),
+            sender: OFFICER.into(),
+            sender_kind: PeerKind::Number,
+            service_number: None,
+            concat: None,
+            raw_pdu: format!("{sent_at_ms:X}"),
+            text: text.into(),
+            encoding: "gsm7".into(),
+            sent_at_ms,
+            now_ms: now_ms(),
+        };
+        let outcome = self.store.insert_inbound_part(&part).await.unwrap();
+        assert!(
+            matches!(outcome, InboundOutcome::Complete(_)),
+            "{outcome:?}"
+        );
+    }
+
+    /// Waits until `count` replies are queued (a minute at most, so that a router that never
+    /// wakes fails the test rather than hangs it).
+    async fn wait_for_replies(&self, count: usize) {
+        let filter = MessageFilter {
+            direction: Some(Direction::Out),
+            ..MessageFilter::default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let replies = self.store.list_messages(&filter).await.unwrap();
+            if replies.len() >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} replies queued: the router was not woken",
+                replies.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The router looks at the inbox once an hour here: only the driver's signal can get the second
+/// message answered.
+#[tokio::test]
+async fn a_stored_message_wakes_the_router_without_waiting_for_its_poll() {
+    let rig = Rig::new(Duration::from_secs(3600)).await;
+    let signal = NewInbound::default();
+    let shutdown = CancellationToken::new();
+    // The first message is in the inbox when the router first looks.
+    rig.store_from_officer("H", 1_000).await;
+    let task = tokio::spawn(
+        rig.router
+            .clone()
+            .with_new_inbound(signal.clone())
+            .run(shutdown.clone()),
+    );
+    rig.wait_for_replies(1).await;
+    // Answered, the router waits: an hour, or for a signal.
+    rig.store_from_officer("H", 2_000).await;
+    signal.notify();
+    rig.wait_for_replies(2).await;
+    shutdown.cancel();
+    task.await.unwrap();
 }
