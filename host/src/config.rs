@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use jingxun_vocabulary::BuiltinRole;
 use serde::{Deserialize, Serialize};
 
 /// The file looked for in the current folder when no `--config` is given.
@@ -71,9 +72,6 @@ pub struct Config {
     pub retention: RetentionConfig,
 }
 
-/// The roles that open web admin pages (the others only give businesses).
-pub const WEB_ROLES: [&str; 4] = ["admin", "operator", "registrar", "auditor"];
-
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,7 +122,9 @@ pub struct WebConfig {
 }
 
 fn default_web_require_totp_for() -> Vec<String> {
-    vec!["admin".into(), "auditor".into()]
+    [BuiltinRole::Admin, BuiltinRole::Auditor]
+        .map(|role| role.as_str().to_owned())
+        .into()
 }
 fn default_web_reauth_minutes() -> u64 {
     5
@@ -900,16 +900,18 @@ impl Config {
                 "must be between 1 and 86400",
             );
         }
-        if let Some(role) = web
-            .require_totp_for
-            .iter()
-            .find(|r| !WEB_ROLES.contains(&r.as_str()))
-        {
+        if let Some(role) = web.require_totp_for.iter().find(|r| {
+            !r.parse::<BuiltinRole>()
+                .is_ok_and(|role| role.opens_web_admin())
+        }) {
+            let web_roles: Vec<&str> = BuiltinRole::web_admin_roles()
+                .map(BuiltinRole::as_str)
+                .collect();
             return invalid(
                 "web.require_totp_for".into(),
                 &format!(
                     "`{role}` is not a web admin role: list some of {}",
-                    WEB_ROLES.join(", ")
+                    web_roles.join(", ")
                 ),
             );
         }
@@ -1018,6 +1020,17 @@ mod tests {
         assert!(
             err.contains("web.require_totp_for") && err.contains("officer"),
             "{err}"
+        );
+        assert!(
+            err.contains("admin, operator, registrar, auditor"),
+            "names the valid roles: {err}"
+        );
+        let custom = Config::from_toml("[web]\nrequire_totp_for = [\"traffic\"]\n").unwrap_err();
+        assert!(custom.to_string().contains("`traffic`"), "{custom}");
+        let staff = "[web]\nrequire_totp_for = [\"operator\", \"registrar\"]\n";
+        assert_eq!(
+            Config::from_toml(staff).unwrap().web.require_totp_for,
+            ["operator", "registrar"]
         );
         let err = Config::from_toml("[web]\nreauth_minutes = 0\n").unwrap_err();
         assert!(err.to_string().contains("web.reauth_minutes"), "{err}");

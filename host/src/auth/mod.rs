@@ -50,6 +50,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
+use jingxun_vocabulary::BuiltinRole;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -236,9 +237,9 @@ pub struct SessionUser {
 }
 
 impl SessionUser {
-    /// Whether the user is in `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    /// Whether the user holds the built-in `role`.
+    pub fn has_role(&self, role: BuiltinRole) -> bool {
+        role.is_among(&self.roles)
     }
 
     /// Whether the user proved who they are within `fresh` before `now` (milliseconds).
@@ -530,7 +531,7 @@ impl Accounts {
 
     /// The idle limit of a session of a user with `roles`.
     fn idle_of(&self, roles: &[String]) -> Duration {
-        if roles.iter().any(|r| r == "admin") {
+        if BuiltinRole::Admin.is_among(roles) {
             self.settings.admin_idle
         } else {
             self.settings.idle

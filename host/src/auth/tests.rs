@@ -213,7 +213,7 @@ async fn the_initial_administrator_is_created_once(db: &TestDb) {
         .await
         .unwrap();
     let user = accounts.session(signed.id.secret()).await.unwrap().unwrap();
-    assert!(user.has_role("admin"));
+    assert!(user.has_role(BuiltinRole::Admin));
 }
 
 async fn weaker_stored_hashes_are_replaced_at_sign_in(db: &TestDb) {

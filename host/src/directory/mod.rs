@@ -20,8 +20,8 @@
 //!
 //! Stored forms: logins and role names in lower case, keywords in upper case, phone numbers
 //! in the canonical form of [`PhoneNumber`] (so `13800000001` and `+8613800000001` are one
-//! phone). The built-in roles are `admin`, `operator`, `registrar`, `auditor` and `officer`;
-//! `officer` holds CP, JZ, SFZ and ZT. Administrators add roles of their own (R2: groups of
+//! phone). The built-in roles are those of [`BuiltinRole`] (`admin`, `operator`, `registrar`,
+//! `auditor` and `officer`); `officer` holds CP, JZ, SFZ and ZT. Administrators add roles of their own (R2: groups of
 //! users granted businesses) and remove them; built-in roles cannot be removed. There are no
 //! default users.
 
@@ -34,8 +34,8 @@ pub use crate::store::directory::{
     DirectoryError, GrantTarget, PhoneIdentity, PhoneRecord, RoleRecord, UserIdentity, UserRecord,
 };
 
-/// The roles every database starts with.
-pub const BUILTIN_ROLES: &[&str] = &["admin", "operator", "registrar", "auditor", "officer"];
+/// The roles every database starts with (the migrations create them).
+pub use jingxun_vocabulary::BuiltinRole;
 
 /// The help text until an administrator sets one.
 pub const DEFAULT_HELP_TEXT: &str =

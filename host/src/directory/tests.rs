@@ -363,6 +363,12 @@ async fn users_and_roles_are_listed_with_their_grants(db: &TestDb) {
         ["admin", "auditor", "officer", "operator", "registrar"]
     );
     assert!(roles.iter().all(|r| r.builtin));
+    let builtin: BTreeSet<&str> = BuiltinRole::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(
+        names.iter().copied().collect::<BTreeSet<_>>(),
+        builtin,
+        "the database starts with exactly the built-in roles"
+    );
     let officer = roles.iter().find(|r| r.name == "officer").unwrap();
     assert_eq!(officer.businesses, set(&["CP", "JZ", "SFZ", "ZT"]));
     assert_eq!(officer.members, ["li"]);

@@ -3,6 +3,7 @@
 //! [`crate::auth`]; this file only moves rows. Every change that must be audited appends its
 //! audit row in the same transaction, so the change and its row commit together.
 
+use jingxun_vocabulary::BuiltinRole;
 use sqlx::{Row, Transaction};
 
 use super::audit::{AuditEntry, append_audit};
@@ -245,8 +246,9 @@ impl Store {
         Ok(sqlx::query(
             "SELECT 1 FROM web_accounts a JOIN users u ON u.login = a.login \
              JOIN user_roles r ON r.login = a.login \
-             WHERE r.role = 'admin' AND u.active = 1 LIMIT 1",
+             WHERE r.role = $1 AND u.active = 1 LIMIT 1",
         )
+        .bind(BuiltinRole::Admin.as_str())
         .fetch_optional(&self.pool)
         .await?
         .is_some())
@@ -286,10 +288,11 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO user_roles (login, role) VALUES ($1, 'admin') \
+            "INSERT INTO user_roles (login, role) VALUES ($1, $2) \
              ON CONFLICT (login, role) DO NOTHING",
         )
         .bind(login)
+        .bind(BuiltinRole::Admin.as_str())
         .execute(&mut *tx)
         .await?;
         set_password(&mut tx, login, hash, now).await?;

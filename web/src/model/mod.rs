@@ -15,20 +15,12 @@ pub mod simulator;
 pub mod two_step;
 pub mod users;
 
+use jingxun_vocabulary::BuiltinRole;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
 
 pub use dashboard::{Dashboard, ModemRow};
-
-/// The four roles that may use the web admin (directory roles, checked on the server).
-pub const ADMIN: &str = "admin";
-/// May send and read messages, run the platform.
-pub const OPERATOR: &str = "operator";
-/// May maintain the registry of officer phones.
-pub const REGISTRAR: &str = "registrar";
-/// Reads the audit log only.
-pub const AUDITOR: &str = "auditor";
 
 /// Who is looking at a page, as the server's session layer found it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +76,7 @@ pub const REAUTH_PATH: &str = "/reauth";
 pub struct ViewerUser {
     pub login: String,
     pub name: String,
-    /// Directory roles, sorted.
+    /// Directory roles, sorted (built-in and administrator-defined).
     pub roles: Vec<String>,
 }
 
@@ -92,6 +84,11 @@ impl ViewerUser {
     /// Whether the user may open `page`.
     pub fn may_open(&self, page: Page) -> bool {
         page.allows(&self.roles)
+    }
+
+    /// Whether the user holds the built-in `role`.
+    pub fn has_role(&self, role: BuiltinRole) -> bool {
+        role.is_among(&self.roles)
     }
 }
 
@@ -161,24 +158,25 @@ impl Page {
     }
 
     /// The roles that may open the page; a user needs one of them.
-    pub fn roles(self) -> &'static [&'static str] {
+    pub fn roles(self) -> &'static [BuiltinRole] {
+        use BuiltinRole::{Admin, Auditor, Operator, Registrar};
         match self {
             Page::Dashboard | Page::Password | Page::TwoStep => {
-                &[ADMIN, OPERATOR, REGISTRAR, AUDITOR]
+                &[Admin, Operator, Registrar, Auditor]
             }
-            Page::Send | Page::Messages | Page::AddressBook => &[ADMIN, OPERATOR],
+            Page::Send | Page::Messages | Page::AddressBook => &[Admin, Operator],
             // The handset speaks as any phone number: administrators only (issue 18).
             Page::Users | Page::Plugins | Page::ApiKeys | Page::HelpText | Page::Simulator => {
-                &[ADMIN]
+                &[Admin]
             }
-            Page::Phones => &[ADMIN, REGISTRAR],
-            Page::Audit => &[ADMIN, AUDITOR],
+            Page::Phones => &[Admin, Registrar],
+            Page::Audit => &[Admin, Auditor],
         }
     }
 
-    /// Whether a user with `roles` may open the page.
+    /// Whether a user with `roles` (directory role names) may open the page.
     pub fn allows(self, roles: &[String]) -> bool {
-        self.roles().iter().any(|r| roles.iter().any(|x| x == r))
+        self.roles().iter().any(|r| r.is_among(roles))
     }
 
     /// The dictionary key of the page's title.
@@ -322,17 +320,27 @@ mod tests {
 
     #[test]
     fn every_page_has_its_path_and_admin_opens_all() {
-        let admin = vec![ADMIN.to_string()];
+        let admin = vec![BuiltinRole::Admin.to_string()];
         for page in Page::ALL {
             assert_eq!(Page::from_path(page.path()), Some(page));
             assert!(page.allows(&admin), "{page:?}");
         }
-        let operator = vec![OPERATOR.to_string()];
+        let operator = vec![BuiltinRole::Operator.to_string()];
         assert!(!Page::Users.allows(&operator));
         assert!(Page::Send.allows(&operator));
         assert!(!Page::Dashboard.allows(&["officer".to_string()]));
+        assert!(!Page::Dashboard.allows(&["traffic".to_string()]));
         assert_eq!(Page::from_path("/users/"), Some(Page::Users));
         assert_eq!(Page::from_path("/signin"), None);
+    }
+
+    #[test]
+    fn only_the_web_admin_roles_open_pages() {
+        for role in BuiltinRole::ALL {
+            let roles = vec![role.to_string()];
+            let opens_some = Page::ALL.into_iter().any(|page| page.allows(&roles));
+            assert_eq!(opens_some, role.opens_web_admin(), "{role}");
+        }
     }
 
     #[test]

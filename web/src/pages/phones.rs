@@ -2,6 +2,7 @@
 //! bulk import from CSV with a per-row report of what was refused and why. Administrators and
 //! phone registrars.
 
+use jingxun_vocabulary::BuiltinRole;
 use leptos::prelude::*;
 
 use crate::app::{action, csrf_field, empty, signed_in_page, state_badge};
@@ -83,7 +84,7 @@ fn body(viewer: &Viewer, data: Data, report: Option<ImportReport>) -> impl IntoV
     let may_bind = viewer
         .user
         .as_ref()
-        .is_some_and(|u| u.roles.iter().any(|r| r == crate::model::ADMIN));
+        .is_some_and(|u| u.has_role(BuiltinRole::Admin));
     let users = data
         .users
         .iter()

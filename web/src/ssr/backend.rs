@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use jingxun_vocabulary::BuiltinRole;
+
 use crate::model::address_book::AddressBook;
 use crate::model::api_keys::ApiKeysPage;
 use crate::model::audit::{AuditList, AuditSearch};
@@ -30,9 +32,17 @@ pub struct Actor {
     pub session_key: String,
     pub login: String,
     pub name: String,
+    /// Directory roles (built-in and administrator-defined).
     pub roles: Vec<String>,
     /// The client's address.
     pub source: Option<String>,
+}
+
+impl Actor {
+    /// Whether the actor holds the built-in `role`.
+    pub fn has_role(&self, role: BuiltinRole) -> bool {
+        role.is_among(&self.roles)
+    }
 }
 
 /// Why a password change was refused; [`PasswordChangeError::code`] goes into the page's URL.

@@ -9,8 +9,9 @@
 
 use std::collections::HashSet;
 
+use jingxun_vocabulary::BuiltinRole;
 use jingxun_web::model::phones::{ImportReport, ImportedRow, PhoneRow, PhonesPage, RejectedRow};
-use jingxun_web::model::{ADMIN, Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal};
 use jingxun_web::ssr::backend::PhonesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -20,7 +21,7 @@ use crate::store::StashKind;
 
 /// Whether `actor` may bind a phone to a user: administrators only.
 fn may_bind(actor: &Actor) -> bool {
-    actor.roles.iter().any(|r| r == ADMIN)
+    actor.has_role(BuiltinRole::Admin)
 }
 
 impl HostBackend {

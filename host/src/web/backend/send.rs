@@ -6,11 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use jingxun_vocabulary::BuiltinRole;
 use jingxun_web::model::send::{
     Batch, Draft, InvalidEntry, MAX_RECIPIENTS, MAX_TEXT_CHARS, Recipient, RecipientResult,
     SendPage, SmsCount,
 };
-use jingxun_web::model::{ADMIN, Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal};
 use jingxun_web::ssr::backend::{SendBackend, SendRequest};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -238,7 +239,7 @@ impl SendBackend for HostBackend {
                 .await
                 .map_err(|e| unavailable("reading a web send", &e))?
                 .ok_or_else(|| Refusal::new("not_found"))?;
-            if send.login != actor.login && !actor.roles.iter().any(|r| r == ADMIN) {
+            if send.login != actor.login && !actor.has_role(BuiltinRole::Admin) {
                 // Another operator's send: not theirs to watch (and not told whether it exists).
                 return Err(Refusal::new("not_found"));
             }

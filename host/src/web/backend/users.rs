@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use jingxun_vocabulary::BuiltinRole;
 use jingxun_web::model::users::{RoleRow, UserRow, UsersPage};
-use jingxun_web::model::{ADMIN, Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal};
 use jingxun_web::ssr::backend::{NewUser, UsersBackend};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -185,7 +186,8 @@ impl UsersBackend for HostBackend {
             let user = self.user_row(&login).await?;
             let wanted: BTreeSet<String> = roles.into_iter().collect();
             let current: BTreeSet<String> = user.roles.iter().cloned().collect();
-            if current.contains(ADMIN) && !wanted.contains(ADMIN) {
+            let admin = BuiltinRole::Admin.as_str();
+            if current.contains(admin) && !wanted.contains(admin) {
                 Self::guard_self(actor, &login)?;
             }
             let directory = self.directory(actor);
