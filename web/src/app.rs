@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::i18n::{Lang, t};
-use crate::model::{Page, Viewer};
+use crate::model::{Page, RefusalCode, Viewer};
 use crate::pages;
 use crate::server::{SignOut, get_viewer};
 
@@ -303,11 +303,9 @@ pub fn Notice(lang: Lang) -> impl IntoView {
     move || {
         let detail = detail().filter(|d| !d.is_empty());
         if let Some(code) = error() {
-            let key = format!("refusal.{code}");
-            let text = match t(lang, &key) {
-                "?" => t(lang, "refusal.unknown"),
-                known => known,
-            };
+            let key =
+                RefusalCode::from_code(&code).map_or("refusal.unknown", RefusalCode::i18n_key);
+            let text = t(lang, key);
             Some(view! {
                 <p class="notice error" role="alert" id="notice">{text}{detail.map(|d| format!(" ({d})"))}</p>
             }.into_any())

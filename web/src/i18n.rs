@@ -15,6 +15,9 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every interface language.
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+
     /// `zh` or `en`, as in `?lang=` and the cookie.
     pub fn code(self) -> &'static str {
         match self {
@@ -189,11 +192,6 @@ const COMMON: &[(&str, &str, &str)] = &[
         "refusal.phone_exists",
         "这部手机已经登记过",
         "This phone is registered already",
-    ),
-    (
-        "refusal.no_role",
-        "请至少选择一个角色",
-        "Choose at least one role",
     ),
     (
         "refusal.own_account",
@@ -598,6 +596,33 @@ mod tests {
             missing.is_empty(),
             "words missing from the dictionary: {missing:#?}"
         );
+    }
+
+    #[test]
+    fn every_refusal_code_is_in_the_dictionary_in_every_language() {
+        let mut missing = Vec::new();
+        for &code in crate::model::RefusalCode::ALL {
+            for lang in Lang::ALL {
+                let text = t(lang, code.i18n_key());
+                if text == "?" || text.is_empty() {
+                    missing.push(format!("{} ({})", code.i18n_key(), lang.code()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "refusals without words: {missing:#?}");
+        assert_ne!(t(Lang::En, "refusal.unknown"), "?", "the fallback");
+    }
+
+    #[test]
+    fn every_refusal_in_the_dictionary_is_a_refusal_code() {
+        let words = TABLES.iter().flat_map(|table| table.iter());
+        let unused: Vec<&str> = words
+            .filter_map(|(key, _, _)| key.strip_prefix("refusal."))
+            .filter(|code| {
+                *code != "unknown" && crate::model::RefusalCode::from_code(code).is_none()
+            })
+            .collect();
+        assert!(unused.is_empty(), "words no refusal uses: {unused:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod help_text;
 pub mod messages;
 pub mod phones;
 pub mod plugins;
+pub mod refusal;
 pub mod send;
 pub mod simulator;
 pub mod two_step;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Lang;
 
 pub use dashboard::{Dashboard, ModemRow};
+pub use refusal::{Outcome, Refusal, RefusalCode};
 
 /// Who is looking at a page, as the server's session layer found it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,41 +200,6 @@ impl Page {
         }
     }
 }
-
-/// Why the platform refused an action, for the page to show in the viewer's language: a
-/// dictionary code (`refusal.<code>`) and, when it helps, the value at fault (a number, a
-/// login, a plugin's load error).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refusal {
-    pub code: String,
-    pub detail: Option<String>,
-}
-
-impl Refusal {
-    /// A refusal without detail.
-    pub fn new(code: &str) -> Self {
-        Refusal {
-            code: code.to_owned(),
-            detail: None,
-        }
-    }
-
-    /// A refusal naming the value at fault.
-    pub fn with(code: &str, detail: impl Into<String>) -> Self {
-        Refusal {
-            code: code.to_owned(),
-            detail: Some(detail.into()),
-        }
-    }
-
-    /// The store or another service failed: try again later (the cause is in the log).
-    pub fn unavailable() -> Self {
-        Refusal::new("unavailable")
-    }
-}
-
-/// What a backend call answers.
-pub type Outcome<T> = Result<T, Refusal>;
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters stay).
 pub fn encode_component(text: &str) -> String {

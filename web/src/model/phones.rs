@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::RefusalCode;
+
 /// The phones page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhonesPage {
@@ -41,13 +43,13 @@ pub struct ImportedRow {
 }
 
 /// A row that was refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedRow {
     /// 1-based line of the CSV text.
     pub line: u32,
     /// The row as given.
     pub text: String,
-    /// Dictionary code (`refusal.<code>`) of the reason.
-    pub reason: String,
+    /// Why it was refused.
+    pub reason: RefusalCode,
     pub detail: Option<String>,
 }

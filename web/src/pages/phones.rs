@@ -178,10 +178,7 @@ fn report_view(lang: Lang, report: ImportReport) -> impl IntoView {
             .rejected
             .iter()
             .map(|r| {
-                let reason = match t(lang, &format!("refusal.{}", r.reason)) {
-                    "?" => r.reason.clone(),
-                    known => known.to_owned(),
-                };
+                let reason = t(lang, r.reason.i18n_key());
                 view! {
                     <tr>
                         <td class="num">{r.line}</td>

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-#[cfg(feature = "ssr")]
-use crate::model::Page;
 use crate::model::address_book::AddressBook;
+#[cfg(feature = "ssr")]
+use crate::model::{Page, Refusal, RefusalCode};
 #[cfg(feature = "ssr")]
 use crate::ssr::backend::GroupMember;
 
@@ -132,7 +132,7 @@ pub async fn group_set_member(
                 .group_set_member(&actor, group, m, present == "1")
                 .await
         }
-        None => Err(crate::model::Refusal::new("no_member")),
+        None => Err(Refusal::new(RefusalCode::NoMember)),
     };
     crate::ssr::redirect_with("/address-book", &outcome, "group_saved");
     Ok(())

@@ -32,5 +32,5 @@ pub fn optional_id(text: &str) -> Option<i64> {
 /// A refusal as the error of a page load: its code, which the page shows in the viewer's
 /// language.
 pub fn refused(refusal: crate::model::Refusal) -> leptos::prelude::ServerFnError {
-    leptos::prelude::ServerFnError::new(refusal.code)
+    leptos::prelude::ServerFnError::new(refusal.code.as_str())
 }

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-#[cfg(feature = "ssr")]
-use crate::model::Page;
 use crate::model::plugins::PluginsPage;
+#[cfg(feature = "ssr")]
+use crate::model::{Page, Refusal, RefusalCode};
 #[cfg(feature = "ssr")]
 use crate::ssr::backend::PluginGrantKind;
 
@@ -70,7 +70,7 @@ pub async fn plugin_grant(
                 .plugin_grant(&actor, name, kind, target, granted == "1")
                 .await
         }
-        None => Err(crate::model::Refusal::new("bad_grant")),
+        None => Err(Refusal::new(RefusalCode::BadGrant)),
     };
     crate::ssr::redirect_with("/plugins", &outcome, "plugin_grants");
     Ok(())

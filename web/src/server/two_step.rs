@@ -8,7 +8,9 @@ use leptos::server_fn::codec::GetUrl;
 
 use crate::model::two_step::{ReauthPage, TwoStepPage};
 #[cfg(feature = "ssr")]
-use crate::model::{Page, REAUTH_PATH, Refusal, SECOND_FACTOR_PATH, SignInStep, encode_component};
+use crate::model::{
+    Page, REAUTH_PATH, Refusal, RefusalCode, SECOND_FACTOR_PATH, SignInStep, encode_component,
+};
 
 /// The sign-in's code step: a code of the authenticator or a recovery code. The full
 /// session's cookie comes with the redirect to the dashboard; every refusal redirects to the
@@ -27,7 +29,10 @@ pub async fn second_factor(csrf: String, code: String) -> Result<(), ServerFnErr
             crate::ssr::set_cookies(&cookies);
             leptos_axum::redirect("/");
         }
-        Err(()) => leptos_axum::redirect(&format!("{SECOND_FACTOR_PATH}?error=refused")),
+        Err(()) => leptos_axum::redirect(&format!(
+            "{SECOND_FACTOR_PATH}?error={}",
+            RefusalCode::Refused
+        )),
     }
     Ok(())
 }
@@ -63,8 +68,9 @@ pub async fn reauthenticate(
     match backend.reauthenticate(&actor, secret).await {
         Ok(()) => leptos_axum::redirect(&format!("{back}?ok=reauth")),
         Err(()) => leptos_axum::redirect(&format!(
-            "{REAUTH_PATH}?next={}&error=refused",
-            encode_component(back)
+            "{REAUTH_PATH}?next={}&error={}",
+            encode_component(back),
+            RefusalCode::Refused
         )),
     }
     Ok(())

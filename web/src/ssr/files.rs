@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{BackendContext, RequestContext};
 use crate::model::audit::AuditSearch;
-use crate::model::{Page, Refusal};
+use crate::model::{Page, Refusal, RefusalCode};
 
 /// The largest plugin component accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
@@ -60,16 +60,16 @@ pub(super) async fn plugin_upload(
         match form.next_field().await {
             Ok(Some(field)) if field.name() == Some("component") => match field.bytes().await {
                 Ok(bytes) => component = Some(bytes.to_vec()),
-                Err(_) => return back("/plugins", Err(Refusal::new("upload_failed"))),
+                Err(_) => return back("/plugins", Err(Refusal::new(RefusalCode::UploadFailed))),
             },
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(_) => return back("/plugins", Err(Refusal::new("upload_failed"))),
+            Err(_) => return back("/plugins", Err(Refusal::new(RefusalCode::UploadFailed))),
         }
     }
     let outcome = match component {
         Some(bytes) if !bytes.is_empty() => backend.backend.plugin_install(&actor, bytes).await,
-        _ => Err(Refusal::new("no_file")),
+        _ => Err(Refusal::new(RefusalCode::NoFile)),
     };
     back("/plugins", outcome.map(Some))
 }

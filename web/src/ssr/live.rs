@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::{Actor, BoxFuture, WebBackend};
 use super::{BackendContext, RequestContext};
-use crate::model::{Outcome, Page};
+use crate::model::{Outcome, Page, RefusalCode};
 
 /// How often a feed reads its data.
 const EVERY: Duration = Duration::from_secs(1);
@@ -52,12 +52,10 @@ where
     let first = match poll().await {
         Ok(value) => value,
         Err(refusal) => {
-            let status = if refusal.code == "not_found" {
-                StatusCode::NOT_FOUND
-            } else if refusal.code == "unavailable" {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::FORBIDDEN
+            let status = match refusal.code {
+                RefusalCode::NotFound => StatusCode::NOT_FOUND,
+                RefusalCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::FORBIDDEN,
             };
             return status.into_response();
         }

@@ -217,7 +217,7 @@ pub fn outcome_target(path: &str, outcome: &Result<Option<String>, Refusal>, ok:
             encode_component(detail)
         ),
         Err(refusal) => {
-            let mut target = format!("{path}{separator}error={}", encode_component(&refusal.code));
+            let mut target = format!("{path}{separator}error={}", refusal.code.as_str());
             if let Some(detail) = &refusal.detail {
                 target.push_str("&detail=");
                 target.push_str(&encode_component(detail));

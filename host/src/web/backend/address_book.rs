@@ -1,7 +1,7 @@
 //! The address book (R21) through [`crate::address_book::Book`].
 
 use jingxun_web::model::address_book::{AddressBook, Contact, Department, Group};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::{AddressBookBackend, GroupMember};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -11,15 +11,19 @@ use crate::address_book::{AddressBookError, Book, Member, Snapshot};
 /// What the user is told about an address book error.
 fn refusal(e: AddressBookError) -> Refusal {
     match e {
-        AddressBookError::InvalidName { .. } => Refusal::new("invalid_name"),
-        AddressBookError::InvalidPhone { input, .. } => Refusal::with("invalid_phone", input),
-        AddressBookError::NoNumbers => Refusal::new("no_numbers"),
-        AddressBookError::TooManyNumbers => Refusal::new("too_many_numbers"),
-        AddressBookError::NotFound { .. } => Refusal::new("not_found"),
-        AddressBookError::DepartmentNotEmpty(_) => Refusal::new("department_not_empty"),
-        AddressBookError::DepartmentCycle => Refusal::new("department_cycle"),
-        AddressBookError::DepartmentExists(name) => Refusal::with("department_exists", name),
-        AddressBookError::GroupExists(name) => Refusal::with("group_exists", name),
+        AddressBookError::InvalidName { .. } => Refusal::new(RefusalCode::InvalidName),
+        AddressBookError::InvalidPhone { input, .. } => {
+            Refusal::with(RefusalCode::InvalidPhone, input)
+        }
+        AddressBookError::NoNumbers => Refusal::new(RefusalCode::NoNumbers),
+        AddressBookError::TooManyNumbers => Refusal::new(RefusalCode::TooManyNumbers),
+        AddressBookError::NotFound { .. } => Refusal::new(RefusalCode::NotFound),
+        AddressBookError::DepartmentNotEmpty(_) => Refusal::new(RefusalCode::DepartmentNotEmpty),
+        AddressBookError::DepartmentCycle => Refusal::new(RefusalCode::DepartmentCycle),
+        AddressBookError::DepartmentExists(name) => {
+            Refusal::with(RefusalCode::DepartmentExists, name)
+        }
+        AddressBookError::GroupExists(name) => Refusal::with(RefusalCode::GroupExists, name),
         other => unavailable("changing the address book", &other),
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use jingxun_web::model::api_keys::{ApiKeyRow, ApiKeysPage, CreatedKey};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::{ApiKeysBackend, NewApiKeyForm};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -83,15 +83,15 @@ fn words(text: &str) -> Vec<String> {
 
 fn key_refusal(e: KeyError) -> Refusal {
     match e {
-        KeyError::InvalidName(name) => Refusal::with("invalid_key_name", name),
-        KeyError::NoScope | KeyError::UnknownScope(_) => Refusal::new("no_scope"),
-        KeyError::ZeroRate => Refusal::new("invalid_rate"),
+        KeyError::InvalidName(name) => Refusal::with(RefusalCode::InvalidKeyName, name),
+        KeyError::NoScope | KeyError::UnknownScope(_) => Refusal::new(RefusalCode::NoScope),
+        KeyError::ZeroRate => Refusal::new(RefusalCode::InvalidRate),
         KeyError::InvalidServiceNumber { number, .. } => {
-            Refusal::with("invalid_service_number", number)
+            Refusal::with(RefusalCode::InvalidServiceNumber, number)
         }
-        KeyError::NotFound(name) => Refusal::with("unknown_key", name),
+        KeyError::NotFound(name) => Refusal::with(RefusalCode::UnknownKey, name),
         KeyError::Store(StoreError::InvalidInput { field: "name", .. }) => {
-            Refusal::new("key_exists")
+            Refusal::new(RefusalCode::KeyExists)
         }
         other => unavailable("changing an API key", &other),
     }
@@ -99,7 +99,9 @@ fn key_refusal(e: KeyError) -> Refusal {
 
 fn network_refusal(e: InboundError) -> Refusal {
     match e {
-        InboundError::InvalidNetwork(network) => Refusal::with("invalid_network", network),
+        InboundError::InvalidNetwork(network) => {
+            Refusal::with(RefusalCode::InvalidNetwork, network)
+        }
         other => unavailable("limiting an API key's networks", &other),
     }
 }
@@ -153,7 +155,7 @@ impl ApiKeysBackend for HostBackend {
                     .parse::<u32>()
                     .ok()
                     .filter(|r| (1..=MAX_RATE).contains(r))
-                    .ok_or_else(|| Refusal::with("invalid_rate", typed))?,
+                    .ok_or_else(|| Refusal::with(RefusalCode::InvalidRate, typed))?,
             };
             // Checked before the key is made, so that a refused network leaves no key behind.
             let networks = words(&form.networks);

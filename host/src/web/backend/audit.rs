@@ -2,7 +2,7 @@
 //! export included) before it returns rows.
 
 use jingxun_web::model::audit::{AuditList, AuditRow, AuditSearch, PAGE_ROWS};
-use jingxun_web::model::{Outcome, Refusal, parse_time};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode, parse_time};
 use jingxun_web::ssr::backend::AuditBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -24,14 +24,14 @@ fn filter_of(search: &AuditSearch, country_code: &str, limit: u32) -> Outcome<Au
             None => Ok(None),
             Some(t) => parse_time(&t)
                 .map(Some)
-                .ok_or_else(|| Refusal::with("invalid_time", t)),
+                .ok_or_else(|| Refusal::with(RefusalCode::InvalidTime, t)),
         }
     };
     let phone = match optional(&search.phone) {
         None => None,
         Some(p) => Some(
             PhoneNumber::parse(&p, country_code)
-                .map_err(|_| Refusal::with("invalid_phone", p))?
+                .map_err(|_| Refusal::with(RefusalCode::InvalidPhone, p))?
                 .to_string(),
         ),
     };
@@ -85,7 +85,7 @@ impl HostBackend {
             .list(filter, &actor.login)
             .await
             .map_err(|e| match e {
-                AuditError::InvalidFilter(reason) => Refusal::with("bad_filter", reason),
+                AuditError::InvalidFilter(reason) => Refusal::with(RefusalCode::BadFilter, reason),
                 other => unavailable("reading the audit log", &other),
             })
     }

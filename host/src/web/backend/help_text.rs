@@ -2,7 +2,7 @@
 //! router's own [`crate::router::help_reply`].
 
 use jingxun_web::model::help_text::{HelpPreview, HelpTextPage};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::HelpTextBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -56,7 +56,7 @@ impl HelpTextBackend for HostBackend {
     fn help_text_set<'a>(&'a self, actor: &'a Actor, text: String) -> BoxFuture<'a, Outcome<()>> {
         Box::pin(async move {
             if text.trim().is_empty() {
-                return Err(Refusal::new("empty_text"));
+                return Err(Refusal::new(RefusalCode::EmptyText));
             }
             self.directory(actor)
                 .set_help_text(&text, &actor.login)

@@ -7,7 +7,7 @@
 use jingxun_web::model::messages::{
     MessageDetail, MessageList, MessageRow, MessageSearch, PAGE_ROWS, PartRow,
 };
-use jingxun_web::model::{Outcome, Refusal, parse_time};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode, parse_time};
 use jingxun_web::ssr::backend::MessagesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -50,7 +50,7 @@ fn filter_of(search: &MessageSearch) -> Outcome<MessageFilter> {
         }
         parse_time(text)
             .map(Some)
-            .ok_or_else(|| Refusal::with("invalid_time", text.to_owned()))
+            .ok_or_else(|| Refusal::with(RefusalCode::InvalidTime, text.to_owned()))
     };
     let q = search.q.trim();
     // Digits (with the usual separators) may be a number or part of one: search both the
@@ -125,7 +125,7 @@ impl MessagesBackend for HostBackend {
                 .message(id)
                 .await
                 .map_err(|e| unavailable("reading a message", &e))?
-                .ok_or_else(|| Refusal::new("not_found"))?;
+                .ok_or_else(|| Refusal::new(RefusalCode::NotFound))?;
             let view = PoliceView::of(state, actor).await?;
             let shown = view.classify(state, std::slice::from_ref(&m)).await?;
             audit_reads(
@@ -184,11 +184,11 @@ impl MessagesBackend for HostBackend {
                 .message(id)
                 .await
                 .map_err(|e| unavailable("reading a message", &e))?
-                .ok_or_else(|| Refusal::new("not_found"))?;
+                .ok_or_else(|| Refusal::new(RefusalCode::NotFound))?;
             if m.direction != Direction::Out
                 || !matches!(m.state, MessageState::Failed | MessageState::Expired)
             {
-                return Err(Refusal::new("not_resendable"));
+                return Err(Refusal::new(RefusalCode::NotResendable));
             }
             // A police reply sent again as a web send would lose its tie to the query and be
             // shown to everyone: the officer asks again instead.
@@ -199,7 +199,7 @@ impl MessagesBackend for HostBackend {
                 .first()
             {
                 Some(Shown::Withheld(keyword)) => return Err(not_granted(keyword)),
-                Some(Shown::Granted(_)) => return Err(Refusal::new("not_resendable")),
+                Some(Shown::Granted(_)) => return Err(Refusal::new(RefusalCode::NotResendable)),
                 _ => {}
             }
             let batch_id = format!("web-{}", random_id()?);

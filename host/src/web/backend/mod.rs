@@ -21,7 +21,7 @@ mod users;
 
 use std::time::Instant;
 
-use jingxun_web::model::{Refusal, SignInStep};
+use jingxun_web::model::{Refusal, RefusalCode, SignInStep};
 use jingxun_web::ssr::backend::{LiveBackend, SessionBackend, SignedIn};
 use jingxun_web::ssr::{Actor, BoxFuture, PasswordChangeError};
 
@@ -96,24 +96,28 @@ pub(super) fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Refusal 
 /// What the user is told about a directory error.
 pub(super) fn directory_refusal(what: &str, e: DirectoryError) -> Refusal {
     match e {
-        DirectoryError::InvalidPhone { input, .. } => Refusal::with("invalid_phone", input),
+        DirectoryError::InvalidPhone { input, .. } => {
+            Refusal::with(RefusalCode::InvalidPhone, input)
+        }
         DirectoryError::InvalidName {
             what: "login",
             value,
-        } => Refusal::with("invalid_login", value),
-        DirectoryError::InvalidName { value, .. } => Refusal::with("invalid_name", value),
-        DirectoryError::InvalidText { .. } => Refusal::new("invalid_name"),
-        DirectoryError::InvalidKeyword(k) => Refusal::with("invalid_keyword", k),
-        DirectoryError::UnknownUser(login) => Refusal::with("unknown_user", login),
-        DirectoryError::UnknownRole { role, .. } => Refusal::with("unknown_role", role),
-        DirectoryError::UnknownPhone(number) => Refusal::with("unknown_phone", number),
-        DirectoryError::UserExists(login) => Refusal::with("user_exists", login),
-        DirectoryError::RoleExists(role) => Refusal::with("role_exists", role),
-        DirectoryError::BuiltinRole(role) => Refusal::with("builtin_role", role),
+        } => Refusal::with(RefusalCode::InvalidLogin, value),
+        DirectoryError::InvalidName { value, .. } => Refusal::with(RefusalCode::InvalidName, value),
+        DirectoryError::InvalidText { .. } => Refusal::new(RefusalCode::InvalidName),
+        DirectoryError::InvalidKeyword(k) => Refusal::with(RefusalCode::InvalidKeyword, k),
+        DirectoryError::UnknownUser(login) => Refusal::with(RefusalCode::UnknownUser, login),
+        DirectoryError::UnknownRole { role, .. } => Refusal::with(RefusalCode::UnknownRole, role),
+        DirectoryError::UnknownPhone(number) => Refusal::with(RefusalCode::UnknownPhone, number),
+        DirectoryError::UserExists(login) => Refusal::with(RefusalCode::UserExists, login),
+        DirectoryError::RoleExists(role) => Refusal::with(RefusalCode::RoleExists, role),
+        DirectoryError::BuiltinRole(role) => Refusal::with(RefusalCode::BuiltinRole, role),
         DirectoryError::PhoneExists { number, owner } => {
-            Refusal::with("phone_exists", format!("{number} {owner}"))
+            Refusal::with(RefusalCode::PhoneExists, format!("{number} {owner}"))
         }
-        DirectoryError::InvalidHelpText(reason) => Refusal::with("invalid_help_text", reason),
+        DirectoryError::InvalidHelpText(reason) => {
+            Refusal::with(RefusalCode::InvalidHelpText, reason)
+        }
         other => unavailable(what, &other),
     }
 }
@@ -121,10 +125,10 @@ pub(super) fn directory_refusal(what: &str, e: DirectoryError) -> Refusal {
 /// What the user is told about a refused new password.
 pub(super) fn password_refusal(e: AuthError) -> Refusal {
     match e {
-        AuthError::Password(PasswordError::TooShort) => Refusal::new("password_too_short"),
-        AuthError::Password(PasswordError::TooLong) => Refusal::new("password_too_long"),
-        AuthError::Password(PasswordError::Common) => Refusal::new("password_common"),
-        AuthError::UnknownUser(login) => Refusal::with("unknown_user", login),
+        AuthError::Password(PasswordError::TooShort) => Refusal::new(RefusalCode::PasswordTooShort),
+        AuthError::Password(PasswordError::TooLong) => Refusal::new(RefusalCode::PasswordTooLong),
+        AuthError::Password(PasswordError::Common) => Refusal::new(RefusalCode::PasswordCommon),
+        AuthError::UnknownUser(login) => Refusal::with(RefusalCode::UnknownUser, login),
         other => unavailable("setting a password", &other),
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use jingxun_vocabulary::BuiltinRole;
 use jingxun_web::model::phones::{ImportReport, ImportedRow, PhoneRow, PhonesPage, RejectedRow};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::PhonesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -40,7 +40,7 @@ impl HostBackend {
             .append(entry)
             .await
         {
-            Ok(_) => Refusal::new("binding_needs_admin"),
+            Ok(_) => Refusal::new(RefusalCode::BindingNeedsAdmin),
             Err(e) => unavailable("auditing a refused binding", &e),
         }
     }
@@ -180,30 +180,32 @@ impl PhonesBackend for HostBackend {
         Box::pin(async move {
             let rows = csv_rows(&csv);
             if rows.is_empty() {
-                return Err(Refusal::new("no_rows"));
+                return Err(Refusal::new(RefusalCode::NoRows));
             }
             if rows.len() > MAX_IMPORT_ROWS {
-                return Err(Refusal::new("too_many_rows"));
+                return Err(Refusal::new(RefusalCode::TooManyRows));
             }
             let directory = self.directory(actor);
             let mut report = ImportReport::default();
             let mut seen = HashSet::new();
             for row in rows {
-                let reject = |reason: &str, detail: Option<String>| RejectedRow {
+                let reject = |reason: RefusalCode, detail: Option<String>| RejectedRow {
                     line: row.line,
                     text: row.text.to_owned(),
-                    reason: reason.to_owned(),
+                    reason,
                     detail,
                 };
                 if row.owner.is_empty() {
-                    report.rejected.push(reject("missing_owner", None));
+                    report
+                        .rejected
+                        .push(reject(RefusalCode::MissingOwner, None));
                     continue;
                 }
                 let canonical = match directory.parse_phone(row.number) {
                     Ok(p) => p.to_string(),
                     Err(e) => {
                         let r = directory_refusal("reading a number", e);
-                        report.rejected.push(reject(&r.code, r.detail));
+                        report.rejected.push(reject(r.code, r.detail));
                         continue;
                     }
                 };
@@ -211,13 +213,13 @@ impl PhonesBackend for HostBackend {
                     let r = self.binding_refused(actor, row.number, row.user).await;
                     report
                         .rejected
-                        .push(reject(&r.code, row.user.map(str::to_owned)));
+                        .push(reject(r.code, row.user.map(str::to_owned)));
                     continue;
                 }
                 if !seen.insert(canonical.clone()) {
                     report
                         .rejected
-                        .push(reject("duplicate_row", Some(canonical)));
+                        .push(reject(RefusalCode::DuplicateRow, Some(canonical)));
                     continue;
                 }
                 match directory
@@ -231,7 +233,7 @@ impl PhonesBackend for HostBackend {
                     }),
                     Err(e) => {
                         let r = directory_refusal("importing a phone", e);
-                        report.rejected.push(reject(&r.code, r.detail));
+                        report.rejected.push(reject(r.code, r.detail));
                     }
                 }
             }
@@ -260,7 +262,7 @@ impl PhonesBackend for HostBackend {
                 .stash_get(&id, &actor.login, StashKind::PhoneImport)
                 .await
                 .map_err(|e| unavailable("reading an import report", &e))?
-                .ok_or_else(|| Refusal::new("not_found"))?;
+                .ok_or_else(|| Refusal::new(RefusalCode::NotFound))?;
             serde_json::from_str(&body).map_err(|e| unavailable("reading an import report", &e))
         })
     }

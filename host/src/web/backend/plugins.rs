@@ -3,7 +3,7 @@
 //! `plugins`, by the signed-in administrator).
 
 use jingxun_web::model::plugins::{CommandRow, PluginRow, PluginsPage};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::{PluginGrantKind, PluginsBackend};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -16,15 +16,15 @@ use crate::store::GrantKind;
 fn refusal(what: &str, e: impl Into<PluginError>) -> Refusal {
     match e.into() {
         PluginError::InvalidComponent(reason) | PluginError::InvalidManifest(reason) => {
-            Refusal::with("plugin_invalid", reason)
+            Refusal::with(RefusalCode::PluginInvalid, reason)
         }
-        PluginError::Manifest(e) => Refusal::with("plugin_invalid", e.to_string()),
+        PluginError::Manifest(e) => Refusal::with(RefusalCode::PluginInvalid, e.to_string()),
         PluginError::KeywordTaken { keyword, owner } => {
-            Refusal::with("keyword_taken", format!("{keyword}: {owner}"))
+            Refusal::with(RefusalCode::KeywordTaken, format!("{keyword}: {owner}"))
         }
-        PluginError::UnknownPlugin(name) => Refusal::with("unknown_plugin", name),
-        PluginError::NoPreviousVersion(name) => Refusal::with("no_previous", name),
-        PluginError::UnknownDatasource(name) => Refusal::with("unknown_datasource", name),
+        PluginError::UnknownPlugin(name) => Refusal::with(RefusalCode::UnknownPlugin, name),
+        PluginError::NoPreviousVersion(name) => Refusal::with(RefusalCode::NoPrevious, name),
+        PluginError::UnknownDatasource(name) => Refusal::with(RefusalCode::UnknownDatasource, name),
         other => unavailable(what, &other),
     }
 }
@@ -178,11 +178,11 @@ impl PluginsBackend for HostBackend {
                 && kind == GrantKind::HttpHost
                 && let Err(e) = crate::plugins::http_grant::HttpGrant::parse(&target)
             {
-                return Err(Refusal::with("bad_grant", e.to_string()));
+                return Err(Refusal::with(RefusalCode::BadGrant, e.to_string()));
             }
             // Least privilege: only what the manifest asks for can be granted.
             if granted && !asked.contains(&target) {
-                return Err(Refusal::with("not_asked", target));
+                return Err(Refusal::with(RefusalCode::NotAsked, target));
             }
             let by = author(actor);
             let changed = if granted {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::Actor;
 use serde_json::json;
 
@@ -226,5 +226,5 @@ pub(super) async fn audit_reads(
 
 /// Refused: the viewer is not granted the business `keyword`.
 pub(super) fn not_granted(keyword: &str) -> Refusal {
-    Refusal::with("query_not_granted", keyword)
+    Refusal::with(RefusalCode::QueryNotGranted, keyword)
 }

@@ -11,7 +11,7 @@ use jingxun_web::model::send::{
     Batch, Draft, InvalidEntry, MAX_RECIPIENTS, MAX_TEXT_CHARS, Recipient, RecipientResult,
     SendPage, SmsCount,
 };
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::{SendBackend, SendRequest};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -78,7 +78,7 @@ impl HostBackend {
             .stash_get(id, &actor.login, StashKind::SendDraft)
             .await
             .map_err(|e| unavailable("reading a send draft", &e))?
-            .ok_or_else(|| Refusal::new("draft_gone"))?;
+            .ok_or_else(|| Refusal::new(RefusalCode::DraftGone))?;
         serde_json::from_str(&body).map_err(|e| unavailable("reading a send draft", &e))
     }
 }
@@ -122,10 +122,13 @@ impl SendBackend for HostBackend {
     ) -> BoxFuture<'a, Outcome<String>> {
         Box::pin(async move {
             if request.text.trim().is_empty() {
-                return Err(Refusal::new("empty_text"));
+                return Err(Refusal::new(RefusalCode::EmptyText));
             }
             if request.text.chars().count() > MAX_TEXT_CHARS {
-                return Err(Refusal::with("text_too_long", MAX_TEXT_CHARS.to_string()));
+                return Err(Refusal::with(
+                    RefusalCode::TextTooLong,
+                    MAX_TEXT_CHARS.to_string(),
+                ));
             }
             let snapshot = self
                 .book()
@@ -141,11 +144,11 @@ impl SendBackend for HostBackend {
             let (recipients, invalid, duplicates) =
                 resolve(&request, picked, &names, &self.state().default_country_code);
             if recipients.is_empty() && invalid.is_empty() {
-                return Err(Refusal::new("no_recipients"));
+                return Err(Refusal::new(RefusalCode::NoRecipients));
             }
             if recipients.len() > MAX_RECIPIENTS {
                 return Err(Refusal::with(
-                    "too_many_recipients",
+                    RefusalCode::TooManyRecipients,
                     recipients.len().to_string(),
                 ));
             }
@@ -182,7 +185,7 @@ impl SendBackend for HostBackend {
             let state = self.state();
             let d = self.draft(actor, &draft).await?;
             if d.recipients.is_empty() {
-                return Err(Refusal::new("no_recipients"));
+                return Err(Refusal::new(RefusalCode::NoRecipients));
             }
             let batch_id = format!("web-{}", random_id()?);
             let messages: Vec<(NewOutbound, Option<String>)> = d
@@ -225,7 +228,7 @@ impl SendBackend for HostBackend {
                     state.wake.notify();
                     Ok(batch_id)
                 }
-                Err(WebSendError::DraftGone) => Err(Refusal::new("draft_gone")),
+                Err(WebSendError::DraftGone) => Err(Refusal::new(RefusalCode::DraftGone)),
                 Err(e) => Err(unavailable("queueing a web send", &e)),
             }
         })
@@ -238,10 +241,10 @@ impl SendBackend for HostBackend {
                 .web_send(&id)
                 .await
                 .map_err(|e| unavailable("reading a web send", &e))?
-                .ok_or_else(|| Refusal::new("not_found"))?;
+                .ok_or_else(|| Refusal::new(RefusalCode::NotFound))?;
             if send.login != actor.login && !actor.has_role(BuiltinRole::Admin) {
                 // Another operator's send: not theirs to watch (and not told whether it exists).
-                return Err(Refusal::new("not_found"));
+                return Err(Refusal::new(RefusalCode::NotFound));
             }
             let names = store
                 .web_send_names(&id)

@@ -10,7 +10,7 @@
 //! (`handset.sms`) with the administrator as actor, written before the SMS goes in.
 
 use jingxun_web::model::simulator::{ChatLine, SimulatorPage};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::SimulatorBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -110,14 +110,17 @@ impl SimulatorBackend for HostBackend {
         Box::pin(async move {
             let state = self.state();
             let Some(sim) = state.simulators.first() else {
-                return Err(Refusal::new("no_simulator"));
+                return Err(Refusal::new(RefusalCode::NoSimulator));
             };
             let text = text.trim();
             if text.is_empty() {
-                return Err(Refusal::new("empty_text"));
+                return Err(Refusal::new(RefusalCode::EmptyText));
             }
             if text.chars().count() > MAX_TEXT_CHARS {
-                return Err(Refusal::with("text_too_long", MAX_TEXT_CHARS.to_string()));
+                return Err(Refusal::with(
+                    RefusalCode::TextTooLong,
+                    MAX_TEXT_CHARS.to_string(),
+                ));
             }
             let number = state
                 .directory

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use jingxun_web::model::two_step::{ReauthPage, TwoStepPage, TwoStepState};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::TwoStepBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -71,12 +71,12 @@ impl FreshCodes {
 /// What the user is told about a refused second-factor change.
 fn refusal(what: &str, e: AuthError) -> Refusal {
     match e {
-        AuthError::WrongCode => Refusal::new("wrong_code"),
-        AuthError::NoEnrolment => Refusal::new("no_enrolment"),
-        AuthError::TotpEnabled => Refusal::new("totp_enabled"),
-        AuthError::TotpRequired => Refusal::new("totp_required"),
-        AuthError::TotpNotEnabled(login) => Refusal::with("totp_not_enabled", login),
-        AuthError::UnknownUser(login) => Refusal::with("unknown_user", login),
+        AuthError::WrongCode => Refusal::new(RefusalCode::WrongCode),
+        AuthError::NoEnrolment => Refusal::new(RefusalCode::NoEnrolment),
+        AuthError::TotpEnabled => Refusal::new(RefusalCode::TotpEnabled),
+        AuthError::TotpRequired => Refusal::new(RefusalCode::TotpRequired),
+        AuthError::TotpNotEnabled(login) => Refusal::with(RefusalCode::TotpNotEnabled, login),
+        AuthError::UnknownUser(login) => Refusal::with(RefusalCode::UnknownUser, login),
         other => unavailable(what, &other),
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use jingxun_vocabulary::BuiltinRole;
 use jingxun_web::model::users::{RoleRow, UserRow, UsersPage};
-use jingxun_web::model::{Outcome, Refusal};
+use jingxun_web::model::{Outcome, Refusal, RefusalCode};
 use jingxun_web::ssr::backend::{NewUser, UsersBackend};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
@@ -18,7 +18,7 @@ impl HostBackend {
     /// dropping one's own administrator role).
     fn guard_self(actor: &Actor, login: &str) -> Outcome<()> {
         if actor.login.eq_ignore_ascii_case(login.trim()) {
-            return Err(Refusal::new("own_account"));
+            return Err(Refusal::new(RefusalCode::OwnAccount));
         }
         Ok(())
     }
@@ -34,7 +34,7 @@ impl HostBackend {
         users
             .into_iter()
             .find(|u| u.login == login)
-            .ok_or_else(|| Refusal::with("unknown_user", login))
+            .ok_or_else(|| Refusal::with(RefusalCode::UnknownUser, login))
     }
 }
 
@@ -244,7 +244,7 @@ impl UsersBackend for HostBackend {
                     .append(entry)
                     .await
                     .map_err(|e| unavailable("auditing a refused password reset", &e))?;
-                return Err(Refusal::new("wrong_password"));
+                return Err(Refusal::new(RefusalCode::WrongPassword));
             }
             self.user_row(&login).await?;
             accounts
@@ -301,7 +301,7 @@ impl UsersBackend for HostBackend {
                 .map_err(|e| directory_refusal("reading roles", e))?
                 .into_iter()
                 .find(|r| r.name == name)
-                .ok_or_else(|| Refusal::with("unknown_role", name.clone()))?;
+                .ok_or_else(|| Refusal::with(RefusalCode::UnknownRole, name.clone()))?;
             let target = GrantTarget::Role(role.name.clone());
             self.set_grants(actor, target, &role.businesses, businesses)
                 .await
