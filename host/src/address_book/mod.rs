@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::json;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::phone::parse_recipients;
 use crate::store::Store;
 pub use crate::store::address_book::{
@@ -21,7 +21,7 @@ pub use crate::store::address_book::{
 };
 
 /// Audit component of address book changes.
-const COMPONENT: &str = "address_book";
+const COMPONENT: AuditComponent = AuditComponent::AddressBook;
 
 /// A recipient picked from the address book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +47,8 @@ fn check_name(what: &'static str, name: &str) -> Result<String, AddressBookError
     Ok(name.to_owned())
 }
 
-fn entry(event: &str, actor: &str) -> AuditEntry {
-    AuditEntry::new(COMPONENT, event, "ok").with_actor(actor)
+fn entry(event: AuditEvent, actor: &str) -> AuditEntry {
+    AuditEntry::new(COMPONENT, event, AuditOutcome::Ok).with_actor(actor)
 }
 
 impl Book {
@@ -130,9 +130,9 @@ impl Book {
             return Err(AddressBookError::DepartmentExists(name));
         }
         let event = if id.is_some() {
-            "department.change"
+            AuditEvent::DepartmentChange
         } else {
-            "department.add"
+            AuditEvent::DepartmentAdd
         };
         let audit = entry(event, actor).with_details(json!({ "name": name, "parent": parent }));
         self.store
@@ -142,7 +142,7 @@ impl Book {
 
     /// Deletes an empty department.
     pub async fn delete_department(&self, id: i64, actor: &str) -> Result<(), AddressBookError> {
-        let audit = entry("department.delete", actor).with_object(id.to_string());
+        let audit = entry(AuditEvent::DepartmentDelete, actor).with_object(id.to_string());
         self.store.address_book_delete_department(id, audit).await
     }
 
@@ -163,9 +163,9 @@ impl Book {
         }
         let numbers = self.parse_numbers(numbers)?;
         let event = if id.is_some() {
-            "contact.change"
+            AuditEvent::ContactChange
         } else {
-            "contact.add"
+            AuditEvent::ContactAdd
         };
         let audit = entry(event, actor).with_details(json!({
             "name": name,
@@ -186,7 +186,7 @@ impl Book {
 
     /// Deletes a contact (and its group memberships).
     pub async fn delete_contact(&self, id: i64, actor: &str) -> Result<(), AddressBookError> {
-        let audit = entry("contact.delete", actor).with_object(id.to_string());
+        let audit = entry(AuditEvent::ContactDelete, actor).with_object(id.to_string());
         self.store.address_book_delete_contact(id, audit).await
     }
 
@@ -199,9 +199,9 @@ impl Book {
     ) -> Result<i64, AddressBookError> {
         let name = check_name("group name", name)?;
         let event = if id.is_some() {
-            "group.change"
+            AuditEvent::GroupChange
         } else {
-            "group.add"
+            AuditEvent::GroupAdd
         };
         let audit = entry(event, actor).with_details(json!({ "name": name }));
         self.store.address_book_save_group(id, &name, audit).await
@@ -209,7 +209,7 @@ impl Book {
 
     /// Deletes a group (its members stay in the address book).
     pub async fn delete_group(&self, id: i64, actor: &str) -> Result<(), AddressBookError> {
-        let audit = entry("group.delete", actor).with_object(id.to_string());
+        let audit = entry(AuditEvent::GroupDelete, actor).with_object(id.to_string());
         self.store.address_book_delete_group(id, audit).await
     }
 
@@ -222,9 +222,9 @@ impl Book {
         actor: &str,
     ) -> Result<(), AddressBookError> {
         let event = if present {
-            "group.member.add"
+            AuditEvent::GroupMemberAdd
         } else {
-            "group.member.remove"
+            AuditEvent::GroupMemberRemove
         };
         let detail = match member {
             Member::Contact(c) => json!({ "contact": c }),

@@ -22,6 +22,7 @@ use super::ApiState;
 use super::call_audit::{self, AuditSink, CallContext, Refusal};
 use super::keys::{self, KEY_BYTES, KEY_PREFIX, Scope};
 use super::problem::{PROBLEM_JSON, Problem};
+use crate::audit::AuditOutcome;
 use crate::limit::failures::{Charge, FailureLimiter};
 use crate::limit::{KeyedBuckets, Quota};
 use crate::store::{ApiKeyRecord, Store};
@@ -53,7 +54,7 @@ pub enum CallNote {
     AuditedInTransaction,
     /// Nothing changed, for this reason (`replayed`, `conflict`): the middleware writes a row
     /// with this outcome.
-    Unchanged(&'static str),
+    Unchanged(AuditOutcome),
 }
 
 impl ApiClient {
@@ -615,7 +616,7 @@ mod tests {
         auth.authenticate_from(&db.store, Some(&good), &context, t0)
             .await
             .expect("a valid key");
-        let burst = super::super::limiter::FailureBudget::default().burst;
+        let burst = crate::limit::failures::FailureBudget::default().burst;
         let mut blocked_at = None;
         for n in 1..=burst {
             let failure = auth

@@ -37,12 +37,12 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::auth::{ApiClient, CallNote};
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::store::audit::AuditInTransaction;
 use crate::store::{ApiKeyRecord, IdempotentOutcome, Store, StoreError};
 
 /// The `component` of every API audit row.
-pub const COMPONENT: &str = "api";
+pub const COMPONENT: AuditComponent = AuditComponent::Api;
 /// Rows the asynchronous writer holds at most; more are dropped (and counted).
 pub const QUEUE_CAPACITY: usize = 4096;
 /// Rows written per transaction by the asynchronous writer, at most.
@@ -115,7 +115,7 @@ impl CallContext {
 
     /// A row of component `api` with this call's source and request id, by `key`'s name
     /// when there is one.
-    pub fn entry(&self, event: &str, outcome: &str, key: Option<&str>) -> AuditEntry {
+    pub fn entry(&self, event: AuditEvent, outcome: AuditOutcome, key: Option<&str>) -> AuditEntry {
         let mut entry = AuditEntry::new(COMPONENT, event, outcome)
             .with_source(self.source.map(|ip| ip.to_string()).as_deref())
             .with_request_id(self.request_id.clone());
@@ -191,7 +191,11 @@ pub fn refused_key(
         details["detail"] = Value::String(cut(detail, MAX_DETAIL_CHARS));
     }
     context
-        .entry("auth", "refused", key.map(|(name, _)| name))
+        .entry(
+            AuditEvent::ApiAuth,
+            AuditOutcome::Refused,
+            key.map(|(name, _)| name),
+        )
         .with_object(context.call())
         .with_details(details)
 }
@@ -200,7 +204,7 @@ pub fn refused_key(
 /// its further requests get 429 without a row until the budget refills.
 pub fn blocked(context: &CallContext) -> AuditEntry {
     context
-        .entry("auth.blocked", "refused", None)
+        .entry(AuditEvent::ApiAuthBlocked, AuditOutcome::Refused, None)
         .with_object(context.call())
         .with_details(json!({ "reason": "too_many_failed_authentications" }))
 }
@@ -210,7 +214,12 @@ pub fn blocked(context: &CallContext) -> AuditEntry {
 /// (`unchanged`: `replayed`, `conflict`; details `"changed": false`), or, without a note, with
 /// the outcome its status implies (`invalid` for 4xx, `error` for 5xx; `ok` only from an
 /// endpoint that does not audit in its transaction).
-pub fn call(context: &CallContext, key: &str, status: u16, unchanged: Option<&str>) -> AuditEntry {
+pub fn call(
+    context: &CallContext,
+    key: &str,
+    status: u16,
+    unchanged: Option<AuditOutcome>,
+) -> AuditEntry {
     let mut details = json!({ "status": status });
     let outcome = match unchanged {
         Some(outcome) => {
@@ -218,15 +227,15 @@ pub fn call(context: &CallContext, key: &str, status: u16, unchanged: Option<&st
             outcome
         }
         None => match status {
-            200..=299 => "ok",
-            409 => "conflict",
-            429 => "limited",
-            400..=499 => "invalid",
-            _ => "error",
+            200..=299 => AuditOutcome::Ok,
+            409 => AuditOutcome::Conflict,
+            429 => AuditOutcome::Limited,
+            400..=499 => AuditOutcome::Invalid,
+            _ => AuditOutcome::Error,
         },
     };
     context
-        .entry("call", outcome, Some(key))
+        .entry(AuditEvent::ApiCall, outcome, Some(key))
         .with_object(context.call())
         .with_details(details)
 }
@@ -267,14 +276,14 @@ pub fn send_details<N: ToString>(
 pub(crate) fn in_transaction(
     store: &Store,
     client: &ApiClient,
-    event: &str,
+    event: AuditEvent,
     object: &str,
     details: Value,
     then: Option<Box<dyn crate::store::AlsoInTransaction + Send>>,
 ) -> AuditInTransaction {
     let entry = client
         .context
-        .entry(event, "ok", Some(&client.key.name))
+        .entry(event, AuditOutcome::Ok, Some(&client.key.name))
         .with_object(object)
         .with_details(details);
     AuditInTransaction::new(store, entry, then)
@@ -285,8 +294,10 @@ pub(crate) fn in_transaction(
 pub fn note_enqueue(client: &ApiClient, outcome: &Result<IdempotentOutcome, StoreError>) {
     match outcome {
         Ok(IdempotentOutcome::Queued { .. }) => client.note(CallNote::AuditedInTransaction),
-        Ok(IdempotentOutcome::Replayed { .. }) => client.note(CallNote::Unchanged("replayed")),
-        Ok(IdempotentOutcome::Mismatch) => client.note(CallNote::Unchanged("conflict")),
+        Ok(IdempotentOutcome::Replayed { .. }) => {
+            client.note(CallNote::Unchanged(AuditOutcome::Replayed))
+        }
+        Ok(IdempotentOutcome::Mismatch) => client.note(CallNote::Unchanged(AuditOutcome::Conflict)),
         Err(_) => {}
     }
 }
@@ -424,9 +435,10 @@ async fn write_rows(store: Store, mut receiver: mpsc::Receiver<Item>, state: Arc
         }
         let dropped = state.dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
-            let entry = AuditEntry::new(COMPONENT, "audit.dropped", "error").with_details(
-                json!({ "rows": dropped, "reason": "the audit writer's queue was full" }),
-            );
+            let entry = AuditEntry::new(COMPONENT, AuditEvent::AuditDropped, AuditOutcome::Error)
+                .with_details(
+                    json!({ "rows": dropped, "reason": "the audit writer's queue was full" }),
+                );
             match entry.prepare() {
                 Ok(row) => prepared.push(row),
                 Err(e) => tracing::error!(error = %e, "cannot record dropped audit rows"),
@@ -485,9 +497,9 @@ mod tests {
             401,
             Some("revoked"),
         );
-        assert_eq!(entry.component, "api");
-        assert_eq!(entry.event, "auth");
-        assert_eq!(entry.outcome, "refused");
+        assert_eq!(entry.component, AuditComponent::Api);
+        assert_eq!(entry.event, AuditEvent::ApiAuth);
+        assert_eq!(entry.outcome, AuditOutcome::Refused);
         assert_eq!(entry.actor.as_deref(), Some("api:oa"));
         assert_eq!(entry.source.as_deref(), Some("192.0.2.10"));
         assert_eq!(
@@ -519,7 +531,7 @@ mod tests {
         assert!(text.len() < 300, "{text}");
         assert!(!text.contains("+8613800000001"));
         let row = context()
-            .entry("message.send", "ok", Some("oa"))
+            .entry(AuditEvent::MessageSend, AuditOutcome::Ok, Some("oa"))
             .with_details(details);
         row.prepare().expect("a valid row");
     }

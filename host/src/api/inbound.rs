@@ -36,7 +36,7 @@ use super::ApiState;
 use super::auth::ApiClient;
 use super::keys::Scope;
 use super::problem::Problem;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::router::HELP_KEYWORD;
 use crate::store::{ApiInboxEntry, ApiKeyRecord, Store, StoreError};
 
@@ -313,7 +313,7 @@ pub async fn set_inbound(
         require_receiver(&key)?;
     }
     let audit = audit_row(
-        "apikey.inbound",
+        AuditEvent::ApikeyInbound,
         name,
         actor,
         source,
@@ -350,7 +350,7 @@ pub async fn set_networks(
 ) -> Result<Vec<String>, InboundError> {
     let networks = check_networks(networks)?;
     let audit = audit_row(
-        "apikey.networks",
+        AuditEvent::ApikeyNetworks,
         name,
         actor,
         source,
@@ -385,7 +385,7 @@ pub async fn set_webhook(
     };
     let webhook = url.as_deref().zip(secret.as_deref());
     let audit = audit_row(
-        "apikey.webhook",
+        AuditEvent::ApikeyWebhook,
         name,
         actor,
         source,
@@ -410,13 +410,13 @@ pub fn redact_query(url: &str) -> String {
 
 /// The audit row of a change to the key `name`, committed with the change.
 fn audit_row(
-    event: &str,
+    event: AuditEvent,
     name: &str,
     actor: &str,
     source: &str,
     details: serde_json::Value,
 ) -> AuditEntry {
-    AuditEntry::new("api", event, "ok")
+    AuditEntry::new(AuditComponent::Api, event, AuditOutcome::Ok)
         .with_actor(actor)
         .with_object(name.to_owned())
         .with_source(Some(source))

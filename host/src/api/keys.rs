@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rand::TryRng;
 use sha2::{Digest, Sha256};
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::phone::PhoneNumber;
 use crate::store::{ApiKeyRecord, NewApiKey, Store, StoreError};
 
@@ -211,16 +211,20 @@ pub async fn create(
         .collect::<Result<Vec<_>, _>>()?;
     let scopes: Vec<String> = spec.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let key = generate()?;
-    let audit = AuditEntry::new("api", "apikey.create", "ok")
-        .with_actor(actor)
-        .with_object(spec.name.clone())
-        .with_source(Some(source))
-        .with_details(serde_json::json!({
-            "prefix": key.prefix,
-            "scopes": scopes,
-            "rate_per_second": spec.rate_per_second,
-            "service_numbers": service_numbers,
-        }));
+    let audit = AuditEntry::new(
+        AuditComponent::Api,
+        AuditEvent::ApikeyCreate,
+        AuditOutcome::Ok,
+    )
+    .with_actor(actor)
+    .with_object(spec.name.clone())
+    .with_source(Some(source))
+    .with_details(serde_json::json!({
+        "prefix": key.prefix,
+        "scopes": scopes,
+        "rate_per_second": spec.rate_per_second,
+        "service_numbers": service_numbers,
+    }));
     let record = store
         .api_key_create(
             &NewApiKey {
@@ -248,11 +252,15 @@ pub async fn revoke(
 ) -> Result<ApiKeyRecord, KeyError> {
     let record = store
         .api_key_revoke(name, crate::clock::now_ms(), |record| {
-            AuditEntry::new("api", "apikey.revoke", "ok")
-                .with_actor(actor)
-                .with_object(record.name.clone())
-                .with_source(Some(source))
-                .with_details(serde_json::json!({ "prefix": record.key_prefix }))
+            AuditEntry::new(
+                AuditComponent::Api,
+                AuditEvent::ApikeyRevoke,
+                AuditOutcome::Ok,
+            )
+            .with_actor(actor)
+            .with_object(record.name.clone())
+            .with_source(Some(source))
+            .with_details(serde_json::json!({ "prefix": record.key_prefix }))
         })
         .await?
         .ok_or_else(|| KeyError::NotFound(name.to_owned()))?;

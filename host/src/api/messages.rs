@@ -18,6 +18,7 @@ use super::ApiState;
 use super::auth::ApiClient;
 use super::keys::Scope;
 use super::problem::Problem;
+use crate::audit::AuditEvent;
 use crate::phone::PhoneNumber;
 use crate::store::{
     AlsoInTransaction, IdempotentOutcome, MessageId, MessageRecord, NewOutbound, PartRecord,
@@ -164,7 +165,7 @@ pub async fn send_message(
         }
     };
     let send = AuditedEnqueue {
-        event: "message.send",
+        event: AuditEvent::MessageSend,
         details: super::call_audit::send_details(
             &valid,
             invalid.len(),
@@ -199,7 +200,7 @@ pub async fn send_message(
 /// [`enqueue_audited`].
 pub(super) struct AuditedEnqueue {
     /// The audit row's event (`message.send`, `notification.oa`).
-    pub event: &'static str,
+    pub event: AuditEvent,
     pub details: serde_json::Value,
     /// A write of the call's own in the same transaction (a citizen application's status).
     pub then: Option<Box<dyn AlsoInTransaction + Send>>,

@@ -13,14 +13,13 @@
 //! - A reference page rendered from it on the server is served at [`reference::PATH`]
 //!   (`/api/docs`), without a key and without JavaScript or outside resources.
 //! - Every request gets an `X-Request-Id`; API calls are audited ([`call_audit`]) and floods
-//!   of failed authentications are limited per source ([`limiter`]).
+//!   of failed authentications are limited per source ([`crate::limit::failures`]).
 
 pub mod auth;
 pub mod call_audit;
 pub mod committer;
 pub mod inbound;
 pub mod keys;
-pub mod limiter;
 pub mod messages;
 pub mod notifications;
 pub mod problem;

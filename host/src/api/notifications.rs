@@ -28,6 +28,7 @@ use super::messages::{
 };
 use super::problem::Problem;
 use super::templates::{self, ApplicationKind, ApplicationStatus, MAX_NOTICE_PARTS, Template};
+use crate::audit::AuditEvent;
 use crate::phone::PhoneNumber;
 use crate::store::{CitizenStatusUpdate, CitizenStatusWrite, MessageId, NewOutbound, OaRecipient};
 
@@ -202,7 +203,7 @@ pub async fn notify_oa(
     details["login"] = login.clone().into();
     details["template"] = template_name.into();
     let notice = AuditedEnqueue {
-        event: "notification.oa",
+        event: AuditEvent::NotificationOa,
         details,
         then: None,
         idempotency_key: request.idempotency_key.clone(),
@@ -291,7 +292,7 @@ pub async fn notify_citizen(
     };
     let now = crate::clock::now_ms();
     let notice = AuditedEnqueue {
-        event: "notification.citizen",
+        event: AuditEvent::NotificationCitizen,
         details,
         then: Some(Box::new(CitizenStatusWrite::new(
             update,

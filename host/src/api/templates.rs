@@ -21,7 +21,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{AuditEntry, AuditError};
+use crate::audit::{AuditComponent, AuditEntry, AuditError, AuditEvent, AuditOutcome};
 use crate::store::{Store, StoreError, TemplateRecord};
 
 /// Most SMS parts a rendered notice may take; longer notices are refused (422) rather than
@@ -395,15 +395,19 @@ pub async fn set_template(
     }
     let text = text.trim();
     let old = store.notification_template(name).await?.map(|t| t.text);
-    let entry = AuditEntry::new("notifications", "template.set", "ok")
-        .with_actor(actor)
-        .with_object(name)
-        .with_source(Some(source))
-        .with_details(json!({
-            "chars": text.chars().count(),
-            "old_text": old,
-            "text": text,
-        }));
+    let entry = AuditEntry::new(
+        AuditComponent::Notifications,
+        AuditEvent::TemplateSet,
+        AuditOutcome::Ok,
+    )
+    .with_actor(actor)
+    .with_object(name)
+    .with_source(Some(source))
+    .with_details(json!({
+        "chars": text.chars().count(),
+        "old_text": old,
+        "text": text,
+    }));
     store
         .set_notification_template(name, text, actor, crate::clock::now_ms(), &entry)
         .await

@@ -37,12 +37,14 @@ use chain::ChainWalker;
 // which writes the rows in the transactions of the changes they record; they are named here,
 // with the rules above them.
 pub use crate::store::audit::{
-    AuditEntry, AuditFilter, AuditId, ChainKey, ChangeAuthor, DEFAULT_LIST, GENESIS_HASH,
-    MAX_DETAILS_BYTES, MAX_LIST, MAX_TEXT_CHARS, SECRET_KEYS,
+    AuditComponent, AuditEntry, AuditEvent, AuditFilter, AuditId, AuditOutcome, ChainKey,
+    ChangeAuthor, DEFAULT_LIST, GENESIS_HASH, MAX_DETAILS_BYTES, MAX_LIST, MAX_TEXT_CHARS,
+    SECRET_KEYS, UnknownWord,
 };
 pub(crate) use crate::store::audit::{KeyedFrom, RawAuditRow};
 
-/// A stored row.
+/// A stored row, as stored: its words are text, so that a row an older release wrote or
+/// someone edited by hand is still shown (and its chain checked) as it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditRecord {
     pub id: AuditId,
@@ -293,11 +295,15 @@ impl AuditLog {
     ) -> Result<Vec<AuditRecord>, AuditError> {
         let filter = filter.normalised()?;
         let rows = self.store.audit_list(&filter).await?;
-        let entry = AuditEntry::new("audit", "audit.read", "ok")
-            .with_actor(reader)
-            .with_object("audit_log")
-            .with_source(self.source.as_deref())
-            .with_details(serde_json::json!({ "filter": filter, "rows": rows.len() }));
+        let entry = AuditEntry::new(
+            AuditComponent::Audit,
+            AuditEvent::AuditRead,
+            AuditOutcome::Ok,
+        )
+        .with_actor(reader)
+        .with_object("audit_log")
+        .with_source(self.source.as_deref())
+        .with_details(serde_json::json!({ "filter": filter, "rows": rows.len() }));
         self.append(entry).await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
     }

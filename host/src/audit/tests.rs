@@ -7,21 +7,22 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::*;
+use crate::audit::{AuditComponent, AuditEvent, AuditOutcome};
 use crate::store::Backend;
 use crate::store::test_db::TestDb;
 
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;
 
-fn query_entry(n: i64, phone: &str, object: &str, outcome: &str) -> AuditEntry {
+fn query_entry(n: i64, phone: &str, object: &str, outcome: AuditOutcome) -> AuditEntry {
     AuditEntry {
         at_ms: T0 + n,
-        component: "router".into(),
-        event: "query".into(),
+        component: AuditComponent::Router,
+        event: AuditEvent::Query,
         actor: Some("li.wei".into()),
         phone: Some(phone.into()),
         object: Some(object.into()),
-        outcome: outcome.into(),
+        outcome,
         details: json!({ "plugin": "cp", "version": "1.0.0", "latency_ms": 3 }),
         source: Some("modem0".into()),
         request_id: Some(format!("req-{n}")),
@@ -30,9 +31,14 @@ fn query_entry(n: i64, phone: &str, object: &str, outcome: &str) -> AuditEntry {
 
 async fn append_n(log: &AuditLog, n: i64) {
     for i in 1..=n {
-        log.append(query_entry(i, "+8613800000001", "CP 京A12345", "answered"))
-            .await
-            .expect("append");
+        log.append(query_entry(
+            i,
+            "+8613800000001",
+            "CP 京A12345",
+            AuditOutcome::Answered,
+        ))
+        .await
+        .expect("append");
     }
 }
 
@@ -169,7 +175,7 @@ async fn concurrent_appends_keep_one_chain(db: &TestDb) {
                         worker * 100 + i,
                         "+8613800000001",
                         "SFZ 1",
-                        "not_found",
+                        AuditOutcome::NotFound,
                     ))
                     .await
                     .expect("append");
@@ -208,7 +214,7 @@ async fn listing_writes_an_audit_read_row(db: &TestDb) {
     let reads = log
         .list(
             &AuditFilter {
-                event: Some("audit.read".into()),
+                event: Some(AuditEvent::AuditRead.to_string()),
                 ..AuditFilter::default()
             },
             "cli:auditor",
@@ -232,19 +238,39 @@ async fn listing_writes_an_audit_read_row(db: &TestDb) {
 
 async fn filters_select_by_phone_keyword_time_and_order(db: &TestDb) {
     let log = AuditLog::new(db.store.clone());
-    log.append(query_entry(1, "+8613800000001", "CP 京A12345", "answered"))
-        .await
-        .unwrap();
-    log.append(query_entry(2, "+8613800000002", "CP 京Z99999", "not_found"))
-        .await
-        .unwrap();
-    log.append(query_entry(3, "+8613800000001", "CPX 1", "refused"))
-        .await
-        .unwrap();
-    log.append(query_entry(4, "+8613800000001", "ZT 张三", "answered"))
-        .await
-        .unwrap();
-    log.append(query_entry(5, "+8613800000001", "CP", "error"))
+    log.append(query_entry(
+        1,
+        "+8613800000001",
+        "CP 京A12345",
+        AuditOutcome::Answered,
+    ))
+    .await
+    .unwrap();
+    log.append(query_entry(
+        2,
+        "+8613800000002",
+        "CP 京Z99999",
+        AuditOutcome::NotFound,
+    ))
+    .await
+    .unwrap();
+    log.append(query_entry(
+        3,
+        "+8613800000001",
+        "CPX 1",
+        AuditOutcome::Refused,
+    ))
+    .await
+    .unwrap();
+    log.append(query_entry(
+        4,
+        "+8613800000001",
+        "ZT 张三",
+        AuditOutcome::Answered,
+    ))
+    .await
+    .unwrap();
+    log.append(query_entry(5, "+8613800000001", "CP", AuditOutcome::Error))
         .await
         .unwrap();
     let ids = |rows: Vec<AuditRecord>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
@@ -280,19 +306,23 @@ async fn filters_select_by_phone_keyword_time_and_order(db: &TestDb) {
 /// Checklist: codes, passwords, session ids never appear in audit rows.
 async fn secrets_named_in_details_are_redacted_before_storage(db: &TestDb) {
     let log = AuditLog::new(db.store.clone());
-    let entry = AuditEntry::new("web", "signin", "failed")
-        .with_actor("wang")
-        .with_details(json!({
-            "password": "hunter22",
-            "nested": { "Session_ID": "abc", "sms_code": "123456", "kept": "yes" },
-            "list": [{ "api_key": "k" }],
-            "csrf_token": "t"
-        }));
+    let entry = AuditEntry::new(
+        AuditComponent::Web,
+        AuditEvent::Signin,
+        AuditOutcome::Refused,
+    )
+    .with_actor("wang")
+    .with_details(json!({
+        "password": "hunter22",
+        "nested": { "Session_ID": "abc", "sms_code": "123456", "kept": "yes" },
+        "list": [{ "api_key": "k" }],
+        "csrf_token": "t"
+    }));
     log.append(entry).await.unwrap();
     let rows = log
         .list(
             &AuditFilter {
-                event: Some("signin".into()),
+                event: Some(AuditEvent::Signin.to_string()),
                 ..AuditFilter::default()
             },
             "a",
@@ -309,15 +339,7 @@ async fn secrets_named_in_details_are_redacted_before_storage(db: &TestDb) {
 
 async fn an_invalid_entry_writes_nothing(db: &TestDb) {
     let log = AuditLog::new(db.store.clone());
-    let mut bad = query_entry(1, "+8613800000001", "CP 1", "Answered!");
-    assert!(matches!(
-        log.append(bad.clone()).await,
-        Err(AuditError::InvalidEntry {
-            field: "outcome",
-            ..
-        })
-    ));
-    bad.outcome = "answered".into();
+    let mut bad = query_entry(1, "+8613800000001", "CP 1", AuditOutcome::Answered);
     bad.object = Some("x".repeat(MAX_TEXT_CHARS + 1));
     assert!(matches!(
         log.append(bad).await,
@@ -333,11 +355,11 @@ async fn a_batch_is_appended_whole_or_not_at_all(db: &TestDb) {
     let log = AuditLog::new(db.store.clone());
     append_n(&log, 1).await;
     let batch: Vec<AuditEntry> = (2..=4)
-        .map(|i| query_entry(i, "+8613800000002", "JZ 1", "answered"))
+        .map(|i| query_entry(i, "+8613800000002", "JZ 1", AuditOutcome::Answered))
         .collect();
     assert_eq!(log.append_many(batch.clone()).await.unwrap(), [2, 3, 4]);
     let mut bad = batch;
-    bad[1].component = String::new();
+    bad[1].object = Some("x".repeat(MAX_TEXT_CHARS + 1));
     assert!(log.append_many(bad).await.is_err());
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 4);
     let check = log.verify().await.unwrap();
@@ -390,7 +412,7 @@ async fn insert_unkeyed_rows(db: &TestDb, n: i64) {
     let pool = sqlx::AnyPool::connect(&db.url).await.expect("connect");
     let mut prev = GENESIS_HASH.to_owned();
     for id in 1..=n {
-        let entry = query_entry(id, "+8613800000009", "CP 京B00001", "answered")
+        let entry = query_entry(id, "+8613800000009", "CP 京B00001", AuditOutcome::Answered)
             .prepare()
             .unwrap();
         let hash = entry.canonical(id).unkeyed_hash(&prev);
@@ -401,12 +423,12 @@ async fn insert_unkeyed_rows(db: &TestDb, n: i64) {
         )
         .bind(id)
         .bind(entry.at)
-        .bind(&entry.component)
-        .bind(&entry.event)
+        .bind(entry.component)
+        .bind(entry.event)
         .bind(&entry.actor)
         .bind(&entry.phone)
         .bind(&entry.object)
-        .bind(&entry.outcome)
+        .bind(entry.outcome)
         .bind(&entry.details)
         .bind(&entry.source)
         .bind(&entry.request_id)
@@ -478,7 +500,12 @@ async fn another_key_reports_a_mismatch_and_cannot_append(db: &TestDb) {
         Err(StoreError::AuditKeyMismatch { keyed_from: 1 })
     ));
     let append = wrong
-        .append(query_entry(9, "+8613800000001", "CP 1", "answered"))
+        .append(query_entry(
+            9,
+            "+8613800000001",
+            "CP 1",
+            AuditOutcome::Answered,
+        ))
         .await;
     assert!(
         matches!(append, Err(AuditError::KeyMismatch { keyed_from: 1 })),
@@ -520,7 +547,8 @@ crate::on_both_backends!(TestDb =>
 
 #[test]
 fn null_details_are_stored_as_an_empty_object() {
-    let entry = AuditEntry::new("cli", "phone.add", "ok").with_details(serde_json::Value::Null);
+    let entry = AuditEntry::new(AuditComponent::Cli, AuditEvent::PhoneAdd, AuditOutcome::Ok)
+        .with_details(serde_json::Value::Null);
     assert_eq!(entry.prepare().unwrap().details, "{}");
 }
 

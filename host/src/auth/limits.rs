@@ -15,7 +15,7 @@
 //!   only while an attempt holds or awaits them, so memory is bounded by the requests in flight
 //!   (themselves bounded by `[http] max_concurrent_requests`).
 //! - The per-source failure budget is the API's token bucket,
-//!   [`crate::api::limiter::FailureLimiter`], with its own sizes from `[web]`.
+//!   [`crate::limit::failures::FailureLimiter`], with its own sizes from `[web]`.
 //!
 //! Several daemons on one PostgreSQL database each serialise their own attempts; the success
 //! transaction re-reads the lock ([`crate::store`]'s `account_record_success`), so a lock set by

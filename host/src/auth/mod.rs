@@ -15,7 +15,7 @@
 //!   account was locked meanwhile (by another daemon on the same database). Every failed
 //!   sign-in also costs its source address a token of a budget (`[web] signin_source_burst`,
 //!   refilled one per `signin_source_refill_seconds`; the API's
-//!   [`crate::api::limiter::FailureLimiter`]): an address that has used it up is refused at
+//!   [`crate::limit::failures::FailureLimiter`]): an address that has used it up is refused at
 //!   once with the same answer, whatever the login and password, and audited once per episode
 //!   (event `signin.blocked`).
 //! - argon2 runs behind a small semaphore ([`limits::Argon2Gate`]), so a flood of sign-ins
@@ -54,10 +54,10 @@ use jingxun_vocabulary::BuiltinRole;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::api::limiter::{Charge, FailureBudget, FailureLimiter};
-use crate::audit::{AuditEntry, AuditError, AuditLog};
+use crate::audit::{AuditComponent, AuditEntry, AuditError, AuditEvent, AuditLog, AuditOutcome};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::limit::failures::{Charge, FailureBudget, FailureLimiter};
 use crate::secrets::{SealError, WEB_RECOVERY_CODES, WEB_TOTP};
 use crate::store::Store;
 use crate::store::accounts::NewSession;
@@ -67,7 +67,7 @@ pub use password::PasswordError;
 pub use session::{SessionId, csrf_token};
 
 /// Audit component of sign-in rows.
-const COMPONENT: &str = "auth";
+const COMPONENT: AuditComponent = AuditComponent::Auth;
 /// Login of the administrator the embedded default start creates.
 pub const INITIAL_ADMIN: &str = "admin";
 
@@ -381,13 +381,19 @@ impl Accounts {
         password::check_new_password(new_password)?;
         let login = normal_login(login);
         let hash = self.hash_blocking(new_password.to_owned()).await?;
-        let entry = AuditEntry::new(COMPONENT, "password.set", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::PasswordSet, AuditOutcome::Ok)
             .with_actor(actor)
             .with_object(&login)
             .with_source(Some(source));
-        self.store
+        if self
+            .store
             .account_set_password(&login, &hash, None, now_ms(), entry)
-            .await
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::UnknownUser(login))
+        }
     }
 
     /// Checks a login and password and opens a session. See the module documentation.
@@ -416,7 +422,7 @@ impl Accounts {
             .verify_blocking(password.to_owned(), stored.clone())
             .await;
         let refuse = |reason: &str| {
-            AuditEntry::new(COMPONENT, "signin", "refused")
+            AuditEntry::new(COMPONENT, AuditEvent::Signin, AuditOutcome::Refused)
                 .with_actor(login.chars().take(64).collect::<String>())
                 .with_source(Some(source))
                 .with_details(json!({ "reason": reason }))
@@ -424,7 +430,7 @@ impl Accounts {
         let Some(account) = account else {
             let mut details = unknown_login_tag(&self.limits.tag_key, &login);
             details["reason"] = "unknown_user".into();
-            let entry = AuditEntry::new(COMPONENT, "signin", "refused")
+            let entry = AuditEntry::new(COMPONENT, AuditEvent::Signin, AuditOutcome::Refused)
                 .with_actor(UNKNOWN_ACTOR)
                 .with_source(Some(source))
                 .with_details(details);
@@ -495,17 +501,20 @@ impl Accounts {
         // Only a whole sign-in is `signin` ok; a right password with a step still to take is
         // `signin.password`, and the code's guesses still count towards the lock-out.
         let (event, details) = match stage {
-            Stage::Full => ("signin", json!({ "rehashed": new_hash.is_some() })),
+            Stage::Full => (
+                AuditEvent::Signin,
+                json!({ "rehashed": new_hash.is_some() }),
+            ),
             Stage::Code => (
-                "signin.password",
+                AuditEvent::SigninPassword,
                 json!({ "rehashed": new_hash.is_some(), "next": "code" }),
             ),
             Stage::Enrol => (
-                "signin.password",
+                AuditEvent::SigninPassword,
                 json!({ "rehashed": new_hash.is_some(), "next": "enrol" }),
             ),
         };
-        let entry = AuditEntry::new(COMPONENT, event, "ok")
+        let entry = AuditEntry::new(COMPONENT, event, AuditOutcome::Ok)
             .with_actor(&login)
             .with_source(Some(source))
             .with_details(details);
@@ -577,16 +586,17 @@ impl Accounts {
                 source,
                 "too many failed sign-ins from one address: its sign-ins are refused for a while"
             );
-            let entry = AuditEntry::new(COMPONENT, "signin.blocked", "refused")
-                .with_source(Some(source))
-                .with_details(json!({ "reason": "too_many_failed_sign_ins" }));
+            let entry =
+                AuditEntry::new(COMPONENT, AuditEvent::SigninBlocked, AuditOutcome::Refused)
+                    .with_source(Some(source))
+                    .with_details(json!({ "reason": "too_many_failed_sign_ins" }));
             AuditLog::new(self.store.clone()).append(entry).await?;
         }
         Ok(())
     }
 
     async fn roles_of(&self, login: &str) -> Result<Vec<String>, AuthError> {
-        self.store.account_roles(login).await
+        Ok(self.store.account_roles(login).await?)
     }
 
     /// The user of a session id from a cookie, or `None` when the session is unknown, expired
@@ -638,10 +648,10 @@ impl Accounts {
 
     /// Ends a session (sign-out), audited.
     pub async fn sign_out(&self, user: &SessionUser, source: &str) -> Result<(), AuthError> {
-        let entry = AuditEntry::new(COMPONENT, "signout", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::Signout, AuditOutcome::Ok)
             .with_actor(&user.login)
             .with_source(Some(source));
-        self.store.session_sign_out(&user.id_hash, entry).await
+        Ok(self.store.session_sign_out(&user.id_hash, entry).await?)
     }
 
     /// Changes the signed-in user's password after checking the current one; every other
@@ -660,22 +670,29 @@ impl Accounts {
             .verify_blocking(current.to_owned(), account.password_hash)
             .await
         {
-            let entry = AuditEntry::new(COMPONENT, "password.change", "refused")
-                .with_actor(&user.login)
-                .with_source(Some(source))
-                .with_details(json!({ "reason": "wrong_current_password" }));
+            let entry =
+                AuditEntry::new(COMPONENT, AuditEvent::PasswordChange, AuditOutcome::Refused)
+                    .with_actor(&user.login)
+                    .with_source(Some(source))
+                    .with_details(json!({ "reason": "wrong_current_password" }));
             AuditLog::new(self.store.clone()).append(entry).await?;
             return Err(AuthError::WrongCurrentPassword);
         }
         password::check_new_password(new_password)?;
         let hash = self.hash_blocking(new_password.to_owned()).await?;
-        let entry = AuditEntry::new(COMPONENT, "password.change", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::PasswordChange, AuditOutcome::Ok)
             .with_actor(&user.login)
             .with_object(&user.login)
             .with_source(Some(source));
-        self.store
+        if self
+            .store
             .account_set_password(&user.login, &hash, Some(&user.id_hash), now_ms(), entry)
-            .await
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::UnknownUser(user.login.clone()))
+        }
     }
 
     /// Whether `password` is the web password of `login` (to ask a signed-in user for it
@@ -691,12 +708,12 @@ impl Accounts {
     pub async fn logins_with_password(
         &self,
     ) -> Result<std::collections::BTreeSet<String>, AuthError> {
-        self.store.account_logins().await
+        Ok(self.store.account_logins().await?)
     }
 
     /// Ends every web session of a user (for a disabled user).
     pub async fn end_sessions(&self, login: &str) -> Result<u64, AuthError> {
-        self.store.sessions_end_for(&normal_login(login)).await
+        Ok(self.store.sessions_end_for(&normal_login(login)).await?)
     }
 
     /// For the embedded default start: when no active administrator has a web password,
@@ -708,7 +725,7 @@ impl Accounts {
         }
         let secret = password::generate_password()?;
         let hash = self.hash_blocking(secret.clone()).await?;
-        let entry = AuditEntry::new(COMPONENT, "account.initial_admin", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::AccountInitialAdmin, AuditOutcome::Ok)
             .with_actor("system")
             .with_object(INITIAL_ADMIN)
             .with_source(Some("serve"));

@@ -14,6 +14,7 @@ use super::{
     SessionId, SessionUser, SignedIn, Stage, TotpStatus, WEB_RECOVERY_CODES, WEB_TOTP,
     normal_login, now_ms, source_address,
 };
+use crate::audit::{AuditEvent, AuditOutcome};
 use crate::secrets::SubKey;
 
 /// A second factor that checked out, to be used up by the transaction it allows.
@@ -112,11 +113,13 @@ impl Accounts {
         source: &str,
     ) -> Result<AuditEntry, AuthError> {
         let left = self.store.recovery_codes_left(login).await?;
-        Ok(AuditEntry::new(COMPONENT, "totp.recovery_code", "ok")
-            .with_actor(login)
-            .with_object(login)
-            .with_source(Some(source))
-            .with_details(json!({ "purpose": purpose, "left": (left - 1).max(0) })))
+        Ok(
+            AuditEntry::new(COMPONENT, AuditEvent::TotpRecoveryCode, AuditOutcome::Ok)
+                .with_actor(login)
+                .with_object(login)
+                .with_source(Some(source))
+                .with_details(json!({ "purpose": purpose, "left": (left - 1).max(0) })),
+        )
     }
 
     /// The code step of a sign-in: `user`'s session must be in stage [`Stage::Code`]; `code`
@@ -141,7 +144,7 @@ impl Accounts {
             return Err(AuthError::Refused);
         }
         let refuse = |reason: &str| {
-            AuditEntry::new(COMPONENT, "totp.verify", "refused")
+            AuditEntry::new(COMPONENT, AuditEvent::TotpVerify, AuditOutcome::Refused)
                 .with_actor(&login)
                 .with_source(Some(source))
                 .with_details(json!({ "purpose": "signin", "reason": reason }))
@@ -181,7 +184,7 @@ impl Accounts {
             verified_at: now,
         };
         let mut entries = vec![
-            AuditEntry::new(COMPONENT, "signin", "ok")
+            AuditEntry::new(COMPONENT, AuditEvent::Signin, AuditOutcome::Ok)
                 .with_actor(&login)
                 .with_source(Some(source))
                 .with_details(json!({ "second_factor": good.factor() })),
@@ -229,7 +232,7 @@ impl Accounts {
             return Err(AuthError::Refused);
         }
         let refuse = |reason: &str| {
-            AuditEntry::new(COMPONENT, "reauth", "refused")
+            AuditEntry::new(COMPONENT, AuditEvent::Reauth, AuditOutcome::Refused)
                 .with_actor(&login)
                 .with_source(Some(source))
                 .with_details(json!({ "reason": reason }))
@@ -271,7 +274,7 @@ impl Accounts {
         };
         let method = good.as_ref().map_or("password", Good::factor);
         let mut entries = vec![
-            AuditEntry::new(COMPONENT, "reauth", "ok")
+            AuditEntry::new(COMPONENT, AuditEvent::Reauth, AuditOutcome::Ok)
                 .with_actor(&login)
                 .with_source(Some(source))
                 .with_details(json!({ "method": method })),
@@ -370,7 +373,7 @@ impl Accounts {
         let secret = self.subkey(WEB_TOTP)?.open(&row.secret, &login)?;
         let seconds = u64::try_from(now / 1000).unwrap_or(0);
         let Some(step) = totp::check(&secret, code, seconds)? else {
-            let entry = AuditEntry::new(COMPONENT, "totp.enrol", "refused")
+            let entry = AuditEntry::new(COMPONENT, AuditEvent::TotpEnrol, AuditOutcome::Refused)
                 .with_actor(&login)
                 .with_object(&login)
                 .with_source(Some(source))
@@ -399,7 +402,7 @@ impl Accounts {
             stage: Stage::Full.as_str(),
             verified_at: now,
         });
-        let entry = AuditEntry::new(COMPONENT, "totp.enrol", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::TotpEnrol, AuditOutcome::Ok)
             .with_actor(&login)
             .with_object(&login)
             .with_source(Some(source))
@@ -441,7 +444,7 @@ impl Accounts {
             return Err(AuthError::TotpNotEnabled(login));
         }
         if self.totp_required(&self.roles_of(&login).await?) {
-            let entry = AuditEntry::new(COMPONENT, "totp.disable", "refused")
+            let entry = AuditEntry::new(COMPONENT, AuditEvent::TotpDisable, AuditOutcome::Refused)
                 .with_actor(&login)
                 .with_object(&login)
                 .with_source(Some(source))
@@ -449,7 +452,7 @@ impl Accounts {
             AuditLog::new(self.store.clone()).append(entry).await?;
             return Err(AuthError::TotpRequired);
         }
-        let entry = AuditEntry::new(COMPONENT, "totp.disable", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::TotpDisable, AuditOutcome::Ok)
             .with_actor(&login)
             .with_object(&login)
             .with_source(Some(source));
@@ -471,7 +474,7 @@ impl Accounts {
         if self.store.totp_row(&login).await?.is_none() {
             return Err(AuthError::TotpNotEnabled(login));
         }
-        let entry = AuditEntry::new(COMPONENT, "totp.reset", "ok")
+        let entry = AuditEntry::new(COMPONENT, AuditEvent::TotpReset, AuditOutcome::Ok)
             .with_actor(actor)
             .with_object(&login)
             .with_source(Some(source));
@@ -481,7 +484,7 @@ impl Accounts {
 
     /// The logins whose second factor is on (the users page shows them).
     pub async fn logins_with_totp(&self) -> Result<std::collections::BTreeSet<String>, AuthError> {
-        self.store.totp_logins().await
+        Ok(self.store.totp_logins().await?)
     }
 }
 

@@ -3,7 +3,7 @@
 //! change ends other sessions; "Audit": sign-ins of both outcomes are recorded).
 
 use super::*;
-use crate::audit::{AuditFilter, AuditLog, AuditRecord};
+use crate::audit::{AuditComponent, AuditEvent, AuditFilter, AuditLog, AuditOutcome, AuditRecord};
 use crate::directory::Directory;
 use crate::store::test_db::TestDb;
 
@@ -329,7 +329,8 @@ async fn a_success_is_not_recorded_when_the_account_was_locked_meanwhile(db: &Te
         stage: "full",
         verified_at: now,
     };
-    let entry = AuditEntry::new("auth", "signin", "ok").with_actor("wu");
+    let entry = AuditEntry::new(AuditComponent::Auth, AuditEvent::Signin, AuditOutcome::Ok)
+        .with_actor("wu");
     let recorded = db
         .store
         .account_record_success(None, true, &session, entry)
@@ -359,7 +360,7 @@ async fn an_address_that_used_up_its_failure_budget_is_refused_and_audited_once(
     let accounts = Accounts::new(
         db.store.clone(),
         AuthSettings {
-            source_budget: crate::api::limiter::FailureBudget {
+            source_budget: crate::limit::failures::FailureBudget {
                 burst: 3,
                 per_second: 0.001,
                 max_sources: 100,

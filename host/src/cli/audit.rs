@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use jingxun::audit::{
-    AuditEntry, AuditFilter, AuditLog, AuditRecord, ChainCheck, DEFAULT_LIST, MAX_LIST,
+    AuditComponent, AuditEntry, AuditEvent, AuditFilter, AuditLog, AuditOutcome, AuditRecord,
+    ChainCheck, DEFAULT_LIST, MAX_LIST,
 };
 use jingxun::config::Config;
 use jingxun::phone::PhoneNumber;
@@ -127,9 +128,13 @@ async fn verify(log: &AuditLog) -> anyhow::Result<()> {
     // another key than the log's, the row cannot be written (the store refuses to extend the
     // chain with it); the finding is reported all the same.
     let entry = AuditEntry::new(
-        "cli",
-        "audit.verify",
-        if check.is_intact() { "ok" } else { "error" },
+        AuditComponent::Cli,
+        AuditEvent::AuditVerify,
+        if check.is_intact() {
+            AuditOutcome::Ok
+        } else {
+            AuditOutcome::Error
+        },
     )
     .with_actor(cli_actor())
     .with_object("audit_log")

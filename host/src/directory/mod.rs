@@ -27,7 +27,7 @@
 
 use serde_json::json;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::phone::PhoneNumber;
 use crate::store::Store;
 pub use crate::store::directory::{
@@ -48,7 +48,7 @@ pub const MAX_HELP_TEXT_CHARS: usize = 1000;
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// Component name of the audit rows the directory writes.
-const COMPONENT: &str = "directory";
+const COMPONENT: AuditComponent = AuditComponent::Directory;
 
 // The records are the store's, which reads them; whether a phone may use a business is the
 // directory's rule.
@@ -135,7 +135,7 @@ impl Directory {
         role_names.sort();
         role_names.dedup();
         let entry = self
-            .entry("user.add", actor)?
+            .entry(AuditEvent::UserAdd, actor)?
             .with_object(login.clone())
             .with_details(json!({ "name": name, "roles": role_names }));
         self.store
@@ -152,9 +152,9 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let login = check_login("login", login)?;
         let event = if active {
-            "user.enable"
+            AuditEvent::UserEnable
         } else {
-            "user.disable"
+            AuditEvent::UserDisable
         };
         let entry = self.entry(event, actor)?.with_object(login.clone());
         self.store
@@ -178,7 +178,7 @@ impl Directory {
             check_text("description", description, MAX_NAME_CHARS)?
         };
         let entry = self
-            .entry("role.add", actor)?
+            .entry(AuditEvent::RoleAdd, actor)?
             .with_object(name.clone())
             .with_details(json!({ "description": description }));
         self.store
@@ -190,7 +190,9 @@ impl Directory {
     /// them. Built-in roles stay ([`DirectoryError::BuiltinRole`]).
     pub async fn remove_role(&self, name: &str, actor: &str) -> Result<(), DirectoryError> {
         let name = check_login("role", name)?;
-        let entry = self.entry("role.remove", actor)?.with_object(name.clone());
+        let entry = self
+            .entry(AuditEvent::RoleRemove, actor)?
+            .with_object(name.clone());
         self.store.directory_remove_role(&name, entry).await
     }
 
@@ -205,9 +207,9 @@ impl Directory {
         let login = check_login("login", login)?;
         let role = check_login("role", role)?;
         let event = if member {
-            "user.role.add"
+            AuditEvent::UserRoleAdd
         } else {
-            "user.role.remove"
+            AuditEvent::UserRoleRemove
         };
         let entry = self
             .entry(event, actor)?
@@ -249,14 +251,19 @@ impl Directory {
         actor: &str,
     ) -> Result<(), DirectoryError> {
         let keyword = check_keyword(keyword)?;
-        let (target, kind) = match target {
-            GrantTarget::User(login) => (GrantTarget::User(check_login("login", &login)?), "user"),
-            GrantTarget::Role(role) => (GrantTarget::Role(check_login("role", &role)?), "role"),
+        let target = match target {
+            GrantTarget::User(login) => GrantTarget::User(check_login("login", &login)?),
+            GrantTarget::Role(role) => GrantTarget::Role(check_login("role", &role)?),
         };
         let (GrantTarget::User(object) | GrantTarget::Role(object)) = &target;
-        let event = format!("{kind}.{}", if granted { "grant" } else { "revoke" });
+        let event = match (&target, granted) {
+            (GrantTarget::User(_), true) => AuditEvent::UserGrant,
+            (GrantTarget::User(_), false) => AuditEvent::UserRevoke,
+            (GrantTarget::Role(_), true) => AuditEvent::RoleGrant,
+            (GrantTarget::Role(_), false) => AuditEvent::RoleRevoke,
+        };
         let entry = self
-            .entry(&event, actor)?
+            .entry(event, actor)?
             .with_object(object.clone())
             .with_details(json!({ "keyword": keyword }));
         self.store
@@ -277,7 +284,7 @@ impl Directory {
         let name = check_text("owner name", name, MAX_NAME_CHARS)?;
         let user = user.map(|u| check_login("login", u)).transpose()?;
         let entry = self
-            .entry("phone.add", actor)?
+            .entry(AuditEvent::PhoneAdd, actor)?
             .with_phone(phone.as_str())
             .with_object(phone.as_str())
             .with_details(json!({ "owner_name": name, "user": user }));
@@ -296,9 +303,9 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let phone = self.parse_phone(number)?;
         let event = if active {
-            "phone.enable"
+            AuditEvent::PhoneEnable
         } else {
-            "phone.disable"
+            AuditEvent::PhoneDisable
         };
         let entry = self
             .entry(event, actor)?
@@ -313,7 +320,7 @@ impl Directory {
     pub async fn remove_phone(&self, number: &str, actor: &str) -> Result<(), DirectoryError> {
         let phone = self.parse_phone(number)?;
         let entry = self
-            .entry("phone.remove", actor)?
+            .entry(AuditEvent::PhoneRemove, actor)?
             .with_phone(phone.as_str())
             .with_object(phone.as_str());
         self.store.directory_remove_phone(&phone, entry).await
@@ -358,7 +365,7 @@ impl Directory {
             )));
         }
         let entry = self
-            .entry("help_text.set", by)?
+            .entry(AuditEvent::HelpTextSet, by)?
             .with_object("help_text")
             .with_details(json!({ "chars": chars }));
         self.store
@@ -366,12 +373,12 @@ impl Directory {
             .await
     }
 
-    fn entry(&self, event: &str, actor: &str) -> Result<AuditEntry, DirectoryError> {
+    fn entry(&self, event: AuditEvent, actor: &str) -> Result<AuditEntry, DirectoryError> {
         let actor = actor.trim();
         if actor.is_empty() {
             return Err(DirectoryError::MissingActor);
         }
-        Ok(AuditEntry::new(COMPONENT, event, "ok")
+        Ok(AuditEntry::new(COMPONENT, event, AuditOutcome::Ok)
             .with_actor(actor)
             .with_source(self.source.as_deref()))
     }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::audit::{AuditError, AuditLog, ChangeAuthor};
+use crate::audit::{AuditComponent, AuditError, AuditEvent, AuditLog, ChangeAuthor};
 use crate::config::Config;
 use crate::secrets::{Secrets, SecretsError};
 use crate::store::backup::{
@@ -268,7 +268,11 @@ pub async fn backup(
         sync_folder(&folder)?;
         let summary = summarise(out).await?;
         let entry = author
-            .entry("backup", "backup.create", &out.display().to_string())
+            .entry(
+                AuditComponent::Backup,
+                AuditEvent::BackupCreate,
+                &out.display().to_string(),
+            )
             .with_details(serde_json::json!({
                 "bytes": summary.bytes,
                 "messages": summary.messages,
@@ -424,7 +428,11 @@ async fn verify_copy(
             audit_head: check.head_hash.clone(),
         };
         let entry = author
-            .entry("backup", "backup.restore", &shown.display().to_string())
+            .entry(
+                AuditComponent::Backup,
+                AuditEvent::BackupRestore,
+                &shown.display().to_string(),
+            )
             .with_details(serde_json::json!({
                 "messages": summary.messages,
                 "last_message_id": summary.last_message_id,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{AuditError, AuditLog, ChangeAuthor};
+use crate::audit::{AuditComponent, AuditError, AuditEvent, AuditLog, ChangeAuthor};
 use crate::store::Store;
 use crate::store::retention::{RetentionPolicy, RetentionReport};
 
@@ -32,7 +32,11 @@ pub async fn run_audited(
     if !report.is_empty() {
         let days = |limit: Option<Duration>| limit.map(|d| d.as_secs() / 86_400);
         let entry = author
-            .entry("retention", "retention.run", "messages")
+            .entry(
+                AuditComponent::Retention,
+                AuditEvent::RetentionRun,
+                "messages",
+            )
             .with_details(serde_json::json!({
                 "deleted": report,
                 "messages_days": days(policy.messages),

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::clock::now_ms;
 use crate::config::{RouterConfig, UnauthorisedReply};
 use crate::directory::{Directory, PhoneIdentity};
@@ -488,22 +488,22 @@ impl Router {
         let (outcome, text, detail) = match &result {
             Ok(reply) => (
                 match reply.outcome {
-                    Outcome::Answered => "answered",
-                    Outcome::NotFound => "not_found",
+                    Outcome::Answered => AuditOutcome::Answered,
+                    Outcome::NotFound => AuditOutcome::NotFound,
                 },
                 reply.text.clone(),
                 None,
             ),
             Err(InvocationError::BadArguments { usage, .. }) => {
-                ("bad_arguments", usage.clone(), None)
+                (AuditOutcome::BadArguments, usage.clone(), None)
             }
             Err(InvocationError::Unavailable { reason, .. }) => (
-                "error",
+                AuditOutcome::Error,
                 replies::UNAVAILABLE.to_string(),
                 Some(reason.clone()),
             ),
             Err(other) => (
-                "error",
+                AuditOutcome::Error,
                 replies::FAILED.to_string(),
                 Some(other.to_string()),
             ),
@@ -581,9 +581,9 @@ impl Router {
         message: &InboxMessage,
         command: &ParsedCommand,
         identity: Option<&PhoneIdentity>,
-        outcome: &str,
+        outcome: AuditOutcome,
     ) -> AuditEntry {
-        let mut entry = AuditEntry::new("router", "query", outcome)
+        let mut entry = AuditEntry::new(AuditComponent::Router, AuditEvent::Query, outcome)
             .with_phone(message.sender.clone())
             .with_object(command.display())
             .with_source(message.modem.as_deref())
@@ -602,7 +602,7 @@ impl Router {
         identity: Option<&PhoneIdentity>,
         reason: &str,
     ) -> AuditEntry {
-        self.query_entry(message, command, identity, "refused")
+        self.query_entry(message, command, identity, AuditOutcome::Refused)
             .with_details(
                 json!({ "plugin": info.plugin, "version": info.version, "reason": reason }),
             )

@@ -7,8 +7,7 @@ use jingxun_vocabulary::BuiltinRole;
 use sqlx::{Row, Transaction};
 
 use super::audit::{AuditEntry, append_audit};
-use super::{Backend, Store};
-use crate::auth::AuthError;
+use super::{Backend, Store, StoreError};
 
 pub(super) type Tx = Transaction<'static, sqlx::Any>;
 
@@ -65,7 +64,7 @@ pub(crate) struct NewSession<'a> {
 }
 
 impl Store {
-    pub(crate) async fn account_row(&self, login: &str) -> Result<Option<AccountRow>, AuthError> {
+    pub(crate) async fn account_row(&self, login: &str) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
             "SELECT a.password_hash, a.locked_until, u.active \
              FROM web_accounts a JOIN users u ON u.login = a.login WHERE a.login = $1",
@@ -92,7 +91,7 @@ impl Store {
         max_failures: i64,
         lock_until: i64,
         mut entry: AuditEntry,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT failed_count, locked_until FROM web_accounts WHERE login = $1{}",
@@ -148,7 +147,7 @@ impl Store {
         clear_failures: bool,
         session: &NewSession<'_>,
         entry: AuditEntry,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT locked_until FROM web_accounts WHERE login = $1{}",
@@ -188,7 +187,8 @@ impl Store {
     }
 
     /// Sets (or replaces) a user's web password and ends the user's sessions, except
-    /// `keep_session` (the one changing its own password). Unknown users are refused.
+    /// `keep_session` (the one changing its own password). `false`, changing nothing, when
+    /// there is no such user.
     pub(crate) async fn account_set_password(
         &self,
         login: &str,
@@ -196,7 +196,7 @@ impl Store {
         keep_session: Option<&str>,
         now: i64,
         entry: AuditEntry,
-    ) -> Result<(), AuthError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if sqlx::query("SELECT 1 FROM users WHERE login = $1")
             .bind(login)
@@ -204,7 +204,7 @@ impl Store {
             .await?
             .is_none()
         {
-            return Err(AuthError::UnknownUser(login.to_owned()));
+            return Ok(false);
         }
         set_password(&mut tx, login, hash, now).await?;
         sqlx::query("DELETE FROM web_sessions WHERE login = $1 AND id_hash <> $2")
@@ -212,11 +212,12 @@ impl Store {
             .bind(keep_session.unwrap_or(""))
             .execute(&mut *tx)
             .await?;
-        self.commit_account_audit(tx, entry).await
+        self.commit_account_audit(tx, entry).await?;
+        Ok(true)
     }
 
     /// The roles of a user, sorted.
-    pub(crate) async fn account_roles(&self, login: &str) -> Result<Vec<String>, AuthError> {
+    pub(crate) async fn account_roles(&self, login: &str) -> Result<Vec<String>, StoreError> {
         Ok(
             sqlx::query("SELECT role FROM user_roles WHERE login = $1 ORDER BY role")
                 .bind(login)
@@ -231,7 +232,7 @@ impl Store {
     /// The logins that have a web password.
     pub(crate) async fn account_logins(
         &self,
-    ) -> Result<std::collections::BTreeSet<String>, AuthError> {
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
         let rows = sqlx::query("SELECT login FROM web_accounts")
             .fetch_all(&self.pool)
             .await?;
@@ -242,7 +243,7 @@ impl Store {
     }
 
     /// Whether an active user in role `admin` has a web password.
-    pub(crate) async fn account_admin_exists(&self) -> Result<bool, AuthError> {
+    pub(crate) async fn account_admin_exists(&self) -> Result<bool, StoreError> {
         Ok(sqlx::query(
             "SELECT 1 FROM web_accounts a JOIN users u ON u.login = a.login \
              JOIN user_roles r ON r.login = a.login \
@@ -263,7 +264,7 @@ impl Store {
         hash: &str,
         now: i64,
         entry: AuditEntry,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM users WHERE login = $1")
             .bind(login)
@@ -304,7 +305,10 @@ impl Store {
     }
 
     /// The session with this id hash and its user, or `None`.
-    pub(crate) async fn session_row(&self, id_hash: &str) -> Result<Option<SessionRow>, AuthError> {
+    pub(crate) async fn session_row(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<SessionRow>, StoreError> {
         let Some(row) = sqlx::query(
             "SELECT s.login, s.last_seen_at, s.idle_ms, s.expires_at, s.stage, s.verified_at, \
                     u.name, u.active, \
@@ -340,7 +344,7 @@ impl Store {
     }
 
     /// Records activity on a session.
-    pub(crate) async fn session_touch(&self, id_hash: &str, now: i64) -> Result<(), AuthError> {
+    pub(crate) async fn session_touch(&self, id_hash: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now)
             .bind(id_hash)
@@ -350,7 +354,7 @@ impl Store {
     }
 
     /// Removes a session (expired: no audit row).
-    pub(crate) async fn session_delete(&self, id_hash: &str) -> Result<(), AuthError> {
+    pub(crate) async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.pool)
@@ -363,7 +367,7 @@ impl Store {
         &self,
         id_hash: &str,
         entry: AuditEntry,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
             .bind(id_hash)
@@ -373,7 +377,7 @@ impl Store {
     }
 
     /// Ends every session of a user (disabled user, password set from the command line).
-    pub(crate) async fn sessions_end_for(&self, login: &str) -> Result<u64, AuthError> {
+    pub(crate) async fn sessions_end_for(&self, login: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM web_sessions WHERE login = $1")
             .bind(login)
             .execute(&self.pool)
@@ -381,7 +385,7 @@ impl Store {
             .rows_affected())
     }
 
-    async fn commit_account_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), AuthError> {
+    async fn commit_account_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), StoreError> {
         let prepared = entry.prepare()?;
         append_audit(self, &mut tx, &prepared).await?;
         tx.commit().await?;
@@ -389,7 +393,7 @@ impl Store {
     }
 }
 
-async fn set_password(tx: &mut Tx, login: &str, hash: &str, now: i64) -> Result<(), AuthError> {
+async fn set_password(tx: &mut Tx, login: &str, hash: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO web_accounts (login, password_hash, failed_count, locked_until, \
            password_changed_at, created_at, updated_at) VALUES ($1, $2, 0, NULL, $3, $3, $3) \
@@ -405,7 +409,7 @@ async fn set_password(tx: &mut Tx, login: &str, hash: &str, now: i64) -> Result<
     Ok(())
 }
 
-pub(super) async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<(), AuthError> {
+pub(super) async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO web_sessions (id_hash, login, created_at, last_seen_at, idle_ms, expires_at, \
            stage, verified_at) \

@@ -263,6 +263,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::audit::{AuditComponent, AuditEvent, AuditOutcome};
     use crate::store::test_db::{TestDb, grouped};
     use crate::store::{Backend, GroupedEnqueue};
 
@@ -295,17 +296,28 @@ mod tests {
     ) {
         let store = &db.store;
         let scopes = vec!["send".to_owned()];
-        let row = |event: &str| crate::audit::AuditEntry::new("api", event, "ok").with_object("oa");
+        let row = |event: AuditEvent| {
+            crate::audit::AuditEntry::new(AuditComponent::Api, event, AuditOutcome::Ok)
+                .with_object("oa")
+        };
         let audit_rows = || db.raw_count("SELECT COUNT(*) FROM audit_log");
         let created = store
-            .api_key_create(&key("oa", "h1", &scopes), T0, &row("apikey.create"))
+            .api_key_create(
+                &key("oa", "h1", &scopes),
+                T0,
+                &row(AuditEvent::ApikeyCreate),
+            )
             .await
             .expect("create");
         assert_eq!(created.scopes, scopes);
         assert!(created.is_active());
         assert_eq!(audit_rows().await, 1);
         let again = store
-            .api_key_create(&key("oa", "h2", &scopes), T0, &row("apikey.create"))
+            .api_key_create(
+                &key("oa", "h2", &scopes),
+                T0,
+                &row(AuditEvent::ApikeyCreate),
+            )
             .await;
         assert!(matches!(
             again,
@@ -320,20 +332,20 @@ mod tests {
         assert_eq!(found.as_ref().map(|k| k.name.as_str()), Some("oa"));
         assert_eq!(store.api_key_by_hash("h2").await.expect("lookup"), None);
         let revoked = store
-            .api_key_revoke("oa", T0 + 5, |_| row("apikey.revoke"))
+            .api_key_revoke("oa", T0 + 5, |_| row(AuditEvent::ApikeyRevoke))
             .await
             .expect("revoke")
             .expect("exists");
         assert_eq!(revoked.revoked_at, Some(T0 + 5));
         assert_eq!(audit_rows().await, 2);
         let twice = store
-            .api_key_revoke("oa", T0 + 9, |_| row("apikey.revoke"))
+            .api_key_revoke("oa", T0 + 9, |_| row(AuditEvent::ApikeyRevoke))
             .await
             .expect("revoke");
         assert_eq!(twice.and_then(|k| k.revoked_at), Some(T0 + 5));
         assert_eq!(
             store
-                .api_key_revoke("nobody", T0, |_| row("apikey.revoke"))
+                .api_key_revoke("nobody", T0, |_| row(AuditEvent::ApikeyRevoke))
                 .await
                 .expect("revoke"),
             None
@@ -350,9 +362,16 @@ mod tests {
     async fn a_key_change_whose_audit_row_is_refused_is_not_made(db: &TestDb) {
         let store = &db.store;
         let scopes = vec!["send".to_owned()];
-        let row = |event: &str| crate::audit::AuditEntry::new("api", event, "ok").with_object("oa");
+        let row = |event: AuditEvent| {
+            crate::audit::AuditEntry::new(AuditComponent::Api, event, AuditOutcome::Ok)
+                .with_object("oa")
+        };
         store
-            .api_key_create(&key("oa", "h1", &scopes), T0, &row("apikey.create"))
+            .api_key_create(
+                &key("oa", "h1", &scopes),
+                T0,
+                &row(AuditEvent::ApikeyCreate),
+            )
             .await
             .expect("create");
         let refuse = match db.backend() {
@@ -369,12 +388,16 @@ mod tests {
         };
         db.raw(refuse).await.expect("install the trigger");
         let created = store
-            .api_key_create(&key("news", "h2", &scopes), T0, &row("apikey.create"))
+            .api_key_create(
+                &key("news", "h2", &scopes),
+                T0,
+                &row(AuditEvent::ApikeyCreate),
+            )
             .await;
         assert!(created.is_err(), "{created:?}");
         assert_eq!(store.api_key_by_hash("h2").await.expect("lookup"), None);
         let revoked = store
-            .api_key_revoke("oa", T0 + 5, |_| row("apikey.revoke"))
+            .api_key_revoke("oa", T0 + 5, |_| row(AuditEvent::ApikeyRevoke))
             .await;
         assert!(revoked.is_err(), "{revoked:?}");
         let oa = store.api_key_by_hash("h1").await.expect("lookup");

@@ -1,5 +1,5 @@
 //! The audit log in the store: what a row holds and how it is checked and redacted
-//! (`audit/entry.rs`), its hash chain (`audit/chain.rs`), and its storage (`audit_log`):
+//! (`audit/entry.rs`) in the words of `audit/vocabulary.rs`, its hash chain (`audit/chain.rs`), and its storage (`audit_log`):
 //! appending under the chain lock, listing, and paging for verification; and the record of
 //! where the keyed chain starts (`audit_chain_keyed`), written with the first keyed row. The
 //! rules above the rows (verifying the chain, audited reads) live in [`crate::audit`], which
@@ -7,6 +7,7 @@
 
 mod chain;
 mod entry;
+mod vocabulary;
 
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
@@ -23,6 +24,7 @@ pub use entry::{
     AuditEntry, AuditFilter, AuditId, ChangeAuthor, DEFAULT_LIST, MAX_DETAILS_BYTES, MAX_LIST,
     MAX_TEXT_CHARS, SECRET_KEYS,
 };
+pub use vocabulary::{AuditComponent, AuditEvent, AuditOutcome, UnknownWord};
 
 /// PostgreSQL advisory lock key that serialises appends to the chain ("JXAUDIT").
 const AUDIT_LOCK_KEY: i64 = 0x4a58_4155_4449_5400;
@@ -313,12 +315,12 @@ async fn append_rows(
             query = query
                 .bind(*row_id)
                 .bind(entry.at)
-                .bind(&entry.component)
-                .bind(&entry.event)
+                .bind(entry.component)
+                .bind(entry.event)
                 .bind(&entry.actor)
                 .bind(&entry.phone)
                 .bind(&entry.object)
-                .bind(&entry.outcome)
+                .bind(entry.outcome)
                 .bind(&entry.details)
                 .bind(&entry.source)
                 .bind(&entry.request_id)
@@ -464,7 +466,12 @@ mod tests {
     );
 
     fn group_row() -> AuditEntry {
-        AuditEntry::new("address_book", "group.save", "ok").with_object("值班")
+        AuditEntry::new(
+            AuditComponent::AddressBook,
+            AuditEvent::GroupSave,
+            AuditOutcome::Ok,
+        )
+        .with_object("值班")
     }
 
     /// The store's side of "a change and its audit row commit together": the failure says that

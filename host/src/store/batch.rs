@@ -454,6 +454,9 @@ fn every_job_failed(count: usize, error: StoreError) -> Vec<GroupOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::audit::{
+        AuditComponent, AuditEntry, AuditEvent, AuditOutcome, MAX_TEXT_CHARS,
+    };
     use crate::store::test_db::{TestDb, grouped};
 
     const T0: i64 = 1_767_225_600_000;
@@ -527,11 +530,15 @@ mod tests {
         assert_eq!(store.queue_depths().await.expect("depths").queued, 3);
     }
 
-    fn audited(batch: &str, to: &[&str], event: &str, store: &Store) -> GroupedEnqueue {
-        let entry = crate::audit::AuditEntry::new("api", event, "ok")
-            .with_actor("api:oa")
-            .with_object(batch)
-            .with_details(serde_json::json!({ "recipients": to.len() }));
+    fn audited(batch: &str, to: &[&str], actor: &str, store: &Store) -> GroupedEnqueue {
+        let entry = AuditEntry::new(
+            AuditComponent::Api,
+            AuditEvent::MessageSend,
+            AuditOutcome::Ok,
+        )
+        .with_actor(actor)
+        .with_object(batch)
+        .with_details(serde_json::json!({ "recipients": to.len() }));
         GroupedEnqueue {
             also: Some(Box::new(super::super::audit::AuditInTransaction::new(
                 store, entry, None,
@@ -546,7 +553,7 @@ mod tests {
             .map(|i| {
                 let to = [format!("+86138{i:08}"), format!("+86139{i:08}")];
                 let to: Vec<&str> = to.iter().map(String::as_str).collect();
-                audited(&format!("b{i}"), &to, "message.send", store)
+                audited(&format!("b{i}"), &to, "api:oa", store)
             })
             .collect();
         let outcomes = store.enqueue_idempotent_group(&jobs).await;
@@ -596,10 +603,15 @@ mod tests {
     async fn a_request_whose_audit_row_is_refused_fails_alone(db: &TestDb) {
         let store = &db.store;
         let jobs = vec![
-            audited("b1", &["+8613800000001"], "message.send", store),
-            // Not a valid event name: its audit row cannot be written, so it must not queue.
-            audited("b2", &["+8613800000002"], "Message Send", store),
-            audited("b3", &["+8613800000003"], "message.send", store),
+            audited("b1", &["+8613800000001"], "api:oa", store),
+            // An actor too long to store: its audit row cannot be written, so it must not queue.
+            audited(
+                "b2",
+                &["+8613800000002"],
+                &"x".repeat(MAX_TEXT_CHARS + 1),
+                store,
+            ),
+            audited("b3", &["+8613800000003"], "api:oa", store),
         ];
         let outcomes = store.enqueue_idempotent_group(&jobs).await;
         assert!(matches!(outcomes[0], Ok(IdempotentOutcome::Queued { .. })));

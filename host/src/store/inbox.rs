@@ -194,6 +194,7 @@ pub(crate) struct InboxCompletion {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::audit::{AuditComponent, AuditEvent, AuditOutcome};
     use crate::store::{InboundOutcome, NewInboundPart};
 
     async fn store_with_command(text: &str) -> (Store, MessageId) {
@@ -247,9 +248,13 @@ mod tests {
         let completion = InboxCompletion {
             id,
             audit: vec![
-                crate::audit::AuditEntry::new("router", "query", "answered")
-                    .prepare()
-                    .unwrap(),
+                crate::audit::AuditEntry::new(
+                    AuditComponent::Router,
+                    AuditEvent::Query,
+                    AuditOutcome::Answered,
+                )
+                .prepare()
+                .unwrap(),
             ],
             replies: vec![NewOutbound::new("+8613800000001", "帮助")],
             api_key: None,
@@ -311,10 +316,14 @@ mod tests {
         let completion = |id: MessageId, peer: &str| InboxCompletion {
             id,
             audit: vec![
-                crate::audit::AuditEntry::new("router", "query", "answered")
-                    .with_phone(peer)
-                    .prepare()
-                    .unwrap(),
+                crate::audit::AuditEntry::new(
+                    AuditComponent::Router,
+                    AuditEvent::Query,
+                    AuditOutcome::Answered,
+                )
+                .with_phone(peer)
+                .prepare()
+                .unwrap(),
             ],
             replies: vec![NewOutbound::new(peer, "答复")],
             api_key: None,

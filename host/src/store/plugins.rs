@@ -8,6 +8,7 @@
 //! [`ChangeAuthor`] given), so a change is never made unaudited; a call that changes nothing
 //! (the same bytes installed again, a grant that exists) writes no row.
 
+use crate::store::audit::{AuditComponent, AuditEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -285,7 +286,7 @@ impl Store {
         .try_get("id")
         .map_err(db)?;
         let audit = by
-            .entry("plugins", "plugin.install", new.name)
+            .entry(AuditComponent::Plugins, AuditEvent::PluginInstall, new.name)
             .with_details(serde_json::json!({
                 "version": new.version,
                 "sha256": new.sha256,
@@ -356,11 +357,11 @@ impl Store {
             .await
             .map_err(db)?;
         let event = if enabled {
-            "plugin.enable"
+            AuditEvent::PluginEnable
         } else {
-            "plugin.disable"
+            AuditEvent::PluginDisable
         };
-        self.commit_change(tx, &by.entry("plugins", event, name))
+        self.commit_change(tx, &by.entry(AuditComponent::Plugins, event, name))
             .await
     }
 
@@ -408,7 +409,7 @@ impl Store {
         .await
         .map_err(db)?;
         let audit = by
-            .entry("plugins", "plugin.rollback", name)
+            .entry(AuditComponent::Plugins, AuditEvent::PluginRollback, name)
             .with_details(serde_json::json!({
                 "version": row.try_get::<Option<String>, _>("previous_text").map_err(db)?,
                 "from_version": row.try_get::<String, _>("current_text").map_err(db)?,
@@ -460,7 +461,7 @@ impl Store {
             }
         }
         let audit = by
-            .entry("plugins", "datasource.add", name)
+            .entry(AuditComponent::Plugins, AuditEvent::DatasourceAdd, name)
             .with_details(serde_json::json!({
                 "url": super::redact_url(url),
                 "granted_to": granted,
@@ -512,7 +513,7 @@ impl Store {
         if !insert_grant(&mut tx, plugin, kind, target, now_ms).await? {
             return Ok(false);
         }
-        let audit = grant_entry(by, "plugin.grant", plugin, kind, target);
+        let audit = grant_entry(by, AuditEvent::PluginGrant, plugin, kind, target);
         self.commit_change(tx, &audit).await?;
         Ok(true)
     }
@@ -540,7 +541,7 @@ impl Store {
         if !done {
             return Ok(false);
         }
-        let audit = grant_entry(by, "plugin.revoke", plugin, kind, target);
+        let audit = grant_entry(by, AuditEvent::PluginRevoke, plugin, kind, target);
         self.commit_change(tx, &audit).await?;
         Ok(true)
     }
@@ -591,7 +592,7 @@ impl Store {
         .await
         .map_err(db)?;
         let audit = by
-            .entry("plugins", "plugin.config", plugin)
+            .entry(AuditComponent::Plugins, AuditEvent::PluginConfig, plugin)
             .with_details(serde_json::json!({ "key": key }));
         self.commit_change(tx, &audit).await
     }
@@ -659,12 +660,12 @@ impl Store {
 /// The audit row of a grant or its withdrawal.
 fn grant_entry(
     by: &ChangeAuthor,
-    event: &str,
+    event: AuditEvent,
     plugin: &str,
     kind: GrantKind,
     target: &str,
 ) -> AuditEntry {
-    by.entry("plugins", event, plugin)
+    by.entry(AuditComponent::Plugins, event, plugin)
         .with_details(serde_json::json!({ "kind": kind.as_str(), "target": target }))
 }
 

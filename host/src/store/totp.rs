@@ -7,10 +7,9 @@
 
 use sqlx::Row;
 
-use super::Store;
 use super::accounts::{NewSession, Tx, insert_session};
 use super::audit::{AuditEntry, append_audit};
-use crate::auth::AuthError;
+use super::{Store, StoreError};
 
 /// A user's TOTP row.
 #[derive(Debug, Clone)]
@@ -34,7 +33,7 @@ pub(crate) enum Proof<'a> {
 
 impl Store {
     /// The TOTP row of `login`, if any.
-    pub(crate) async fn totp_row(&self, login: &str) -> Result<Option<TotpRow>, AuthError> {
+    pub(crate) async fn totp_row(&self, login: &str) -> Result<Option<TotpRow>, StoreError> {
         let row =
             sqlx::query("SELECT secret, enabled_at, last_step FROM web_totp WHERE login = $1")
                 .bind(login)
@@ -57,7 +56,7 @@ impl Store {
         login: &str,
         sealed: &str,
         now: i64,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT enabled_at FROM web_totp WHERE login = $1{}",
@@ -107,7 +106,7 @@ impl Store {
         rotate: Option<(&str, &NewSession<'_>)>,
         now: i64,
         entry: AuditEntry,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let prepared = entry.prepare()?;
         let mut tx = self.begin_write().await?;
         let enabled = sqlx::query(
@@ -157,7 +156,7 @@ impl Store {
         login: &str,
         end_sessions: bool,
         entry: AuditEntry,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let prepared = entry.prepare()?;
         let mut tx = self.begin_write().await?;
         let removed = sqlx::query("DELETE FROM web_totp WHERE login = $1")
@@ -184,7 +183,7 @@ impl Store {
     /// The logins whose TOTP is enabled.
     pub(crate) async fn totp_logins(
         &self,
-    ) -> Result<std::collections::BTreeSet<String>, AuthError> {
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
         let rows = sqlx::query("SELECT login FROM web_totp WHERE enabled_at IS NOT NULL")
             .fetch_all(&self.pool)
             .await?;
@@ -195,7 +194,7 @@ impl Store {
     }
 
     /// How many of the recovery codes of `login` are unused.
-    pub(crate) async fn recovery_codes_left(&self, login: &str) -> Result<i64, AuthError> {
+    pub(crate) async fn recovery_codes_left(&self, login: &str) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM web_recovery_codes WHERE login = $1 AND used_at IS NULL",
         )
@@ -210,7 +209,7 @@ impl Store {
         &self,
         login: &str,
         hash: &str,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         Ok(sqlx::query(
             "SELECT 1 FROM web_recovery_codes WHERE login = $1 AND code_hash = $2 \
              AND used_at IS NULL",
@@ -232,7 +231,7 @@ impl Store {
         proof: Proof<'_>,
         session: &NewSession<'_>,
         entries: Vec<AuditEntry>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let prepared = entries
             .iter()
             .map(AuditEntry::prepare)
@@ -273,7 +272,7 @@ impl Store {
         proof: Option<Proof<'_>>,
         now: i64,
         entries: Vec<AuditEntry>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, StoreError> {
         let prepared = entries
             .iter()
             .map(AuditEntry::prepare)
@@ -319,7 +318,7 @@ impl Store {
 }
 
 /// Whether the account of `login` is locked at `now` (or gone), read with a row lock.
-async fn locked(store: &Store, tx: &mut Tx, login: &str, now: i64) -> Result<bool, AuthError> {
+async fn locked(store: &Store, tx: &mut Tx, login: &str, now: i64) -> Result<bool, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT locked_until FROM web_accounts WHERE login = $1{}",
         store.lock_row()
@@ -342,7 +341,7 @@ async fn use_proof(
     login: &str,
     proof: Proof<'_>,
     now: i64,
-) -> Result<bool, AuthError> {
+) -> Result<bool, StoreError> {
     let done = match proof {
         Proof::Step(step) => {
             sqlx::query(
@@ -377,7 +376,7 @@ async fn delete_session(
     id_hash: &str,
     login: &str,
     stage: &str,
-) -> Result<bool, AuthError> {
+) -> Result<bool, StoreError> {
     Ok(
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1 AND login = $2 AND stage = $3")
             .bind(id_hash)

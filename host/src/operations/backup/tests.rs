@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 
 use super::*;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::store::NewOutbound;
 
 /// A configured SQLite database with its key file, in a folder of its own.
@@ -42,9 +42,16 @@ impl Site {
         store.enqueue(&batch).await.unwrap();
         let log = AuditLog::new(store.clone());
         for i in 0..count {
-            log.append(AuditEntry::new("cli", "message.send", "ok").with_object(format!("{i}")))
-                .await
-                .unwrap();
+            log.append(
+                AuditEntry::new(
+                    AuditComponent::Cli,
+                    AuditEvent::MessageSend,
+                    AuditOutcome::Ok,
+                )
+                .with_object(format!("{i}")),
+            )
+            .await
+            .unwrap();
         }
         store.close().await;
     }

@@ -9,6 +9,7 @@ use sqlx::Row;
 use super::*;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::Config;
+use crate::store::audit::{AuditComponent, AuditEvent, AuditOutcome};
 use crate::store::test_db::TestDb;
 
 /// "Now" of the tests: 2026-01-01T00:00:00Z.
@@ -100,10 +101,14 @@ async fn exists(db: &TestDb, id: i64) -> bool {
 async fn audit_rows(db: &TestDb, n: i64, at: i64) {
     let log = AuditLog::new(db.store.clone());
     for i in 0..n {
-        let mut entry = AuditEntry::new("router", "query", "answered")
-            .with_phone("+8613800000001")
-            .with_object("CP 京A12345")
-            .with_details(json!({ "n": i }));
+        let mut entry = AuditEntry::new(
+            AuditComponent::Router,
+            AuditEvent::Query,
+            AuditOutcome::Answered,
+        )
+        .with_phone("+8613800000001")
+        .with_object("CP 京A12345")
+        .with_details(json!({ "n": i }));
         entry.at_ms = at + i;
         log.append(entry).await.expect("append audit row");
     }

@@ -14,7 +14,7 @@ use jingxun_web::ssr::{Actor, BoxFuture};
 use super::police_view::{PoliceView, Shown, audit_reads, not_granted};
 use super::{HostBackend, audit_source, random_id, unavailable};
 use crate::api::call_audit::send_details;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::store::{
     Direction, MessageFilter, MessageRecord, MessageState, NewOutbound, PeerKind, WebSendRecord,
 };
@@ -213,11 +213,15 @@ impl MessagesBackend for HostBackend {
             let mut details =
                 send_details(&[m.peer.as_str()], 0, parts, m.text.chars().count(), None);
             details["resend_of"] = serde_json::json!(id);
-            let audit = AuditEntry::new("web", "message.send", "ok")
-                .with_actor(&actor.login)
-                .with_object(&batch_id)
-                .with_source(Some(&audit_source(actor)))
-                .with_details(details);
+            let audit = AuditEntry::new(
+                AuditComponent::Web,
+                AuditEvent::MessageSend,
+                AuditOutcome::Ok,
+            )
+            .with_actor(&actor.login)
+            .with_object(&batch_id)
+            .with_source(Some(&audit_source(actor)))
+            .with_details(details);
             let record = WebSendRecord {
                 batch_id,
                 login: actor.login.clone(),

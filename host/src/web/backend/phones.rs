@@ -16,7 +16,7 @@ use jingxun_web::ssr::backend::PhonesBackend;
 use jingxun_web::ssr::{Actor, BoxFuture};
 
 use super::{HostBackend, audit_source, directory_refusal, random_id, unavailable};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditLog, AuditOutcome};
 use crate::store::StashKind;
 
 /// Whether `actor` may bind a phone to a user: administrators only.
@@ -28,14 +28,18 @@ impl HostBackend {
     /// Audits and answers the refusal of a binding `actor` may not make: `number` to `login`
     /// (`None`: re-enabling a bound phone).
     async fn binding_refused(&self, actor: &Actor, number: &str, login: Option<&str>) -> Refusal {
-        let entry = AuditEntry::new("web", "phone.bind", "refused")
-            .with_actor(&actor.login)
-            .with_object(number.trim())
-            .with_source(Some(&audit_source(actor)))
-            .with_details(serde_json::json!({
-                "reason": "binding_needs_admin",
-                "user": login,
-            }));
+        let entry = AuditEntry::new(
+            AuditComponent::Web,
+            AuditEvent::PhoneBind,
+            AuditOutcome::Refused,
+        )
+        .with_actor(&actor.login)
+        .with_object(number.trim())
+        .with_source(Some(&audit_source(actor)))
+        .with_details(serde_json::json!({
+            "reason": "binding_needs_admin",
+            "user": login,
+        }));
         match AuditLog::new(self.state().store.clone())
             .append(entry)
             .await

@@ -20,7 +20,7 @@ use jingxun_web::ssr::Actor;
 use serde_json::json;
 
 use super::{WebState, audit_source, unavailable};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditLog, AuditOutcome};
 use crate::router::{command, replied_message};
 use crate::store::{Direction, MessageId, MessageRecord};
 
@@ -209,11 +209,15 @@ pub(super) async fn audit_reads(
             phones.insert(m.peer.clone());
         }
     }
-    let mut entry = AuditEntry::new("web", "message.read", "ok")
-        .with_actor(&actor.login)
-        .with_object(keywords.iter().cloned().collect::<Vec<_>>().join(" "))
-        .with_source(Some(&audit_source(actor)))
-        .with_details(json!({ "page": page, "messages": ids, "phones": phones }));
+    let mut entry = AuditEntry::new(
+        AuditComponent::Web,
+        AuditEvent::MessageRead,
+        AuditOutcome::Ok,
+    )
+    .with_actor(&actor.login)
+    .with_object(keywords.iter().cloned().collect::<Vec<_>>().join(" "))
+    .with_source(Some(&audit_source(actor)))
+    .with_details(json!({ "page": page, "messages": ids, "phones": phones }));
     if let (1, Some(phone)) = (phones.len(), phones.first()) {
         entry = entry.with_phone(phone.clone());
     }

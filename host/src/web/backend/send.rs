@@ -18,13 +18,13 @@ use jingxun_web::ssr::{Actor, BoxFuture};
 use super::address_book::view;
 use super::{HostBackend, audit_source, random_id, unavailable};
 use crate::api::call_audit::send_details;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
 use crate::phone::parse_recipients;
 use crate::store::{MAX_LIST, MessageFilter, NewOutbound, StashKind, WebSendError, WebSendRecord};
 
 /// The audit component and event of a web send.
-const COMPONENT: &str = "web";
-const EVENT: &str = "message.send";
+const COMPONENT: AuditComponent = AuditComponent::Web;
+const EVENT: AuditEvent = AuditEvent::MessageSend;
 
 /// Resolves a send request against the address book: picked people first (in the order
 /// departments, groups, people), then typed numbers; each number once.
@@ -200,7 +200,7 @@ impl SendBackend for HostBackend {
                 })
                 .collect();
             let numbers: Vec<&str> = d.recipients.iter().map(|r| r.number.as_str()).collect();
-            let audit = AuditEntry::new(COMPONENT, EVENT, "ok")
+            let audit = AuditEntry::new(COMPONENT, EVENT, AuditOutcome::Ok)
                 .with_actor(&actor.login)
                 .with_object(&batch_id)
                 .with_source(Some(&audit_source(actor)))

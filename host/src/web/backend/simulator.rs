@@ -16,7 +16,7 @@ use jingxun_web::ssr::{Actor, BoxFuture};
 
 use super::police_view::{PoliceView, Shown, audit_reads, not_granted};
 use super::{HostBackend, audit_source, directory_refusal, unavailable};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditLog, AuditOutcome};
 use crate::store::{Direction, MessageFilter};
 
 /// Messages of the conversation shown at most.
@@ -140,9 +140,13 @@ impl SimulatorBackend for HostBackend {
             };
             let command = crate::router::command::parse(text).map(|c| c.display());
             let entry = AuditEntry::new(
-                "web",
-                "handset.sms",
-                if refused.is_some() { "refused" } else { "ok" },
+                AuditComponent::Web,
+                AuditEvent::HandsetSms,
+                if refused.is_some() {
+                    AuditOutcome::Refused
+                } else {
+                    AuditOutcome::Ok
+                },
             )
             .with_actor(&actor.login)
             .with_phone(number.as_str())

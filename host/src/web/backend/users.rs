@@ -9,7 +9,7 @@ use jingxun_web::ssr::backend::{NewUser, UsersBackend};
 use jingxun_web::ssr::{Actor, BoxFuture};
 
 use super::{HostBackend, audit_source, directory_refusal, password_refusal, unavailable};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditLog, AuditOutcome};
 use crate::auth::password::check_new_password;
 use crate::directory::GrantTarget;
 
@@ -235,11 +235,15 @@ impl UsersBackend for HostBackend {
                 .await
                 .map_err(|e| unavailable("checking a password", &e))?;
             if !confirmed {
-                let entry = AuditEntry::new("auth", "password.set", "refused")
-                    .with_actor(&actor.login)
-                    .with_object(login.trim().to_lowercase())
-                    .with_source(Some(&audit_source(actor)))
-                    .with_details(serde_json::json!({ "reason": "wrong_own_password" }));
+                let entry = AuditEntry::new(
+                    AuditComponent::Auth,
+                    AuditEvent::PasswordSet,
+                    AuditOutcome::Refused,
+                )
+                .with_actor(&actor.login)
+                .with_object(login.trim().to_lowercase())
+                .with_source(Some(&audit_source(actor)))
+                .with_details(serde_json::json!({ "reason": "wrong_own_password" }));
                 AuditLog::new(self.state().store.clone())
                     .append(entry)
                     .await
