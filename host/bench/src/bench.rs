@@ -158,7 +158,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
             concat: None,
             raw_pdu: format!("{i:04X}"),
             text: "CP 京A12345".into(),
-            encoding: "ucs2".into(),
+            encoding: sms::Encoding::Ucs2,
             sent_at_ms: i as i64,
             now_ms: jingxun::clock::now_ms(),
         };

@@ -62,13 +62,20 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// The name used in JSON and logs: `gsm7`, `ucs2` or `data8`.
+    /// The name used in JSON, logs and the store: `gsm7`, `ucs2` or `data8`.
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Gsm7 => "gsm7",
             Encoding::Ucs2 => "ucs2",
             Encoding::Data8 => "data8",
         }
+    }
+
+    /// The encoding of a name [`Encoding::as_str`] gives; `None` for any other text.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        [Encoding::Gsm7, Encoding::Ucs2, Encoding::Data8]
+            .into_iter()
+            .find(|e| e.as_str() == name)
     }
 }
 
@@ -216,5 +223,14 @@ mod tests {
             err.to_string(),
             "PDU truncated: expected 1 more octets for the SMSC information length, but only 0 remain"
         );
+    }
+
+    #[test]
+    fn every_encoding_reads_back_from_its_name_and_nothing_else_does() {
+        for e in [Encoding::Gsm7, Encoding::Ucs2, Encoding::Data8] {
+            assert_eq!(Encoding::from_name(e.as_str()), Some(e));
+        }
+        assert_eq!(Encoding::from_name("UCS2"), None);
+        assert_eq!(Encoding::from_name("latin1"), None);
     }
 }

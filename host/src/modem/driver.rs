@@ -345,7 +345,7 @@ impl Driver {
                         part.seq,
                         part.total,
                     );
-                    let encoding = part.encoding.as_str();
+                    let encoding = part.encoding;
                     records.spawn(async move {
                         store
                             .record_part_sent(id, seq, total, &modem, reference, encoding, now_ms())
@@ -493,7 +493,7 @@ impl Driver {
                         .map(|c| (c.reference, c.total, c.seq)),
                     raw_pdu: pdu_hex.trim().to_ascii_uppercase(),
                     text: deliver.text.clone(),
-                    encoding: deliver.encoding.as_str().to_string(),
+                    encoding: deliver.encoding,
                     sent_at_ms: deliver.timestamp.timestamp_millis(),
                     now_ms: now,
                 };

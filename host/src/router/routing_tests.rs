@@ -106,7 +106,7 @@ impl Rig {
             concat: None,
             raw_pdu: format!("{sent_at_ms:X}"),
             text: text.into(),
-            encoding: "gsm7".into(),
+            encoding: crate::sms::Encoding::Gsm7,
             sent_at_ms,
             now_ms: now_ms(),
         };

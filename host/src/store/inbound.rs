@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use sqlx::{Row, Transaction};
 
+use crate::sms::Encoding;
+
 use super::{
-    Backend, MessageId, MessageState, PeerKind, Store, StoreError, check_encoding, duration_ms,
-    placeholders,
+    Backend, MessageId, MessageState, PeerKind, Store, StoreError, duration_ms, placeholders,
 };
 
 /// How far back an incoming part is compared with earlier ones to recognise a network resend
@@ -47,8 +48,8 @@ pub struct NewInboundPart {
     pub raw_pdu: String,
     /// Decoded text of this part.
     pub text: String,
-    /// `gsm7`, `ucs2` or `data8`.
-    pub encoding: String,
+    /// The alphabet of its user data.
+    pub encoding: Encoding,
     /// Service-centre time stamp (SCTS), unix ms.
     pub sent_at_ms: i64,
     /// Now, unix ms.
@@ -86,7 +87,7 @@ struct OpenPart {
     service_number: Option<String>,
     raw_pdu: String,
     text: String,
-    encoding: String,
+    encoding: Encoding,
     received_at: i64,
 }
 
@@ -111,7 +112,6 @@ impl Store {
                 reason: "the modem name is empty".into(),
             });
         }
-        check_encoding(&part.encoding)?;
         let (reference, total, seq) = match part.concat {
             Some((reference, total, seq)) => {
                 if total == 0 || seq == 0 || seq > total {
@@ -221,7 +221,7 @@ impl Store {
                     service_number: part.service_number.clone(),
                     raw_pdu: part.raw_pdu.clone(),
                     text: part.text.clone(),
-                    encoding: part.encoding.clone(),
+                    encoding: part.encoding,
                     received_at: part.sent_at_ms,
                 };
                 let id = create_message(
@@ -422,7 +422,7 @@ async fn open_set(
                 service_number: row.try_get("service_number")?,
                 raw_pdu: row.try_get("raw_pdu")?,
                 text: row.try_get("text")?,
-                encoding: row.try_get("encoding")?,
+                encoding: super::encoding_col(row, "encoding")?,
                 received_at: row.try_get("received_at")?,
             })
         })
@@ -434,7 +434,7 @@ async fn open_set(
 /// pair (an emoji) cut between two parts is lost in each part's own text. Should a stored PDU
 /// no longer decode, the parts' own texts are used.
 fn push_run_text(run: &[&OpenPart], text: &mut String) {
-    let joined_ucs2 = run.len() > 1 && run.iter().any(|p| p.encoding == "ucs2");
+    let joined_ucs2 = run.len() > 1 && run.iter().any(|p| p.encoding == Encoding::Ucs2);
     let delivers = joined_ucs2.then(|| {
         run.iter()
             .map(|p| match crate::sms::decode_incoming_hex(&p.raw_pdu) {

@@ -207,7 +207,7 @@ mod tests {
             concat: None,
             raw_pdu: "00".into(),
             text: text.into(),
-            encoding: "ucs2".into(),
+            encoding: crate::sms::Encoding::Ucs2,
             sent_at_ms: 1_000,
             now_ms: 2_000,
         };
@@ -304,7 +304,7 @@ mod tests {
             concat: None,
             raw_pdu: "01".into(),
             text: "CP 京B54321".into(),
-            encoding: "ucs2".into(),
+            encoding: crate::sms::Encoding::Ucs2,
             sent_at_ms: 1_500,
             now_ms: 2_000,
         };

@@ -81,6 +81,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row, Transaction};
 
+use crate::sms::Encoding;
+
 pub use api_inbound::{
     ApiInboxEntry, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, InboundRoute, RouteKind,
 };
@@ -323,8 +325,8 @@ pub struct MessageRecord {
     /// Which of our numbers sent or received it, when known.
     pub service_number: Option<String>,
     pub text: String,
-    /// `gsm7`, `ucs2` or `data8`; unknown for outbound messages until the first part is sent.
-    pub encoding: Option<String>,
+    /// Unknown for outbound messages until the first part is sent.
+    pub encoding: Option<Encoding>,
     pub state: MessageState,
     pub parts_total: Option<u8>,
     pub attempts: u32,
@@ -829,7 +831,7 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
         peer_kind: parse_col(row, "peer_kind")?,
         service_number: row.try_get("service_number")?,
         text: row.try_get("text")?,
-        encoding: row.try_get("encoding")?,
+        encoding: opt_encoding(row, "encoding")?,
         state: parse_col(row, "state")?,
         parts_total: opt_u8(row, "parts_total")?,
         attempts: int_as(row, "attempts")?,
@@ -851,13 +853,17 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
     })
 }
 
-/// Checks an encoding name against the ones the schema allows.
-fn check_encoding(encoding: &str) -> Result<(), StoreError> {
-    match encoding {
-        "gsm7" | "ucs2" | "data8" => Ok(()),
-        other => Err(StoreError::InvalidInput {
-            field: "encoding",
-            reason: format!("`{other}` is not one of gsm7, ucs2, data8"),
-        }),
-    }
+/// The encoding stored in `column` (by [`Encoding::as_str`]), if any.
+fn opt_encoding(row: &AnyRow, column: &'static str) -> Result<Option<Encoding>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| Encoding::from_name(&t).ok_or(StoreError::Corrupt { column, value: t }))
+        .transpose()
+}
+
+/// The encoding stored in `column`, which the schema requires.
+fn encoding_col(row: &AnyRow, column: &'static str) -> Result<Encoding, StoreError> {
+    opt_encoding(row, column)?.ok_or(StoreError::Corrupt {
+        column,
+        value: "NULL".into(),
+    })
 }

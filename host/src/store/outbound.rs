@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::AnyRow;
 use sqlx::{Row, Transaction};
 
+use crate::sms::Encoding;
+
 use super::{
     Backend, MessageId, MessageState, PartState, STATUS_REPORT_WINDOW, Store, StoreError,
-    check_encoding, duration_ms, int_as, opt_u8, parse_col, placeholders, values_lists,
+    duration_ms, int_as, opt_encoding, opt_u8, parse_col, placeholders, values_lists,
 };
 
 /// Attempts a message gets when the caller has no better idea ([`NewOutbound::new`]).
@@ -128,7 +130,7 @@ pub struct ClaimedMessage {
     pub valid_until: Option<i64>,
     /// Known once a part has been sent; a retry must split the text the same way.
     pub parts_total: Option<u8>,
-    pub encoding: Option<String>,
+    pub encoding: Option<Encoding>,
     /// Parts already accepted by the network in earlier attempts: do not send them again.
     pub sent_parts: Vec<SentPart>,
 }
@@ -479,7 +481,7 @@ impl Store {
         parts_total: u8,
         modem: &str,
         message_reference: u8,
-        encoding: &str,
+        encoding: Encoding,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         if parts_total == 0 || seq == 0 || seq > parts_total {
@@ -488,7 +490,6 @@ impl Store {
                 reason: format!("part {seq} of {parts_total} is not a valid part number"),
             });
         }
-        check_encoding(encoding)?;
         let mut tx = self.begin_write().await?;
         // Before the message's lock, in the order apply_status_report takes them.
         self.lock_status_reports(&mut tx, modem).await?;
@@ -533,7 +534,7 @@ impl Store {
              WHERE id = $5",
         )
         .bind(i64::from(parts_total))
-        .bind(encoding)
+        .bind(encoding.as_str())
         .bind(modem)
         .bind(now_ms)
         .bind(id)
@@ -1017,7 +1018,7 @@ fn claimed_from_row(row: &AnyRow) -> Result<ClaimedMessage, StoreError> {
         batch_id: row.try_get("batch_id")?,
         valid_until: row.try_get("valid_until")?,
         parts_total: opt_u8(row, "parts_total")?,
-        encoding: row.try_get("encoding")?,
+        encoding: opt_encoding(row, "encoding")?,
         sent_parts: Vec::new(),
     })
 }

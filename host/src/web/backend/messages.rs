@@ -149,7 +149,7 @@ impl MessagesBackend for HostBackend {
             Ok(MessageDetail {
                 row: row(&m, &shown),
                 service_number: m.service_number.clone(),
-                encoding: m.encoding.clone(),
+                encoding: m.encoding.map(|e| e.as_str().to_owned()),
                 attempts: m.attempts,
                 max_attempts: m.max_attempts,
                 next_attempt_at: m.next_attempt_at,
