@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn only_the_web_admin_roles_open_pages() {
-        for role in BuiltinRole::ALL {
+        for &role in BuiltinRole::ALL {
             let roles = vec![role.to_string()];
             let opens_some = Page::ALL.into_iter().any(|page| page.allows(&roles));
             assert_eq!(opens_some, role.opens_web_admin(), "{role}");

@@ -6,93 +6,14 @@
 //! --event` and the web admin's filter match; the text of a word never changes once released,
 //! since the hash chain covers it.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// An audit word that is not in the list ([`AuditEvent::ALL`]...).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{given}` is not an audit {kind}; use one of: {known}")]
-pub struct UnknownWord {
-    /// `event`, `outcome` or `component`.
-    pub kind: &'static str,
-    /// What was given.
-    pub given: String,
-    /// The words of that kind, comma-separated.
-    pub known: String,
-}
-
-/// Declares one vocabulary: the enum, its stored text, `ALL`, parsing, display and serde as
-/// the text.
-macro_rules! vocabulary {
-    (
-        $(#[$meta:meta])*
-        $kind:literal => pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-        }
-
-        impl $name {
-            /// Every word of this kind, in the order of the list.
-            pub const ALL: &[$name] = &[$($name::$variant),*];
-
-            /// The text stored in the row.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownWord;
-
-            fn from_str(given: &str) -> Result<Self, UnknownWord> {
-                match given {
-                    $($text => Ok($name::$variant),)*
-                    _ => Err(UnknownWord {
-                        kind: $kind,
-                        given: given.to_owned(),
-                        known: $name::ALL
-                            .iter()
-                            .map(|w| w.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
+// The words are declared with the platform's one vocabulary macro; an unknown text is
+// refused with `jingxun_vocabulary::UnknownWord`, which lists the words.
+pub use jingxun_vocabulary::UnknownWord;
+use jingxun_vocabulary::vocabulary;
 
 vocabulary! {
     /// The part of the platform that wrote a row.
-    "component" => pub enum AuditComponent {
+    "audit component" => pub enum AuditComponent {
         /// The SMS command router: officers' queries.
         Router = "router",
         /// The HTTP API and its keys.
@@ -122,7 +43,7 @@ vocabulary! {
 
 vocabulary! {
     /// How an audited action ended.
-    "outcome" => pub enum AuditOutcome {
+    "audit outcome" => pub enum AuditOutcome {
         /// Done.
         Ok = "ok",
         /// A query answered with data.
@@ -148,7 +69,7 @@ vocabulary! {
 
 vocabulary! {
     /// What happened. Grouped by what it happened to; `<thing>.<verb>`.
-    "event" => pub enum AuditEvent {
+    "audit event" => pub enum AuditEvent {
         /// An SMS command asking for police data (or refused one).
         Query = "query",
         /// A web sign-in (password, then second factor when required).
@@ -300,14 +221,14 @@ mod tests {
 
     #[test]
     fn every_word_reads_back_as_itself() {
-        for e in AuditEvent::ALL {
-            assert_eq!(e.as_str().parse::<AuditEvent>(), Ok(*e));
+        for &e in AuditEvent::ALL {
+            assert_eq!(e.as_str().parse::<AuditEvent>(), Ok(e));
         }
-        for o in AuditOutcome::ALL {
-            assert_eq!(o.as_str().parse::<AuditOutcome>(), Ok(*o));
+        for &o in AuditOutcome::ALL {
+            assert_eq!(o.as_str().parse::<AuditOutcome>(), Ok(o));
         }
-        for c in AuditComponent::ALL {
-            assert_eq!(c.as_str().parse::<AuditComponent>(), Ok(*c));
+        for &c in AuditComponent::ALL {
+            assert_eq!(c.as_str().parse::<AuditComponent>(), Ok(c));
         }
     }
 
