@@ -385,15 +385,7 @@ impl Accounts {
             .with_actor(actor)
             .with_object(&login)
             .with_source(Some(source));
-        if self
-            .store
-            .account_set_password(&login, &hash, None, now_ms(), entry)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AuthError::UnknownUser(login))
-        }
+        self.store_password(&login, &hash, None, entry).await
     }
 
     /// Checks a login and password and opens a session. See the module documentation.
@@ -595,6 +587,26 @@ impl Accounts {
         Ok(())
     }
 
+    /// Stores `hash` as the password of `login` with its audit row, ending the user's other
+    /// sessions (all but `keep_session`); an unknown login is refused.
+    async fn store_password(
+        &self,
+        login: &str,
+        hash: &str,
+        keep_session: Option<&str>,
+        entry: AuditEntry,
+    ) -> Result<(), AuthError> {
+        if self
+            .store
+            .account_set_password(login, hash, keep_session, now_ms(), entry)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::UnknownUser(login.to_owned()))
+        }
+    }
+
     async fn roles_of(&self, login: &str) -> Result<Vec<String>, AuthError> {
         Ok(self.store.account_roles(login).await?)
     }
@@ -684,15 +696,8 @@ impl Accounts {
             .with_actor(&user.login)
             .with_object(&user.login)
             .with_source(Some(source));
-        if self
-            .store
-            .account_set_password(&user.login, &hash, Some(&user.id_hash), now_ms(), entry)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AuthError::UnknownUser(user.login.clone()))
-        }
+        self.store_password(&user.login, &hash, Some(&user.id_hash), entry)
+            .await
     }
 
     /// Whether `password` is the web password of `login` (to ask a signed-in user for it
