@@ -12,6 +12,7 @@ mod daemon;
 mod deb;
 mod deps;
 mod leftovers;
+mod lint;
 mod plugins;
 mod schemathesis;
 mod web;
@@ -111,19 +112,33 @@ fn test(extra: &[String]) -> Result<(), String> {
             "JINGXUN_TEST_POSTGRES_URL is not set: store and end-to-end tests run on SQLite only",
         ),
     }
-    let lint = lint();
+    let checks = source_checks();
     plugins::build(&root(), &[])?;
     web::build(&root())?;
     web::ensure_browser()?;
-    say("building the daemon and the tests");
+    let clippy = lint::clippy_driver()?;
+    say(
+        "building the daemon and the tests, linted by clippy as they compile (the lints of the top Cargo.toml)",
+    );
     let mut build = cargo();
+    lint::as_workspace_wrapper(&mut build, &clippy);
     build.args(["build", "--workspace", "--tests", "--bins"]);
-    status(build, "cargo build")?;
+    let warnings = lint::build_counting_warnings(build)?;
+    let lints = if warnings == 0 {
+        say("clippy: no warning");
+        Ok(())
+    } else {
+        Err(format!(
+            "clippy and rustc found {warnings} warning(s) in the workspace (shown above); fix them"
+        ))
+    };
     let nextest = cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
     let mut run = cargo();
+    // The same wrapper as the build, so that the test binaries just built are fresh.
+    lint::as_workspace_wrapper(&mut run, &clippy);
     if nextest {
         say("running the tests with cargo nextest");
         run.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -150,30 +165,19 @@ fn test(extra: &[String]) -> Result<(), String> {
     if left.is_ok() {
         say("the tests left no daemon, chromedriver or browser running");
     }
-    tests.and(api).and(deb).and(left).and(lint)
+    tests.and(api).and(deb).and(left).and(checks).and(lints)
 }
 
-/// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace. A finding fails the
-/// test command, but only after the tests ran, so that one run reports everything.
-fn lint() -> Result<(), String> {
+/// `cargo fmt --check` and the module-cycle check. A finding fails the test command, but only
+/// after the tests ran, so that one run reports everything.
+fn source_checks() -> Result<(), String> {
     say("checking the formatting (cargo fmt --check)");
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     let fmt = status(fmt, "cargo fmt --check (run `cargo fmt --all`)");
-    say("linting (cargo clippy --workspace --all-targets -D warnings)");
-    let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    let clippy = status(clippy, "cargo clippy");
     say("checking for new module cycles (cargo xtask deps --check)");
     let deps = deps::run(&root(), &["--check".to_owned()]);
-    fmt.and(clippy).and(deps)
+    fmt.and(deps)
 }
 
 /// `cargo xtask schemathesis`: builds the debug daemon and runs only the schemathesis step.

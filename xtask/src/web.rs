@@ -5,14 +5,16 @@
 //! by the same toolchain route as the plugins (see `plugins.rs`: rustup's target when
 //! installed, else Debian's `rustc-web` with `-Zbuild-std`), into its own target directory
 //! (`target/web-wasm`, or `target/wasm-debian` on the Debian route) so that the daemon's build
-//! keeps its artefacts and its lock. Then `wasm-bindgen --target web` writes
+//! keeps its artefacts and its lock. Then wasm-bindgen's generator (`--target web`) writes
 //! `target/site/pkg/jingxun_web.js` and `jingxun_web_bg.wasm`, which the daemon serves under
-//! `/pkg/`. The `wasm-bindgen` command-line tool must be exactly the version of the
-//! `wasm-bindgen` crate in `Cargo.lock`; it is installed once into `target/tools`.
+//! `/pkg/`. The generator runs in this process, from the `wasm-bindgen-cli-support` crate the
+//! `wasm-bindgen` command-line tool is built on: installing that tool compiled some 200 crates
+//! (an HTTP client and TLS for its test runner) for one function call. It must be exactly the
+//! version of the `wasm-bindgen` crate in `Cargo.lock`, which is checked first.
 //! Nothing is rebuilt when the bundle is newer than `web/` and `Cargo.lock`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::plugins::{self, Route};
@@ -44,8 +46,7 @@ pub fn build(root: &Path) -> Result<(), String> {
         say("web admin bundle up to date: target/site/pkg");
         return Ok(());
     }
-    let version = wasm_bindgen_version(root)?;
-    let bindgen = ensure_wasm_bindgen(root, &version)?;
+    check_bindgen_versions(root)?;
     say(&format!(
         "building the web admin's browser bundle ({PACKAGE}, feature hydrate) for {}",
         plugins::TARGET
@@ -102,30 +103,36 @@ pub fn build(root: &Path) -> Result<(), String> {
         module.display()
     ));
     fs::create_dir_all(&pkg).map_err(|e| format!("cannot create {}: {e}", pkg.display()))?;
-    let mut run = Command::new(&bindgen);
-    run.args([
-        "--target",
-        "web",
-        "--no-typescript",
-        // Function names are 60% of the module and only help a debugger.
-        "--remove-name-section",
-        "--remove-producers-section",
-        "--out-name",
-        LIB,
-        "--out-dir",
-    ])
-    .arg(&pkg)
-    .arg(&module);
-    crate::status(run, "wasm-bindgen")
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&module)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .out_name(LIB)
+        .generate(&pkg)
+        .map_err(|e| format!("wasm-bindgen failed on {}: {e:#}", module.display()))
 }
 
-/// The version of the `wasm-bindgen` crate in `Cargo.lock`.
-fn wasm_bindgen_version(root: &Path) -> Result<String, String> {
+/// Checks that the generator linked into xtask is the version of the `wasm-bindgen` crate the
+/// bundle is built with (the two refuse each other's output otherwise).
+fn check_bindgen_versions(root: &Path) -> Result<(), String> {
     let lock = fs::read_to_string(root.join("Cargo.lock"))
         .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
-    lock_version(&lock, "wasm-bindgen").ok_or_else(|| {
-        "Cargo.lock lists no wasm-bindgen; run `cargo build -p jingxun-web` once".to_owned()
-    })
+    let crate_version = lock_version(&lock, "wasm-bindgen");
+    let generator = lock_version(&lock, "wasm-bindgen-cli-support");
+    match (crate_version, generator) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(a), b) => Err(format!(
+            "Cargo.lock has wasm-bindgen {a} but wasm-bindgen-cli-support {}: set \
+             `wasm-bindgen-cli-support = \"={a}\"` in xtask/Cargo.toml",
+            b.as_deref().unwrap_or("(none)")
+        )),
+        (None, _) => {
+            Err("Cargo.lock lists no wasm-bindgen; run `cargo build -p jingxun-web` once".into())
+        }
+    }
 }
 
 /// The version of package `name` in a `Cargo.lock` text.
@@ -139,44 +146,6 @@ fn lock_version(lock: &str, name: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// `target/tools/bin/wasm-bindgen` at exactly `version`, installed if missing or different.
-fn ensure_wasm_bindgen(root: &Path, version: &str) -> Result<PathBuf, String> {
-    let tools = root.join("target/tools");
-    let binary = tools.join("bin/wasm-bindgen");
-    let installed = Command::new(&binary)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if installed.as_deref() == Some(&format!("wasm-bindgen {version}")) {
-        return Ok(binary);
-    }
-    say(&format!(
-        "installing wasm-bindgen-cli {version} (the version of wasm-bindgen in Cargo.lock) into target/tools: once, a few minutes"
-    ));
-    let install = |locked: bool| {
-        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        c.args(["install", "wasm-bindgen-cli", "--version"])
-            .arg(format!("={version}"))
-            .arg("--root")
-            .arg(&tools);
-        if locked {
-            c.arg("--locked");
-        }
-        crate::status(c, "cargo install wasm-bindgen-cli")
-    };
-    if install(true).is_err() {
-        // The registry may lack one of the exact versions its lock file pins; the tool's own
-        // version is still exact.
-        say(
-            "the locked install failed; installing wasm-bindgen-cli with its newest compatible dependencies",
-        );
-        install(false)?;
-    }
-    Ok(binary)
 }
 
 /// What [`BROWSER_PACKAGES`] install, checked before installing them.
