@@ -479,6 +479,10 @@ pub struct PluginsConfig {
     /// Memory one plugin call may use.
     #[serde(default = "default_plugin_memory_limit_mb")]
     pub memory_limit_mb: u64,
+    /// Longest reply (or usage text) a plugin may answer with, in SMS parts; a longer one is
+    /// an error of the plugin: audited, and the sender gets the generic failure text.
+    #[serde(default = "default_plugin_max_reply_parts")]
+    pub max_reply_parts: usize,
     /// Plugins (`*.wasm`) installed into a fresh database at first start; default: `../plugins`
     /// from the running executable (`target/plugins` for `target/release/jingxun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -491,12 +495,16 @@ fn default_plugin_cpu_limit_ms() -> u64 {
 fn default_plugin_memory_limit_mb() -> u64 {
     32
 }
+fn default_plugin_max_reply_parts() -> usize {
+    5
+}
 impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
             cache_dir: None,
             cpu_limit_ms: default_plugin_cpu_limit_ms(),
             memory_limit_mb: default_plugin_memory_limit_mb(),
+            max_reply_parts: default_plugin_max_reply_parts(),
             bundled_dir: None,
         }
     }
@@ -871,6 +879,12 @@ impl Config {
                 "must be between 1 and 4096 (MiB per plugin call)",
             );
         }
+        if !(1..=20).contains(&self.plugins.max_reply_parts) {
+            return invalid(
+                "plugins.max_reply_parts".into(),
+                "must be between 1 and 20 (SMS parts per reply)",
+            );
+        }
         let web = &self.web;
         if !(1..=1440).contains(&web.admin_idle_minutes) || !(1..=1440).contains(&web.idle_minutes)
         {
@@ -1042,6 +1056,9 @@ mod tests {
         assert_eq!(config.plugins, PluginsConfig::default());
         assert_eq!(config.plugins.cpu_limit_ms, 200);
         assert_eq!(config.plugins.memory_limit_mb, 32);
+        assert_eq!(config.plugins.max_reply_parts, 5);
+        let err = Config::from_toml("[plugins]\nmax_reply_parts = 0\n").unwrap_err();
+        assert!(err.to_string().contains("plugins.max_reply_parts"), "{err}");
         let err = Config::from_toml("[plugins]\ncpu_limit_ms = 0\n").unwrap_err();
         assert!(err.to_string().contains("plugins.cpu_limit_ms"), "{err}");
         let err = Config::from_toml("[plugins]\nmemory_limit_mb = 100000\n").unwrap_err();

@@ -7,6 +7,7 @@
 //! - [`modem`]: the AT protocol, the serial modem driver and the modem simulator.
 //! - [`phone`]: recipient lists and phone number normalisation.
 //! - [`address_book`]: departments, contacts and groups (R21) that the web admin sends to.
+//! - [`citizen`]: the kinds and statuses of citizens' applications (R17).
 //! - [`store`]: the durable message store (SQLite or PostgreSQL through sqlx).
 //! - [`dispatch`]: outbound scheduling over the modems, retries and dead letters.
 //! - [`inbox_signal`]: the wake-ups between the modem drivers, the router and the API's inbox.
@@ -17,7 +18,8 @@
 //! - [`web`]: the web admin (the `jingxun-web` pages) behind its session and CSRF layer.
 //! - [`daemon`]: `jingxun serve`, wiring the above together with a clean drain.
 //! - [`operations`]: backups, restores and retention runs, recorded in the audit log.
-//! - [`plugins`]: the sandboxed WebAssembly query plugins (wasmtime), their registry and grants.
+//! - [`plugins`]: the sandboxed WebAssembly plugins (wasmtime), their contracts, capabilities,
+//!   registry and grants.
 //! - [`secrets`]: the platform key file and the subkeys derived from it (the audit chain's).
 //! - [`auth`]: web sign-in: accounts with argon2id passwords, lock-out, server-side sessions.
 //! - [`clock`]: wall-clock milliseconds as stored.
@@ -28,6 +30,7 @@ pub mod address_book;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod citizen;
 pub mod clock;
 pub mod config;
 pub mod daemon;

@@ -108,7 +108,12 @@ enum Command {
     },
     /// List the audit log (itself recorded), or `audit verify` its hash chain.
     Audit(cli::audit::AuditArgs),
-    /// Query plugins: install, upgrade, enable, disable, roll back, grant, configure.
+    /// The internal address book's people: add, list (the `TXL` query reads it).
+    Contact {
+        #[command(subcommand)]
+        action: cli::contact::ContactAction,
+    },
+    /// Plugins: install, upgrade, enable, disable, roll back, grant, configure.
     Plugin {
         #[command(subcommand)]
         action: cli::plugin::PluginAction,
@@ -259,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::HelpText { action } => cli::help_text::run(&config, action).await?,
             Command::Template { action } => cli::template::run(&config, action).await?,
             Command::Audit(args) => cli::audit::run(&config, args).await?,
+            Command::Contact { action } => cli::contact::run(&config, action).await?,
             Command::Plugin { action } => cli::plugin::run(&config, action).await?,
             Command::Datasource { action } => cli::datasource::run(&config, action).await?,
             Command::Apikey { action } => cli::apikey::run(&config, action).await?,

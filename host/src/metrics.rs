@@ -294,6 +294,7 @@ fn failure_kind(error: &InvocationError) -> &'static str {
         InvocationError::Trap { .. } => "trap",
         InvocationError::Timeout { .. } => "timeout",
         InvocationError::OutOfMemory { .. } => "out_of_memory",
+        InvocationError::ReplyTooLong { .. } => "reply_too_long",
         InvocationError::Host { .. } => "host",
     }
 }

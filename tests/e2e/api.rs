@@ -28,6 +28,7 @@ jingxun::on_both_backends!(Backend =>
     a_citizen_notice_is_sent_and_the_applications_latest_status_is_kept,
     notifications_need_a_key_with_the_notify_scope,
     behind_a_trusted_proxy_the_forwarded_client_is_checked_and_audited,
+    bz_tells_an_applications_status_only_to_the_phone_recorded_with_it,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -1306,6 +1307,83 @@ fn texts_to(sim: &SimHandle, number: &str) -> Vec<String> {
         .filter(|d| d.destination.to_string() == number)
         .map(|d| d.text.clone())
         .collect()
+}
+
+/// R17 (issue 13): `BZ <受理编号>` from the phone an office recorded with the application
+/// answers its latest status (the bundled `application` plugin on contract 1.1, granted the
+/// `citizen` capability); from any other phone the answer is exactly the text for a number
+/// that does not exist. Every look-up is audited.
+async fn bz_tells_an_applications_status_only_to_the_phone_recorded_with_it(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let key = rig.key("crj", "notify");
+    let notice = rig.call(
+        "POST",
+        "/api/v1/notifications/citizen",
+        Some(&key),
+        Some(&json!({
+            "application_number": "E440300202612070001",
+            "kind": "passport",
+            "status": "ready_for_collection",
+            "phone": "13900000021",
+            "note": "请携带身份证到窗口领取。",
+        })),
+    );
+    assert_eq!(notice.status, 202, "{notice:?}");
+    rig.sim
+        .wait_for_submitted(1, LONG_WAIT)
+        .await
+        .expect("the notice went out");
+    let asks = [
+        ("13900000021", "BZ e440300202612070001"),
+        ("13900000099", "BZ E440300202612070001"),
+        ("13900000099", "BZ E440300202612079999"),
+    ];
+    for (n, (phone, text)) in asks.iter().enumerate() {
+        rig.sim.receive_sms(phone, text).expect("deliver the query");
+        rig.sim
+            .wait_for_submitted(n + 2, LONG_WAIT)
+            .await
+            .expect("the reply went out");
+    }
+    assert_eq!(
+        texts_to(&rig.sim, "+8613900000021")
+            .last()
+            .map(String::as_str),
+        Some("受理编号E440300202612070001的护照申请当前状态：可领取。请携带身份证到窗口领取。")
+    );
+    assert_eq!(
+        texts_to(&rig.sim, "+8613900000099"),
+        [
+            "受理编号E440300202612070001的申请不存在。",
+            "受理编号E440300202612079999的申请不存在。",
+        ]
+    );
+    let lookups = |phone: &str| -> Vec<String> {
+        rig.daemon
+            .cli_ok(&["audit", "--json", "--phone", phone])
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+            .filter(|r| r["event"] == "citizen.lookup")
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["object"].as_str().unwrap_or(""),
+                    r["outcome"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(lookups("+8613900000021"), ["E440300202612070001 answered"]);
+    let mut stranger = lookups("+8613900000099");
+    stranger.sort();
+    assert_eq!(
+        stranger,
+        [
+            "E440300202612070001 not_found",
+            "E440300202612079999 not_found"
+        ]
+    );
+    rig.finish().await;
 }
 
 /// R19, issue 5: an OA reminder addressed by login reaches the user's active registered phone

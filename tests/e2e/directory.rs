@@ -141,7 +141,7 @@ async fn registry_changes_are_listed_and_audited_and_the_chain_verifies(backend:
     assert_eq!(li["grants"], serde_json::json!(["CRJ"]));
     assert_eq!(
         li["businesses"],
-        serde_json::json!(["CP", "CRJ", "JZ", "SFZ", "ZT"])
+        serde_json::json!(["CP", "CRJ", "JZ", "SFZ", "TXL", "ZT"])
     );
     assert_eq!(li["phones"], serde_json::json!(["+8613800000001"]));
     assert_eq!(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Daemon, fixture_plugin};
+use crate::support::{Daemon, fixture_plugin, shipped_plugin};
 use serde_json::Value;
 
 /// Waits until the daemon's log shows `needle` (the daemon polls the store every 2 s).
@@ -34,7 +34,7 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
 
     let out = daemon.cli_ok(&["plugin", "install", &fixture_plugin("echo")]);
     assert!(
-        out.contains("installed echo 1.0.0 (enabled), answering ECHO"),
+        out.contains("installed echo 1.0.0 (contract 1.0.0, enabled), answering ECHO"),
         "{out}"
     );
     wait_for_log(&daemon, "echo@1.0.0").await;
@@ -94,6 +94,34 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         "--http-host",
         "api.example.cn:80",
     ]);
+    // A plugin of contract 1.1 says which capabilities it asks for; each is granted by name,
+    // and a name the host does not know is refused with the ones it does.
+    let out = daemon.cli_ok(&["plugin", "install", &shipped_plugin("application")]);
+    assert!(
+        out.contains("installed application 1.0.0 (contract 1.1.0, enabled), answering BZ")
+            && out.contains("capabilities [citizen]")
+            && out.contains("--capability NAME"),
+        "{out}"
+    );
+    daemon.cli_ok(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "application",
+        "--capability",
+        "citizen",
+    ]);
+    let refused = daemon.cli(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "application",
+        "--capability",
+        "teleport",
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("directory, citizen"), "{stderr}");
     daemon.cli_ok(&["plugin", "disable", "echo"]);
     daemon.cli_ok(&[
         "plugin", "config", "set", "--plugin", "echo", "--key", "prefix", "--value", "X",
@@ -104,14 +132,21 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed[0]["name"], "echo");
-    assert_eq!(listed[0]["version"], "1.0.0");
-    assert_eq!(listed[0]["previous_version"], "2.0.0");
-    assert_eq!(listed[0]["enabled"], false);
-    assert_eq!(listed[1]["name"], "sneaky");
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["name"], "application");
+    assert_eq!(listed[0]["contract"], "1.1.0");
     assert_eq!(
-        listed[1]["grants"],
+        listed[0]["grants"],
+        serde_json::json!(["capability:citizen"])
+    );
+    assert_eq!(listed[1]["name"], "echo");
+    assert_eq!(listed[1]["contract"], "1.0.0");
+    assert_eq!(listed[1]["version"], "1.0.0");
+    assert_eq!(listed[1]["previous_version"], "2.0.0");
+    assert_eq!(listed[1]["enabled"], false);
+    assert_eq!(listed[2]["name"], "sneaky");
+    assert_eq!(
+        listed[2]["grants"],
         serde_json::json!(["datasource:records"])
     );
 
@@ -159,8 +194,8 @@ async fn plugin_changes_made_with_the_cli_reach_a_running_daemon() {
         "{rows:?}"
     );
 
-    // The daemon now serves sneaky alone.
-    wait_for_log(&daemon, "[\"sneaky@1.0.0 (").await;
+    // The daemon now serves application and sneaky.
+    wait_for_log(&daemon, "[\"application@1.0.0 (").await;
 
     let mistakes = [
         (vec!["plugin", "rollback", "sneaky"], "no previous version"),

@@ -23,6 +23,7 @@ jingxun::on_both_backends!(Backend =>
     a_hostile_plugin_is_contained_and_the_next_query_is_answered,
     a_new_plugin_version_answers_without_a_restart_and_loses_nothing,
     in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited,
+    txl_lists_the_people_of_the_address_book_to_an_officer_only,
 );
 
 /// A daemon with the demo datasource, the bundled plugins, an officer and a traffic warden.
@@ -379,6 +380,51 @@ async fn in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited(backend: B
 }
 
 /// An HTTP server on loopback that answers every request with `hello`; returns its port.
+/// R16, R21 (issue 13): `TXL <姓名>` answers an officer with the address book's people, their
+/// department and numbers (the bundled `directory` plugin on contract 1.1, granted the
+/// `directory` capability), says exactly when nobody matches, and is refused to a phone whose
+/// user does not hold the business.
+async fn txl_lists_the_people_of_the_address_book_to_an_officer_only(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    rig.daemon.cli_ok(&[
+        "contact",
+        "add",
+        "--name",
+        "张三",
+        "--number",
+        "13800000101",
+        "--department",
+        "市局/刑侦支队",
+        "--title",
+        "科长",
+    ]);
+    rig.daemon.cli_ok(&[
+        "contact",
+        "add",
+        "--name",
+        "张三丰",
+        "--number",
+        "13800000102",
+    ]);
+    assert_eq!(
+        rig.ask(OFFICER, "TXL 张三").await,
+        "张三（市局/刑侦支队，科长）13800000101\n张三丰13800000102"
+    );
+    assert_eq!(rig.ask(OFFICER, "TXL 王五").await, "通讯录中没有王五。");
+    let refused = rig.ask(TRAFFIC_WARDEN, "TXL 张三").await;
+    assert!(
+        refused.contains("无权") && !refused.contains("138"),
+        "{refused}"
+    );
+    let audit = rig.audit("+8613800000001");
+    let row = audit
+        .iter()
+        .find(|r| r["event"] == "query" && r["object"] == "TXL 张三")
+        .expect("the look-up is audited");
+    assert_eq!(row["outcome"], "answered");
+    rig.finish().await;
+}
+
 async fn hello_server() -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -24,6 +24,7 @@ const ORDER: &[&str] = &[
     // foundations
     "clock",
     "phone",
+    "citizen",
     "net",
     "limit",
     "testing",

@@ -136,6 +136,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         cache_dir: dir.path().join("cache"),
         cpu_limit: Duration::from_millis(200),
         memory_limit_bytes: 32 << 20,
+        max_reply_parts: 5,
         bundled_dir: Some(bundled),
     };
     let plugins = PluginHost::start(store.clone(), settings).await?;
@@ -239,6 +240,7 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         cache_dir: tmp.path().join("cache"),
         cpu_limit: Duration::from_millis(200),
         memory_limit_bytes: 32 << 20,
+        max_reply_parts: 5,
         bundled_dir: None,
     };
     let host = PluginHost::start(store.clone(), settings).await?;

@@ -184,6 +184,30 @@ impl Book {
             .await
     }
 
+    /// The department at `path` (names from the top, separated by `/`: `市局/刑侦支队`),
+    /// created with any missing department above it; `None` for an empty path. Each creation
+    /// is audited as when made by hand.
+    pub async fn department_at_path(
+        &self,
+        path: &str,
+        actor: &str,
+    ) -> Result<Option<i64>, AddressBookError> {
+        let book = self.snapshot().await?;
+        let mut parent: Option<i64> = None;
+        for name in path.split('/').map(str::trim).filter(|n| !n.is_empty()) {
+            let existing = book
+                .departments
+                .iter()
+                .find(|d| d.parent == parent && d.name == name)
+                .map(|d| d.id);
+            parent = Some(match existing {
+                Some(id) => id,
+                None => self.save_department(None, parent, name, actor).await?,
+            });
+        }
+        Ok(parent)
+    }
+
     /// Deletes a contact (and its group memberships).
     pub async fn delete_contact(&self, id: i64, actor: &str) -> Result<(), AddressBookError> {
         let audit = entry(AuditEvent::ContactDelete, actor).with_object(id.to_string());

@@ -185,7 +185,64 @@ async fn the_tree_stays_a_tree_and_bad_input_is_refused(db: &TestDb) {
     assert_eq!(names, ["交警", "一组"]);
 }
 
+/// `jingxun contact add --department 市局/刑侦支队`: the path's departments are found or
+/// created, once, under each other.
+async fn a_department_path_is_found_or_created_level_by_level(db: &TestDb) {
+    let b = book(db);
+    let team = b
+        .department_at_path(" 市局 / 刑侦支队 ", ACTOR)
+        .await
+        .unwrap()
+        .expect("a department");
+    let again = b.department_at_path("市局/刑侦支队", ACTOR).await.unwrap();
+    assert_eq!(again, Some(team));
+    let traffic = b.department_at_path("市局/交警支队", ACTOR).await.unwrap();
+    let snapshot = b.snapshot().await.unwrap();
+    assert_eq!(snapshot.departments.len(), 3, "{:?}", snapshot.departments);
+    assert_eq!(snapshot.department_path(Some(team)), ["市局", "刑侦支队"]);
+    assert_eq!(snapshot.department_path(traffic), ["市局", "交警支队"]);
+    assert_eq!(b.department_at_path(" / ", ACTOR).await.unwrap(), None);
+}
+
+/// The `directory` capability's look-up (TXL): names containing the text, the exact one first,
+/// at most the limit but the total counted, with the department's path; LIKE's wildcards in
+/// the text are plain characters.
+async fn people_are_found_by_part_of_their_name_exact_match_first(db: &TestDb) {
+    let b = book(db);
+    let team = b.department_at_path("市局/刑侦支队", ACTOR).await.unwrap();
+    for (name, number) in [
+        ("张三丰", "13800000102"),
+        ("张三", "13800000101"),
+        ("李张三", "13800000103"),
+        ("王五", "13800000104"),
+        ("100%_王", "13800000105"),
+    ] {
+        b.save_contact(None, name, "", team, number, ACTOR)
+            .await
+            .unwrap();
+    }
+    let found = db.store.address_book_find("张三", 2).await.unwrap();
+    assert_eq!(found.total, 3);
+    let names: Vec<&str> = found
+        .people
+        .iter()
+        .map(|p| p.contact.name.as_str())
+        .collect();
+    assert_eq!(names, ["张三", "张三丰"]);
+    assert_eq!(found.people[0].department_path, ["市局", "刑侦支队"]);
+    assert_eq!(found.people[0].contact.numbers, ["+8613800000101"]);
+    let wild = db.store.address_book_find("%_", 10).await.unwrap();
+    assert_eq!(wild.total, 1, "{wild:?}");
+    assert_eq!(wild.people[0].contact.name, "100%_王");
+    assert_eq!(
+        db.store.address_book_find("赵六", 10).await.unwrap().total,
+        0
+    );
+}
+
 crate::on_both_backends!(TestDb =>
     nesting_contacts_and_groups_resolve_each_person_once,
     the_tree_stays_a_tree_and_bad_input_is_refused,
+    a_department_path_is_found_or_created_level_by_level,
+    people_are_found_by_part_of_their_name_exact_match_first,
 );

@@ -4,7 +4,7 @@
 //! and queue the SMS exactly as `POST /api/v1/messages` does: through the group committer,
 //! idempotently, with the call's audit row, committed before the 202 answer. A citizen notice
 //! also records the application's latest status in the same transaction, for the citizen's
-//! later SMS query ([`crate::store::Store::citizen_application_status`]).
+//! later SMS query ([`crate::store::Store::citizen_application_of_phone`]).
 //! Both need the key scope `notify`.
 
 use std::collections::BTreeMap;

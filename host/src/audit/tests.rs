@@ -340,15 +340,36 @@ async fn secrets_named_in_details_are_redacted_before_storage(db: &TestDb) {
 async fn an_invalid_entry_writes_nothing(db: &TestDb) {
     let log = AuditLog::new(db.store.clone());
     let mut bad = query_entry(1, "+8613800000001", "CP 1", AuditOutcome::Answered);
-    bad.object = Some("x".repeat(MAX_TEXT_CHARS + 1));
+    bad.at_ms = 0;
     assert!(matches!(
         log.append(bad).await,
-        Err(AuditError::InvalidEntry {
-            field: "object",
-            ..
-        })
+        Err(AuditError::InvalidEntry { field: "at_ms", .. })
     ));
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 0);
+}
+
+/// Issue 13: an oversized field (a hostile sender's or plugin's text) is cut, and the row is
+/// written all the same, saying what was cut.
+async fn an_oversized_entry_is_cut_never_dropped(db: &TestDb) {
+    let log = AuditLog::new(db.store.clone());
+    let mut big = query_entry(1, "+8613800000001", "CP 1", AuditOutcome::Answered);
+    big.object = Some("京".repeat(MAX_TEXT_CHARS + 10));
+    big.details = serde_json::json!({ "reply": "x".repeat(MAX_DETAILS_BYTES + 1) });
+    log.append(big).await.expect("written");
+    let rows = log.list(&AuditFilter::default(), "a").await.unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.event == "query")
+        .expect("the query row");
+    let object = row.object.as_deref().unwrap();
+    assert_eq!(object.chars().count(), MAX_TEXT_CHARS);
+    assert!(object.ends_with('…'));
+    assert_eq!(
+        row.details["truncated"],
+        serde_json::json!(["object", "details"])
+    );
+    assert!(row.details["details_bytes"].as_u64().unwrap() > MAX_DETAILS_BYTES as u64);
+    assert_eq!(log.verify().await.unwrap().first_broken, None);
 }
 
 async fn a_batch_is_appended_whole_or_not_at_all(db: &TestDb) {
@@ -359,7 +380,7 @@ async fn a_batch_is_appended_whole_or_not_at_all(db: &TestDb) {
         .collect();
     assert_eq!(log.append_many(batch.clone()).await.unwrap(), [2, 3, 4]);
     let mut bad = batch;
-    bad[1].object = Some("x".repeat(MAX_TEXT_CHARS + 1));
+    bad[1].at_ms = 0;
     assert!(log.append_many(bad).await.is_err());
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM audit_log").await, 4);
     let check = log.verify().await.unwrap();
@@ -539,6 +560,7 @@ crate::on_both_backends!(TestDb =>
     filters_select_by_phone_keyword_time_and_order,
     secrets_named_in_details_are_redacted_before_storage,
     an_invalid_entry_writes_nothing,
+    an_oversized_entry_is_cut_never_dropped,
     a_row_changed_and_rehashed_without_the_key_is_a_keyed_chain_mismatch,
     a_log_written_before_keying_verifies_and_goes_on_keyed,
     another_key_reports_a_mismatch_and_cannot_append,

@@ -53,7 +53,7 @@ async fn execute(store: &Store, action: DatasourceAction) -> anyhow::Result<()> 
             if !url.starts_with("sqlite:") {
                 // PostgreSQL: the role must be able to SELECT only (checked again on every
                 // connection the daemon opens).
-                use jingxun::plugins::datasource_role::{RoleError, check_url};
+                use jingxun::plugins::capability::datasource::role::{RoleError, check_url};
                 match check_url(&url).await {
                     Ok(()) => {}
                     Err(RoleError::Unreachable(why)) => eprintln!(

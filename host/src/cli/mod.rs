@@ -5,6 +5,7 @@
 pub mod apikey;
 pub mod audit;
 pub mod backup;
+pub mod contact;
 pub mod datasource;
 pub mod demo_data;
 pub mod help_text;

@@ -1,5 +1,5 @@
-//! `jingxun plugin ...`: install, upgrade, enable, disable and roll back query plugins, grant
-//! them datasources and HTTP hosts, set their configuration. Works on the store while
+//! `jingxun plugin ...`: install, upgrade, enable, disable and roll back plugins, grant them
+//! datasources, HTTP hosts and capabilities, set their configuration. Works on the store while
 //! `jingxun serve` runs elsewhere: the daemon picks changes up within a few seconds.
 
 use std::io::Write;
@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 
 use jingxun::audit::ChangeAuthor;
 use jingxun::config::Config;
-use jingxun::plugins::{PluginHost, PluginSettings, valid_datasource_name};
+use jingxun::plugins::{Capability, PluginHost, PluginSettings, valid_datasource_name};
 use jingxun::store::{GrantKind, Store};
 
 /// `jingxun plugin` subcommands.
@@ -45,24 +45,25 @@ pub enum PluginAction {
     },
 }
 
-/// What to grant or revoke.
+/// What to grant or revoke: exactly one datasource, HTTP host or capability.
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)))]
 pub struct GrantArgs {
     /// The plugin's name.
     #[arg(long)]
     plugin: String,
     /// A datasource name (see `jingxun datasource list`).
-    #[arg(
-        long,
-        required_unless_present = "http_host",
-        conflicts_with = "http_host"
-    )]
+    #[arg(long, group = "target")]
     datasource: Option<String>,
     /// A host and port the plugin may reach over HTTP: `api.example.cn:80`. A name reaches
     /// public addresses only; an internal one (loopback, private, link-local) must be granted by
     /// address: `10.0.0.5:8080`, `[fd00::5]:80`.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "target")]
     http_host: Option<String>,
+    /// A host capability of contract 1.1: `directory` (the address book) or `citizen` (the
+    /// sender's own citizen application).
+    #[arg(long, value_name = "NAME", group = "target")]
+    capability: Option<String>,
 }
 
 /// `jingxun plugin config` subcommands.
@@ -100,9 +101,10 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
             let plugin = host.install(&bytes, &by).await?;
             writeln!(
                 out,
-                "installed {} {} ({}), answering {}{}",
+                "installed {} {} (contract {}, {}), answering {}{}",
                 plugin.name,
                 plugin.version,
+                plugin.contract,
                 if plugin.enabled {
                     "enabled"
                 } else {
@@ -121,6 +123,20 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
                      `jingxun plugin grant --plugin {} --datasource NAME`",
                     plugin.requested_datasources.join(", "),
                     plugin.requested_http_hosts.join(", "),
+                    plugin.name
+                )?;
+            }
+            if !plugin.requested_capabilities.is_empty() {
+                let names: Vec<&str> = plugin
+                    .requested_capabilities
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect();
+                writeln!(
+                    out,
+                    "it asks for the capabilities [{}]: grant each with \
+                     `jingxun plugin grant --plugin {} --capability NAME`",
+                    names.join(", "),
                     plugin.name
                 )?;
             }
@@ -232,21 +248,28 @@ async fn admin_host(config: &Config, store: &Store) -> anyhow::Result<PluginHost
 }
 
 fn grant_target(args: &GrantArgs, revoking: bool) -> anyhow::Result<(GrantKind, String)> {
-    match (&args.datasource, &args.http_host) {
-        (Some(d), None) => {
+    use jingxun::plugins::capability::http::grant::{HttpGrant, HttpGrantError};
+    match (&args.datasource, &args.http_host, &args.capability) {
+        (Some(d), None, None) => {
             if !valid_datasource_name(d) {
                 bail!("--datasource must be 1-32 lower-case letters, digits, '-' or '_'");
             }
             Ok((GrantKind::Datasource, d.clone()))
         }
-        (None, Some(h)) => match jingxun::plugins::http_grant::HttpGrant::parse(h) {
+        (None, Some(h), None) => match HttpGrant::parse(h) {
             Ok(grant) => Ok((GrantKind::HttpHost, grant.to_string())),
             // A grant stored before ports were required can still be revoked.
-            Err(jingxun::plugins::http_grant::HttpGrantError::MissingPort(_)) if revoking => {
+            Err(HttpGrantError::MissingPort(_)) if revoking => {
                 Ok((GrantKind::HttpHost, h.trim().to_ascii_lowercase()))
             }
             Err(e) => bail!("--http-host: {e}"),
         },
-        _ => bail!("give exactly one of --datasource or --http-host"),
+        (None, None, Some(c)) => match c.trim().parse::<Capability>() {
+            Ok(capability) => Ok((GrantKind::Capability, capability.as_str().to_owned())),
+            // A grant of a capability a newer version knows can still be revoked.
+            Err(_) if revoking => Ok((GrantKind::Capability, c.trim().to_owned())),
+            Err(e) => bail!("--capability: {e}"),
+        },
+        _ => bail!("give exactly one of --datasource, --http-host or --capability"),
     }
 }

@@ -61,7 +61,10 @@ async fn identify_returns_the_union_of_role_and_user_grants(db: &TestDb) {
     let user = id.user.as_ref().expect("bound to a user");
     assert_eq!(user.login, "li.wei");
     assert_eq!(user.roles, ["officer"]);
-    assert_eq!(user.businesses, set(&["CCX", "CP", "JZ", "SFZ", "ZT"]));
+    assert_eq!(
+        user.businesses,
+        set(&["CCX", "CP", "JZ", "SFZ", "TXL", "ZT"])
+    );
     for keyword in ["CP", "cp", " zt ", "CCX"] {
         assert!(id.may_use(keyword), "{keyword}");
     }
@@ -354,7 +357,7 @@ async fn users_and_roles_are_listed_with_their_grants(db: &TestDb) {
     assert_eq!(users[0].businesses, set(&["CP"]));
     assert_eq!(users[1].roles, ["auditor", "officer"]);
     assert!(users[1].grants.is_empty());
-    assert_eq!(users[1].businesses, set(&["CP", "JZ", "SFZ", "ZT"]));
+    assert_eq!(users[1].businesses, set(&["CP", "JZ", "SFZ", "TXL", "ZT"]));
     assert_eq!(users[1].phones, ["+8613800000001"]);
     let roles = dir.roles().await.unwrap();
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
@@ -370,7 +373,7 @@ async fn users_and_roles_are_listed_with_their_grants(db: &TestDb) {
         "the database starts with exactly the built-in roles"
     );
     let officer = roles.iter().find(|r| r.name == "officer").unwrap();
-    assert_eq!(officer.businesses, set(&["CP", "JZ", "SFZ", "ZT"]));
+    assert_eq!(officer.businesses, set(&["CP", "JZ", "SFZ", "TXL", "ZT"]));
     assert_eq!(officer.members, ["li"]);
 }
 

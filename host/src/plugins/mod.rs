@@ -1,6 +1,6 @@
-//! The plugin platform (issue 3, R5, R8): sandboxed WebAssembly query plugins that answer SMS
-//! commands, on wasmtime's component model, against the contract in `wit/plugin.wit`
-//! (`jingxun:plugin@1.0.0`, world `query-plugin`).
+//! The plugin platform (issues 3 and 13, R5, R8): sandboxed WebAssembly plugins that answer SMS
+//! commands, on wasmtime's component model, against the contracts in `wit/` (`jingxun:plugin`
+//! 1.0.0 and 1.1.0, served side by side: [`contract`]).
 //!
 //! - Compile once: components are compiled by cranelift once and the artefact is cached on disk
 //!   (`[plugins] cache_dir`), keyed by the component's SHA-256 and the engine's version and
@@ -10,8 +10,8 @@
 //! - Limits per request: CPU time by epoch interruption (`[plugins] cpu_limit_ms`, time in host
 //!   calls not counted), linear memory (`[plugins] memory_limit_mb`). A trap, timeout or
 //!   out-of-memory is an [`InvocationError`]; the daemon and the other plugins go on.
-//! - Capabilities are checked on every host call against the plugin's grants
-//!   ([`capabilities`]); SQL is read-only three ways ([`datasource`]).
+//! - Capabilities, one module each ([`capability`]), check every host call against the
+//!   plugin's [`Grants`]; SQL is read-only three ways ([`capability::datasource`]).
 //! - The registry lives in the store ([`crate::store::PluginRecord`]): install, upgrade (the
 //!   previous version is kept), enable, disable, rollback, grants and configuration take effect
 //!   without a restart. The daemon re-reads it when the store's generation counter moves
@@ -22,10 +22,12 @@
 //! `plugin_config_set`, `datasource_add`) each return what they changed, so that callers can
 //! write the audit row.
 
-mod capabilities;
-pub(crate) mod datasource;
-pub mod datasource_role;
-pub mod http_grant;
+pub mod capability;
+pub mod contract;
+mod error;
+pub mod grants;
+mod invocation;
+pub mod manifest;
 mod runtime;
 #[cfg(test)]
 mod tests;
@@ -39,26 +41,21 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ChangeAuthor;
-use crate::store::{
-    GrantKind, NewPluginVersion, PluginRecord, PluginStoreError, Store, StoreError,
+use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store};
+use capability::{Call, Services};
+use contract::{ContractVersion, Prepared, latest as wit};
+pub use error::PluginError;
+pub use grants::Grants;
+pub use invocation::{InvocationError, Outcome, PluginReply, PluginRequest, PluginUser};
+pub use manifest::{
+    Capability, Manifest, ManifestCommand, RESERVED_KEYWORDS, parse_manifest,
+    valid_datasource_name, valid_keyword,
 };
-use capabilities::{PluginContext, Services};
 use runtime::Runtime;
 pub use runtime::sha256_hex;
 
-/// The bindings generated from `wit/plugin.wit`.
-mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "query-plugin" });
-}
-
-use bindings::QueryPluginPre;
-use bindings::jingxun::plugin::types as wit;
-
 /// How often a running daemon checks the store for changes made by other processes.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
-
-/// Keywords the platform answers itself (`H`: help); no plugin may claim them.
-pub const RESERVED_KEYWORDS: &[&str] = &["H"];
 
 /// Settings of the plugin host (from `[plugins]` in the configuration).
 #[derive(Debug, Clone)]
@@ -69,6 +66,8 @@ pub struct PluginSettings {
     pub cpu_limit: Duration,
     /// Linear memory one request may use.
     pub memory_limit_bytes: usize,
+    /// Longest reply (or usage text) in SMS parts; longer is the plugin's error.
+    pub max_reply_parts: usize,
     /// Components installed into a fresh database at first start (`*.wasm`, not recursive).
     pub bundled_dir: Option<PathBuf>,
 }
@@ -95,6 +94,7 @@ impl PluginSettings {
             memory_limit_bytes: usize::try_from(p.memory_limit_mb)
                 .unwrap_or(usize::MAX / (1 << 20))
                 .saturating_mul(1 << 20),
+            max_reply_parts: p.max_reply_parts,
             bundled_dir,
         }
     }
@@ -134,124 +134,6 @@ pub struct CommandInfo {
     pub version: String,
 }
 
-/// A plugin's manifest as the host keeps it (stored as JSON with every version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    pub commands: Vec<ManifestCommand>,
-    pub datasources: Vec<String>,
-    pub http_hosts: Vec<String>,
-    /// (key, what it means).
-    pub config_keys: Vec<(String, String)>,
-}
-
-/// One command in a [`Manifest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestCommand {
-    pub keyword: String,
-    pub syntax: String,
-    pub help: String,
-    pub police_data: bool,
-}
-
-impl From<wit::Manifest> for Manifest {
-    fn from(m: wit::Manifest) -> Self {
-        Manifest {
-            name: m.name,
-            version: m.version,
-            description: m.description,
-            commands: m
-                .commands
-                .into_iter()
-                .map(|c| ManifestCommand {
-                    keyword: c.keyword,
-                    syntax: c.syntax,
-                    help: c.help,
-                    police_data: c.police_data,
-                })
-                .collect(),
-            datasources: m.datasources,
-            http_hosts: m.http_hosts,
-            config_keys: m.config_keys,
-        }
-    }
-}
-
-impl Manifest {
-    /// Checks what the host relies on: a lower-case name, a version, at least one command,
-    /// keywords of 1-8 upper-case ASCII letters, none reserved, none twice.
-    pub fn validate(&self) -> Result<(), PluginError> {
-        let bad = |reason: String| Err(PluginError::InvalidManifest(reason));
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 32
-            && self.name.starts_with(|c: char| c.is_ascii_lowercase())
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !name_ok {
-            return bad(format!(
-                "name `{}` must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter",
-                self.name
-            ));
-        }
-        if self.version.trim().is_empty() || self.version.len() > 32 {
-            return bad(format!(
-                "version `{}` must be 1-32 characters",
-                self.version
-            ));
-        }
-        if self.commands.is_empty() {
-            return bad("it declares no command".into());
-        }
-        let mut seen = BTreeSet::new();
-        for c in &self.commands {
-            if !valid_keyword(&c.keyword) {
-                return bad(format!(
-                    "keyword `{}` must be 1-8 upper-case ASCII letters",
-                    c.keyword
-                ));
-            }
-            if RESERVED_KEYWORDS.contains(&c.keyword.as_str()) {
-                return bad(format!(
-                    "keyword `{}` is reserved for the platform",
-                    c.keyword
-                ));
-            }
-            if !seen.insert(c.keyword.as_str()) {
-                return bad(format!("keyword `{}` is declared twice", c.keyword));
-            }
-        }
-        for d in &self.datasources {
-            if !valid_datasource_name(d) {
-                return bad(format!(
-                    "datasource name `{d}` must be 1-32 lower-case letters, digits, '-' or '_'"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn keywords(&self) -> Vec<String> {
-        self.commands.iter().map(|c| c.keyword.clone()).collect()
-    }
-}
-
-/// Whether `keyword` is 1-8 upper-case ASCII letters.
-pub fn valid_keyword(keyword: &str) -> bool {
-    (1..=8).contains(&keyword.len()) && keyword.bytes().all(|b| b.is_ascii_uppercase())
-}
-
-/// Whether `name` can name a datasource: 1-32 lower-case letters, digits, '-' or '_'.
-pub fn valid_datasource_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// An installed plugin, as [`PluginHost::install`], [`PluginHost::rollback`] and
 /// [`PluginHost::plugins`] report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -269,6 +151,9 @@ pub struct InstalledPlugin {
     /// What its manifest asks for.
     pub requested_datasources: Vec<String>,
     pub requested_http_hosts: Vec<String>,
+    pub requested_capabilities: Vec<Capability>,
+    /// The contract its component was built for.
+    pub contract: ContractVersion,
     /// The version a rollback returns to.
     pub previous_version: Option<String>,
 }
@@ -286,186 +171,10 @@ impl InstalledPlugin {
             keywords: record.current.keywords.clone(),
             requested_datasources: manifest.datasources,
             requested_http_hosts: manifest.http_hosts,
+            requested_capabilities: manifest.capabilities,
+            contract: manifest.contract,
             previous_version: record.previous.as_ref().map(|p| p.version.clone()),
         })
-    }
-}
-
-/// A manifest as stored with its version (JSON).
-pub fn parse_manifest(json: &str) -> Result<Manifest, PluginError> {
-    serde_json::from_str(json).map_err(|e| {
-        PluginError::Store(StoreError::Corrupt {
-            column: "plugin_versions.manifest",
-            value: e.to_string(),
-        })
-    })
-}
-
-/// The sender's user, as the registry knows them (mirrors the WIT `user`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PluginUser {
-    pub login: String,
-    pub name: String,
-    pub roles: Vec<String>,
-}
-
-/// One command to answer (mirrors the WIT `request`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PluginRequest {
-    /// Unique id, for logs and the audit trail.
-    pub id: String,
-    /// The sender, normalised (`+8613800000001`).
-    pub sender: String,
-    pub user: Option<PluginUser>,
-    /// Upper-case keyword (`CP`).
-    pub keyword: String,
-    /// Normalised arguments.
-    pub arguments: Vec<String>,
-    /// The text as received.
-    pub text: String,
-    /// Unix milliseconds UTC.
-    pub received_at: i64,
-}
-
-/// How a query went (mirrors the WIT `outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Data was found and returned.
-    Answered,
-    /// Nothing matched; the text says so (R8).
-    NotFound,
-}
-
-/// A plugin's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginReply {
-    /// The SMS text to send back.
-    pub text: String,
-    pub outcome: Outcome,
-    /// The plugin that answered, and its version (for the audit row).
-    pub plugin: String,
-    pub version: String,
-}
-
-/// Why a request got no answer from its plugin. The router replies politely and audits the
-/// reason; only [`InvocationError::BadArguments`] carries text meant for the officer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvocationError {
-    /// No enabled plugin answers this keyword.
-    #[error("no enabled plugin answers `{0}`; text H for the list of commands")]
-    UnknownKeyword(String),
-    /// The plugin says the arguments are wrong; the text (usage) is for the officer.
-    #[error("plugin {plugin}: bad arguments: {usage}")]
-    BadArguments { plugin: String, usage: String },
-    /// The plugin says a datasource or remote system did not answer.
-    #[error("plugin {plugin}: unavailable: {reason}; retry later")]
-    Unavailable { plugin: String, reason: String },
-    /// The plugin reported an internal error.
-    #[error("plugin {plugin}: internal error: {reason}")]
-    Internal { plugin: String, reason: String },
-    /// The plugin trapped (panic, unreachable, stack overflow...).
-    #[error(
-        "plugin {plugin} crashed: {message}; it is still enabled: check its logs or disable it"
-    )]
-    Trap { plugin: String, message: String },
-    /// The plugin ran past its CPU limit and was stopped.
-    #[error(
-        "plugin {plugin} ran longer than {limit_ms} ms and was stopped ([plugins] cpu_limit_ms)"
-    )]
-    Timeout { plugin: String, limit_ms: u64 },
-    /// The plugin wanted more memory than it may have and was stopped.
-    #[error(
-        "plugin {plugin} needed more than {limit_bytes} bytes of memory and was stopped ([plugins] memory_limit_mb)"
-    )]
-    OutOfMemory { plugin: String, limit_bytes: usize },
-    /// The call could not be run at all (the host is shutting down).
-    #[error("plugin {plugin} could not be run: {reason}")]
-    Host { plugin: String, reason: String },
-}
-
-impl InvocationError {
-    /// The plugin concerned, when there is one.
-    pub fn plugin(&self) -> Option<&str> {
-        match self {
-            InvocationError::UnknownKeyword(_) => None,
-            InvocationError::BadArguments { plugin, .. }
-            | InvocationError::Unavailable { plugin, .. }
-            | InvocationError::Internal { plugin, .. }
-            | InvocationError::Trap { plugin, .. }
-            | InvocationError::Timeout { plugin, .. }
-            | InvocationError::OutOfMemory { plugin, .. }
-            | InvocationError::Host { plugin, .. } => Some(plugin),
-        }
-    }
-}
-
-/// Why a registry operation failed. Each message says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    /// The bytes are not a usable component.
-    #[error(
-        "not a usable Jingxun plugin component: {0}; build it with `cargo xtask plugins` against wit/plugin.wit"
-    )]
-    InvalidComponent(String),
-    /// The manifest breaks a rule.
-    #[error("the plugin's manifest is invalid: {0}")]
-    InvalidManifest(String),
-    /// Calling `manifest` failed.
-    #[error("the plugin's manifest function failed: {0}")]
-    Manifest(#[source] InvocationError),
-    /// Another enabled plugin owns a keyword.
-    #[error(
-        "keyword {keyword} is already answered by the enabled plugin `{owner}`; disable that plugin first or rename the command"
-    )]
-    KeywordTaken { keyword: String, owner: String },
-    /// No such plugin.
-    #[error("no plugin named `{0}` is installed; `jingxun plugin list` shows them")]
-    UnknownPlugin(String),
-    /// Rollback without a previous version.
-    #[error("plugin `{0}` has no previous version to roll back to")]
-    NoPreviousVersion(String),
-    /// No such datasource.
-    #[error(
-        "no datasource named `{0}`; add it first with `jingxun datasource add --name {0} --url ...`"
-    )]
-    UnknownDatasource(String),
-    /// A datasource of that name exists.
-    #[error("a datasource named `{0}` already exists")]
-    DatasourceExists(String),
-    /// A value given by the administrator is malformed.
-    #[error("invalid {field}: {reason}")]
-    InvalidInput { field: &'static str, reason: String },
-    /// The compile cache directory cannot be used.
-    #[error(
-        "cannot use the plugin cache directory {path}: {source}; set [plugins] cache_dir to a writable directory"
-    )]
-    Cache {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The WebAssembly engine could not start.
-    #[error("the WebAssembly engine failed: {0}")]
-    Engine(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// The store's refusals of a registry change, as the host's.
-impl From<PluginStoreError> for PluginError {
-    fn from(e: PluginStoreError) -> Self {
-        match e {
-            PluginStoreError::KeywordTaken { keyword, owner } => {
-                PluginError::KeywordTaken { keyword, owner }
-            }
-            PluginStoreError::UnknownPlugin(name) => PluginError::UnknownPlugin(name),
-            PluginStoreError::NoPreviousVersion(name) => PluginError::NoPreviousVersion(name),
-            PluginStoreError::UnknownDatasource(name) => PluginError::UnknownDatasource(name),
-            PluginStoreError::DatasourceExists(name) => PluginError::DatasourceExists(name),
-            PluginStoreError::Store(e) => PluginError::Store(e),
-        }
     }
 }
 
@@ -474,8 +183,8 @@ struct Loaded {
     version_id: i64,
     sha256: String,
     manifest: Manifest,
-    pre: QueryPluginPre<capabilities::HostState>,
-    context: Arc<PluginContext>,
+    pre: Prepared,
+    grants: Arc<Grants>,
 }
 
 /// What the host serves right now.
@@ -556,9 +265,12 @@ impl PluginHost {
         )?;
         let host = PluginHost {
             inner: Arc::new(Inner {
+                services: Arc::new(Services::new(
+                    tokio::runtime::Handle::current(),
+                    store.clone(),
+                )),
                 store,
                 runtime,
-                services: Arc::new(Services::new(tokio::runtime::Handle::current())),
                 snapshot: RwLock::new(Arc::new(Snapshot {
                     generation: -1,
                     ..Snapshot::default()
@@ -694,9 +406,12 @@ impl PluginHost {
         let keyword = request.keyword.clone();
         let call = self.inner.runtime.handle(
             &plugin.pre,
-            &self.inner.services,
-            plugin.context.clone(),
-            request_id,
+            Call {
+                grants: plugin.grants.clone(),
+                services: self.inner.services.clone(),
+                request_id,
+                sender: Some(request.sender.clone()),
+            },
             &to_wit(request),
         );
         let result = match call {
@@ -725,6 +440,7 @@ impl PluginHost {
             }),
             Err(e) => Err(e),
         };
+        let result = self.within_reply_limit(name, result);
         if let Err(e) = &result {
             match e {
                 InvocationError::BadArguments { .. } => {
@@ -734,6 +450,30 @@ impl PluginHost {
                     tracing::warn!(plugin = %name, %version, %keyword, error = %e, "plugin call failed")
                 }
             }
+        }
+        result
+    }
+
+    /// `result`, unless its text (the reply, or the usage of bad arguments) is longer than
+    /// `[plugins] max_reply_parts` SMS parts: then the plugin's error.
+    fn within_reply_limit(
+        &self,
+        plugin: &str,
+        result: Result<PluginReply, InvocationError>,
+    ) -> Result<PluginReply, InvocationError> {
+        let text = match &result {
+            Ok(reply) => &reply.text,
+            Err(InvocationError::BadArguments { usage, .. }) => usage,
+            Err(_) => return result,
+        };
+        let limit = self.inner.settings.max_reply_parts;
+        let parts = jingxun_sms::plan(text).parts;
+        if parts > limit {
+            return Err(InvocationError::ReplyTooLong {
+                plugin: plugin.to_owned(),
+                parts,
+                limit,
+            });
         }
         result
     }
@@ -766,15 +506,18 @@ impl PluginHost {
         let bytes = wasm.to_vec();
         let (manifest, sha256, bytes) = tokio::task::spawn_blocking(move || {
             let pre = inner.runtime.prepare(&bytes)?;
-            let context = Arc::new(PluginContext {
-                name: "(installing)".into(),
-                ..PluginContext::default()
-            });
-            let manifest = inner
+            let call = Call {
+                grants: Arc::new(Grants::new("(installing)", "")),
+                services: inner.services.clone(),
+                request_id: "install".into(),
+                sender: None,
+            };
+            let description = inner
                 .runtime
-                .manifest(&pre, &inner.services, context)
+                .describe(&pre, call)
                 .map_err(PluginError::Manifest)?;
-            Ok::<_, PluginError>((Manifest::from(manifest), sha256_hex(&bytes), bytes))
+            let manifest = Manifest::from_description(description, pre.contract())?;
+            Ok::<_, PluginError>((manifest, sha256_hex(&bytes), bytes))
         })
         .await
         .map_err(|e| PluginError::Engine(format!("the install task failed: {e}")))??;
@@ -869,29 +612,18 @@ impl PluginHost {
                     continue;
                 }
             };
-            let mut context = PluginContext {
-                name: record.name.clone(),
-                version: record.current.version.clone(),
-                config: config
+            let plugin_grants = Grants::from_store(
+                &record.name,
+                &record.current.version,
+                &grants,
+                &datasources,
+                config
                     .get(&record.name)
                     .cloned()
                     .unwrap_or_default()
                     .into_iter()
                     .collect(),
-                ..PluginContext::default()
-            };
-            for g in grants.iter().filter(|g| g.plugin == record.name) {
-                match g.kind {
-                    GrantKind::Datasource => {
-                        if let Some(url) = datasources.get(&g.target) {
-                            context.datasources.insert(g.target.clone(), url.clone());
-                        }
-                    }
-                    GrantKind::HttpHost => {
-                        context.http_hosts.insert(g.target.to_ascii_lowercase());
-                    }
-                }
-            }
+            );
             let pre = match old.plugins.get(&record.name) {
                 Some(loaded) if loaded.version_id == record.current.id => loaded.pre.clone(),
                 _ => match self.compile_stored(record.current.id).await {
@@ -908,7 +640,7 @@ impl PluginHost {
                 sha256: record.current.sha256.clone(),
                 manifest,
                 pre,
-                context: Arc::new(context),
+                grants: Arc::new(plugin_grants),
             });
             for keyword in &record.current.keywords {
                 next.keywords.insert(keyword.clone(), loaded.clone());
@@ -941,10 +673,7 @@ impl PluginHost {
         Ok(())
     }
 
-    async fn compile_stored(
-        &self,
-        version_id: i64,
-    ) -> Result<QueryPluginPre<capabilities::HostState>, PluginError> {
+    async fn compile_stored(&self, version_id: i64) -> Result<Prepared, PluginError> {
         let bytes = self.inner.store.plugin_component(version_id).await?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.runtime.prepare(&bytes))
@@ -1001,6 +730,19 @@ impl PluginHost {
                                 &plugin.name,
                                 GrantKind::Datasource,
                                 d,
+                                crate::clock::now_ms(),
+                                &ChangeAuthor::daemon(),
+                            )
+                            .await?;
+                    }
+                    // A bundled plugin ships with the platform: it gets the capabilities it
+                    // asks for, as it gets the datasources that exist.
+                    for c in &plugin.requested_capabilities {
+                        store
+                            .plugin_grant(
+                                &plugin.name,
+                                GrantKind::Capability,
+                                c.as_str(),
                                 crate::clock::now_ms(),
                                 &ChangeAuthor::daemon(),
                             )

@@ -9,19 +9,18 @@
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
     UpdateDeadline,
 };
 
-use super::bindings::{QueryPlugin, QueryPluginPre};
-use super::capabilities::{HostState, PluginContext, Services};
+use super::capability::{self, Call, HostState};
+use super::contract::{Description, Prepared, latest};
 use super::{InvocationError, PluginError};
 
 /// How often the engine's epoch advances: the resolution of the CPU deadline.
@@ -79,7 +78,7 @@ impl Runtime {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
-        QueryPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+        capability::add_to_linker(&mut linker)
             .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -113,9 +112,9 @@ impl Runtime {
     }
 
     /// Compiles a component, or loads it from the cache when these exact bytes were compiled
-    /// by this exact engine before; checks that it is a `query-plugin`. CPU-heavy on a miss:
-    /// call it on a blocking thread.
-    pub fn prepare(&self, bytes: &[u8]) -> Result<QueryPluginPre<HostState>, PluginError> {
+    /// by this exact engine before; links it under the contract it was built for. CPU-heavy on
+    /// a miss: call it on a blocking thread.
+    pub fn prepare(&self, bytes: &[u8]) -> Result<Prepared, PluginError> {
         let digest = sha256_hex(bytes);
         let path = self
             .cache_dir
@@ -130,15 +129,7 @@ impl Runtime {
                 component
             }
         };
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| PluginError::InvalidComponent(format!("{e:#}")))?;
-        QueryPluginPre::new(pre).map_err(|e| {
-            PluginError::InvalidComponent(format!(
-                "it is not a jingxun:plugin/query-plugin component: {e:#}"
-            ))
-        })
+        Prepared::new(&self.linker, &component)
     }
 
     fn load_cached(&self, path: &Path) -> Option<Component> {
@@ -203,51 +194,24 @@ impl Runtime {
         store
     }
 
-    /// Calls `manifest` in a fresh sandbox (no grants).
-    pub fn manifest(
-        &self,
-        pre: &QueryPluginPre<HostState>,
-        services: &Arc<Services>,
-        context: Arc<PluginContext>,
-    ) -> Result<super::bindings::jingxun::plugin::types::Manifest, InvocationError> {
-        let name = context.name.clone();
-        let mut store = self.store(HostState::new(
-            context,
-            services.clone(),
-            "install".into(),
-            self.memory_limit,
-        ));
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.call_manifest(&mut store));
+    /// Calls `describe` (`manifest` in 1.0) in a fresh sandbox.
+    pub fn describe(&self, pre: &Prepared, call: Call) -> Result<Description, InvocationError> {
+        let name = call.grants.plugin().to_owned();
+        let mut store = self.store(HostState::new(call, self.memory_limit));
+        let result = pre.describe(&mut store);
         result.map_err(|e| self.classify(&name, &store, e))
     }
 
     /// Calls `handle` in a fresh sandbox.
     pub fn handle(
         &self,
-        pre: &QueryPluginPre<HostState>,
-        services: &Arc<Services>,
-        context: Arc<PluginContext>,
-        request_id: String,
-        request: &super::bindings::jingxun::plugin::types::Request,
-    ) -> Result<
-        Result<
-            super::bindings::jingxun::plugin::types::Reply,
-            super::bindings::jingxun::plugin::types::PluginError,
-        >,
-        InvocationError,
-    > {
-        let name = context.name.clone();
-        let mut store = self.store(HostState::new(
-            context,
-            services.clone(),
-            request_id,
-            self.memory_limit,
-        ));
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.call_handle(&mut store, request));
+        pre: &Prepared,
+        call: Call,
+        request: &latest::Request,
+    ) -> Result<Result<latest::Reply, latest::PluginError>, InvocationError> {
+        let name = call.grants.plugin().to_owned();
+        let mut store = self.store(HostState::new(call, self.memory_limit));
+        let result = pre.handle(&mut store, request);
         result.map_err(|e| self.classify(&name, &store, e))
     }
 
@@ -337,23 +301,5 @@ impl ResourceLimiter for MemoryLimiter {
     fn instances(&self) -> usize {
         // A component built by wit-component has a handful of core instances.
         32
-    }
-}
-
-/// Elapsed-time bookkeeping shared by [`HostState`]: when the call started and how long it
-/// spent in host calls.
-#[derive(Debug)]
-pub struct CallClock {
-    pub started: Instant,
-    pub in_host: Duration,
-}
-
-impl CallClock {
-    /// Starts now.
-    pub fn start() -> Self {
-        CallClock {
-            started: Instant::now(),
-            in_host: Duration::ZERO,
-        }
     }
 }

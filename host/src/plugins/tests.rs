@@ -63,6 +63,7 @@ impl Env {
             cache_dir: dir.join("cache"),
             cpu_limit: Duration::from_millis(200),
             memory_limit_bytes: 32 << 20,
+            max_reply_parts: 5,
             bundled_dir: Some(dir.join("bundled")),
         }
     }
@@ -207,6 +208,25 @@ async fn a_panicking_plugin_is_reported_as_a_trap_and_others_go_on() {
         env.host.handle(request("TRAP", &[])).await,
         Err(InvocationError::Trap { .. })
     ));
+}
+
+/// Issue 13: a reply longer than `[plugins] max_reply_parts` SMS parts is the plugin's error
+/// (the router audits it and sends the generic failure text); the next call is answered.
+#[tokio::test]
+async fn a_reply_longer_than_the_part_limit_is_the_plugins_error() {
+    let env = Env::new(&["echo"]).await;
+    let long = "京".repeat(400);
+    let err = env
+        .host
+        .handle(request("ECHO", &[&long]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, InvocationError::ReplyTooLong { plugin, parts, limit: 5 }
+            if plugin == "echo" && *parts > 5),
+        "{err:?}"
+    );
+    echo_works(&env.host).await;
 }
 
 /// R5: a plugin reaches only what it was granted, and only to read.
@@ -430,6 +450,8 @@ fn manifests_with_bad_keywords_or_names_are_refused() {
         datasources: vec!["police".into()],
         http_hosts: vec![],
         config_keys: vec![],
+        capabilities: vec![],
+        contract: ContractVersion::V1_0,
     };
     good.validate().unwrap();
     for keyword in ["cp", "C1", "", "ABCDEFGHI", "H", "车牌"] {
@@ -445,6 +467,17 @@ fn manifests_with_bad_keywords_or_names_are_refused() {
         m.name = name.into();
         assert!(m.validate().is_err(), "name {name:?} accepted");
     }
+}
+
+/// A manifest stored before contract 1.1 (no capabilities, no contract) reads as a 1.0
+/// plugin's asking for nothing more.
+#[test]
+fn a_manifest_stored_before_1_1_reads_as_contract_1_0() {
+    let stored = r#"{"name":"vehicle","version":"1.0.0","description":"","commands":[],
+        "datasources":["police"],"http_hosts":[],"config_keys":[]}"#;
+    let manifest = parse_manifest(stored).unwrap();
+    assert_eq!(manifest.contract, ContractVersion::V1_0);
+    assert!(manifest.capabilities.is_empty());
 }
 
 #[test]
@@ -642,4 +675,133 @@ async fn spinning_plugins_do_not_hold_up_concurrent_good_calls() {
             Err(InvocationError::Timeout { .. })
         ));
     }
+}
+
+/// The bytes of a shipped plugin (`plugins/NAME`, built against the newest contract).
+fn shipped(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/plugins")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run `cargo xtask plugins` first",
+            path.display()
+        )
+    })
+}
+
+/// The bytes of a police plugin as built against contract 1.0, before 1.1 existed.
+fn built_for_1_0(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/contract-v1.0")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Issue 13: the four police plugins exactly as built against contract 1.0 load beside
+/// components of 1.1, and answer every question exactly as their 1.1 builds do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_1_0_components_built_before_1_1_load_and_answer_unchanged() {
+    use police_demo::*;
+    let old = Env::new(&[]).await;
+    let new = Env::new(&[]).await;
+    for env in [&old, &new] {
+        let police = env.dir.path().join("police.db");
+        jingxun_demo_data::write_demo_database(&police, jingxun_demo_data::DEFAULT_SEED)
+            .await
+            .unwrap();
+        env.store
+            .datasource_add(
+                "police",
+                &format!("sqlite://{}", police.display()),
+                0,
+                &by(),
+            )
+            .await
+            .unwrap();
+    }
+    for name in ["vehicle", "licence", "idcard", "wanted"] {
+        let installed = old.host.install(&built_for_1_0(name), &by()).await.unwrap();
+        assert_eq!(installed.contract, ContractVersion::V1_0, "{name}");
+        let installed = new.host.install(&shipped(name), &by()).await.unwrap();
+        assert_eq!(installed.contract, ContractVersion::V1_1, "{name}");
+        for env in [&old, &new] {
+            env.store
+                .plugin_grant(name, GrantKind::Datasource, "police", 0, &by())
+                .await
+                .unwrap();
+        }
+    }
+    // A 1.1 component with a capability beside the 1.0 ones.
+    let directory = old
+        .host
+        .install(&shipped("directory"), &by())
+        .await
+        .unwrap();
+    assert_eq!(directory.requested_capabilities, [Capability::Directory]);
+    old.host.refresh().await.unwrap();
+    new.host.refresh().await.unwrap();
+    let questions = [
+        ("CP", PLATE),
+        ("CP", ABSENT_PLATE),
+        ("JZ", LICENCE_NO),
+        ("SFZ", ID_NUMBER),
+        ("SFZ", ABSENT_ID_NUMBER),
+        ("ZT", WANTED_TWICE),
+        ("ZT", ABSENT_NAME),
+    ];
+    for (keyword, argument) in questions {
+        let before = old
+            .host
+            .handle(request(keyword, &[argument]))
+            .await
+            .unwrap();
+        let after = new
+            .host
+            .handle(request(keyword, &[argument]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (before.text.as_str(), before.outcome),
+            (after.text.as_str(), after.outcome),
+            "{keyword} {argument}"
+        );
+    }
+    let bad = old.host.handle(request("CP", &[])).await.unwrap_err();
+    assert!(
+        matches!(bad, InvocationError::BadArguments { .. }),
+        "{bad:?}"
+    );
+}
+
+/// The police datasource's fixed demo records.
+mod police_demo {
+    pub use police_common::schema::demo::*;
+}
+
+/// A component's contract is read from the component: each served version is recognised, and
+/// a component of no Jingxun contract is refused with what this host serves.
+#[tokio::test]
+async fn a_component_is_taken_for_the_contract_it_imports() {
+    let env = Env::new(&[]).await;
+    let old = env.host.install(&fixture("echo"), &by()).await.unwrap();
+    assert_eq!(old.contract, ContractVersion::V1_0);
+    let new = env
+        .host
+        .install(&shipped("application"), &by())
+        .await
+        .unwrap();
+    assert_eq!(new.contract, ContractVersion::V1_1);
+    assert_eq!(new.requested_capabilities, [Capability::Citizen]);
+    // A core module is no component at all; a component importing nothing of ours is not a
+    // plugin of any contract.
+    let core = b"\0asm\x01\x00\x00\x00".to_vec();
+    let err = env.host.install(&core, &by()).await.unwrap_err();
+    assert!(matches!(err, PluginError::InvalidComponent(_)), "{err}");
+    let stranger = b"\0asm\x0d\x00\x01\x00".to_vec();
+    let err = env.host.install(&stranger, &by()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("1.0.0, 1.1.0"),
+        "the refusal names the contracts served: {err}"
+    );
 }

@@ -3,6 +3,11 @@
 //! at all between keyword and argument (`ｃｐ　京a12345`, `cp京A12345` and `CP 京A12345` are
 //! the same command).
 
+/// Longest command the router reads, keyword and arguments joined by single spaces, in
+/// characters. No command needs more (the longest, an 18-digit ID number or a name, is far
+/// shorter); a longer text is refused before the sender is looked up or any plugin runs.
+pub const MAX_COMMAND_CHARS: usize = 160;
+
 /// A command read from a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCommand {
@@ -13,6 +18,11 @@ pub struct ParsedCommand {
 }
 
 impl ParsedCommand {
+    /// Whether it is longer than [`MAX_COMMAND_CHARS`].
+    pub fn is_too_long(&self) -> bool {
+        self.display().chars().count() > MAX_COMMAND_CHARS
+    }
+
     /// The command as one line, e.g. `CP 京A12345`, for the audit trail.
     pub fn display(&self) -> String {
         std::iter::once(self.keyword.as_str())
@@ -65,6 +75,14 @@ mod tests {
 
     fn words(text: &str) -> Option<(String, Vec<String>)> {
         parse(text).map(|c| (c.keyword, c.arguments))
+    }
+
+    #[test]
+    fn a_command_longer_than_the_bound_is_too_long() {
+        let at_bound = format!("CP {}", "京".repeat(MAX_COMMAND_CHARS - 3));
+        assert!(!parse(&at_bound).unwrap().is_too_long());
+        let over = format!("CP {}", "京".repeat(MAX_COMMAND_CHARS - 2));
+        assert!(parse(&over).unwrap().is_too_long());
     }
 
     #[test]

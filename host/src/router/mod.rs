@@ -396,6 +396,16 @@ impl Router {
         let Some(command) = parsed else {
             return self.hint(message);
         };
+        if command.is_too_long() {
+            // Refused before the sender is looked up or any plugin runs; audited (with the
+            // command cut to the audit's bound) when it names a police command.
+            return self.refused_before_lookup(
+                message,
+                &command,
+                Decision::reply(replies::TOO_LONG),
+                "command_too_long",
+            );
+        }
         let refused = self
             .limiter
             .lock()
@@ -408,21 +418,7 @@ impl Router {
             } else {
                 Decision::silent()
             };
-            return match self
-                .parts
-                .plugins
-                .command(&command.keyword)
-                .filter(|i| i.police_data)
-            {
-                Some(info) => decision.audited(self.refusal_entry(
-                    message,
-                    &command,
-                    &info,
-                    None,
-                    "rate_limited",
-                )),
-                None => decision,
-            };
+            return self.refused_before_lookup(message, &command, decision, "rate_limited");
         }
         let identity = match self.identify(&message.sender).await {
             Ok(identity) => identity,
@@ -592,6 +588,28 @@ impl Router {
             entry = entry.with_actor(user.login.clone());
         }
         entry
+    }
+
+    /// `decision` for a command refused before the sender was looked up, with the refusal's
+    /// audit row (no user: none was looked up) when it names a police command.
+    fn refused_before_lookup(
+        &self,
+        message: &InboxMessage,
+        command: &ParsedCommand,
+        decision: Decision,
+        reason: &str,
+    ) -> Decision {
+        match self
+            .parts
+            .plugins
+            .command(&command.keyword)
+            .filter(|i| i.police_data)
+        {
+            Some(info) => {
+                decision.audited(self.refusal_entry(message, command, &info, None, reason))
+            }
+            None => decision,
+        }
     }
 
     fn refusal_entry(

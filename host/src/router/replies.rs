@@ -7,6 +7,8 @@ pub const REFUSED: &str = "本号码无权使用该业务。如需开通，请�
 pub const UNKNOWN: &str = "无法识别的指令，发送 H 查看帮助。";
 /// Once per minute to a phone over its command limit.
 pub const RATE_LIMITED: &str = "查询过于频繁，请一分钟后再试。";
+/// To a command longer than [`super::command::MAX_COMMAND_CHARS`]: nothing was looked up.
+pub const TOO_LONG: &str = "指令过长，请检查后重新发送。";
 /// When the data source behind a plugin does not answer.
 pub const UNAVAILABLE: &str = "查询系统暂时无法访问，请稍后再试。";
 /// When a plugin fails (trap, timeout, internal error) or the audit row cannot be written.

@@ -26,6 +26,7 @@ impl Rig {
                 cache_dir: dir.path().join("cache"),
                 cpu_limit: Duration::from_millis(200),
                 memory_limit_bytes: 32 << 20,
+                max_reply_parts: 5,
                 bundled_dir: None,
             },
         )
@@ -93,6 +94,25 @@ async fn an_alphanumeric_sender_is_never_answered_even_when_named_as_a_registere
         .route(&message(2, OFFICER, PeerKind::Number, "H"))
         .await;
     assert_eq!(from_phone.replies.len(), 1, "{from_phone:?}");
+}
+
+/// Issue 13: a command past the bound is refused with its own text before anything is looked
+/// up; one at the bound goes on as usual.
+#[tokio::test]
+async fn a_command_past_the_length_bound_is_refused_before_anything_runs() {
+    let rig = Rig::new(Duration::from_secs(3600)).await;
+    let long = format!("CP {}", "京".repeat(command::MAX_COMMAND_CHARS));
+    assert_eq!(
+        rig.router
+            .route(&message(1, OFFICER, PeerKind::Number, &long))
+            .await,
+        Decision::reply(replies::TOO_LONG)
+    );
+    let fits = rig
+        .router
+        .route(&message(2, OFFICER, PeerKind::Number, "CP 京A12345"))
+        .await;
+    assert_ne!(fits, Decision::reply(replies::TOO_LONG));
 }
 
 impl Rig {

@@ -12,8 +12,8 @@ use super::audit::{AuditEntry, append_audit};
 use super::{Store, StoreError};
 use crate::clock::now_ms;
 pub use records::{
-    AddressBookError, ContactRecord, DepartmentRecord, GroupRecord, MAX_NAME_CHARS, MAX_NUMBERS,
-    Member, Snapshot,
+    AddressBookError, ContactRecord, DepartmentRecord, FoundContact, FoundContacts, GroupRecord,
+    MAX_NAME_CHARS, MAX_NUMBERS, Member, Snapshot,
 };
 
 type Tx = Transaction<'static, sqlx::Any>;
@@ -102,6 +102,84 @@ impl Store {
             departments,
             contacts,
             groups,
+        })
+    }
+
+    /// The contacts whose name contains `fragment` (ignoring ASCII case; `%`, `_` and backslash
+    /// are matched as themselves), an exact match first, then by name: at most `limit` of
+    /// them, each with its department's path from the top, and how many matched in all.
+    pub async fn address_book_find(
+        &self,
+        fragment: &str,
+        limit: u32,
+    ) -> Result<FoundContacts, AddressBookError> {
+        let fragment = fragment.trim().to_lowercase();
+        let escaped: String = fragment
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let total: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM ab_contacts WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
+        )
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let rows = sqlx::query(
+            "SELECT id, name, title, department_id FROM ab_contacts \
+             WHERE LOWER(name) LIKE $1 ESCAPE '\\' \
+             ORDER BY CASE WHEN LOWER(name) = $2 THEN 0 ELSE 1 END, name, id LIMIT $3",
+        )
+        .bind(&pattern)
+        .bind(&fragment)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let departments: HashMap<i64, DepartmentRecord> =
+            sqlx::query("SELECT id, parent_id, name FROM ab_departments")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let d = DepartmentRecord {
+                        id: r.try_get("id")?,
+                        parent: r.try_get("parent_id")?,
+                        name: r.try_get("name")?,
+                    };
+                    Ok::<_, sqlx::Error>((d.id, d))
+                })
+                .collect::<Result<_, _>>()?;
+        let mut people = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let numbers = sqlx::query(
+                "SELECT number FROM ab_contact_numbers WHERE contact_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|n| n.try_get("number"))
+            .collect::<Result<Vec<String>, _>>()?;
+            let department: Option<i64> = r.try_get("department_id")?;
+            people.push(FoundContact {
+                department_path: records::department_path(|id| departments.get(&id), department),
+                contact: ContactRecord {
+                    id,
+                    name: r.try_get("name")?,
+                    title: r.try_get("title")?,
+                    department,
+                    numbers,
+                },
+            });
+        }
+        Ok(FoundContacts {
+            people,
+            total: u64::try_from(total).unwrap_or(0),
         })
     }
 

@@ -43,7 +43,7 @@ pub struct CitizenApplication {
     pub kind: String,
     pub application_number: String,
     /// `accepted`, `in_review`, `approved`, `in_production`, `ready_for_collection`, `mailed`,
-    /// `collected` or `rejected` (see [`crate::api::templates::ApplicationStatus`]).
+    /// `collected` or `rejected` (see [`crate::citizen::ApplicationStatus`]).
     pub status: String,
     /// The citizen's phone (canonical) the office gave with the latest notice: an SMS query
     /// should answer only this phone.
@@ -240,6 +240,29 @@ impl Store {
         Ok(OaRecipient::Active { name, phones })
     }
 
+    /// The application numbered `application_number` (any kind, ignoring ASCII case; the most
+    /// recently updated when kinds share a number) whose recorded phone is `phone`; `None` when
+    /// there is none, whether no office reported it or it was reported for another phone: the
+    /// two are not told apart, so that an SMS query never discloses another citizen's status.
+    pub async fn citizen_application_of_phone(
+        &self,
+        application_number: &str,
+        phone: &str,
+    ) -> Result<Option<CitizenApplication>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {APPLICATION_COLUMNS} FROM citizen_applications \
+             WHERE UPPER(application_number) = UPPER($1) AND phone = $2 \
+             ORDER BY updated_at DESC LIMIT 1"
+        ))
+        .bind(application_number)
+        .bind(phone)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(application_from_row)
+        .transpose()
+    }
+
     /// The latest status of the citizen application `application_number` of `kind`
     /// (`passport`, `exit_entry`, `id_card`), as last reported through
     /// `POST /api/v1/notifications/citizen`; `None` when no office reported it. For the SMS
@@ -414,8 +437,38 @@ mod tests {
         );
     }
 
+    /// R17's privacy: an application is found for the phone recorded with it only, by its
+    /// number in any case, and another phone cannot tell it from one that does not exist.
+    async fn an_application_is_found_for_its_own_phone_only(db: &TestDb) {
+        let store = &db.store;
+        store
+            .enqueue_idempotent(notice("b1", None, "r1", update("in_review"), T0))
+            .await
+            .expect("notice");
+        let mine = store
+            .citizen_application_of_phone("e123", "+8613800000001")
+            .await
+            .expect("read")
+            .expect("found for its own phone, in any case");
+        assert_eq!(
+            (mine.kind.as_str(), mine.status.as_str()),
+            ("passport", "in_review")
+        );
+        for (number, phone) in [("E123", "+8613800000002"), ("E999", "+8613800000001")] {
+            assert_eq!(
+                store
+                    .citizen_application_of_phone(number, phone)
+                    .await
+                    .expect("read"),
+                None,
+                "{number} for {phone}"
+            );
+        }
+    }
+
     crate::on_both_backends!(TestDb =>
         a_citizen_notice_keeps_the_latest_status_and_a_replay_changes_nothing,
         an_oa_reminder_reaches_only_the_active_phones_of_an_active_user,
+        an_application_is_found_for_its_own_phone_only,
     );
 }

@@ -103,34 +103,24 @@ pub struct PluginRecord {
     pub updated_at: i64,
 }
 
-/// What a grant allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GrantKind {
-    /// Query the named datasource.
-    Datasource,
-    /// Send HTTP requests to the named host.
-    HttpHost,
+jingxun_vocabulary::vocabulary! {
+    /// What a grant allows; the text is what `plugin_grants.kind` holds.
+    "plugin grant kind" => pub enum GrantKind {
+        /// Query the named datasource.
+        Datasource = "datasource",
+        /// Send HTTP requests to the named host.
+        HttpHost = "http-host",
+        /// Use the named host capability (contract 1.1: `directory`, `citizen`).
+        Capability = "capability",
+    }
 }
 
 impl GrantKind {
-    /// The text stored in `plugin_grants.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantKind::Datasource => "datasource",
-            GrantKind::HttpHost => "http-host",
-        }
-    }
-
     fn parse(text: &str) -> Result<GrantKind, StoreError> {
-        match text {
-            "datasource" => Ok(GrantKind::Datasource),
-            "http-host" => Ok(GrantKind::HttpHost),
-            other => Err(StoreError::Corrupt {
-                column: "plugin_grants.kind",
-                value: other.into(),
-            }),
-        }
+        text.parse().map_err(|_| StoreError::Corrupt {
+            column: "plugin_grants.kind",
+            value: text.into(),
+        })
     }
 }
 

@@ -1,8 +1,8 @@
 //! The `idcard` plugin: answers `SFZ` (身份证 query) from the `police` datasource.
 //! The logic lives in [`logic`] (tested natively); this file only binds it to the WIT world
-//! `jingxun:plugin/query-plugin` (../../wit/plugin.wit).
+//! `jingxun:plugin/plugin@1.1.0` (../../wit/v1.1/plugin.wit).
 
-wit_bindgen::generate!({ path: "../../wit", world: "query-plugin" });
+wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" });
 
 pub mod logic;
 

@@ -19,10 +19,11 @@ pub mod record;
 pub mod schema;
 pub mod testing;
 
-/// Implements the `query-plugin` world's exports for a police plugin and exports them.
+/// Implements the exports of the world `plugin` (contract 1.1) for a police plugin and exports
+/// them.
 ///
 /// Invoke it at the root of a plugin crate, after
-/// `wit_bindgen::generate!({ path: "../../wit", world: "query-plugin" })`:
+/// `wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" })`:
 ///
 /// ```ignore
 /// police_common::export_police_plugin!(manifest: logic::MANIFEST, handle: logic::handle);
@@ -96,10 +97,11 @@ macro_rules! export_police_plugin {
         }
 
         impl Guest for PolicePlugin {
-            fn manifest() -> crate::jingxun::plugin::types::Manifest {
+            fn describe() -> crate::jingxun::plugin::capabilities::Description {
+                use crate::jingxun::plugin::capabilities::Description;
                 use crate::jingxun::plugin::types::{Command, Manifest};
                 let spec: $crate::plugin::ManifestSpec = $manifest;
-                Manifest {
+                let manifest = Manifest {
                     name: spec.name.into(),
                     version: spec.version.into(),
                     description: spec.description.into(),
@@ -116,6 +118,10 @@ macro_rules! export_police_plugin {
                     datasources: spec.datasources.iter().map(|name| (*name).into()).collect(),
                     http_hosts: ::std::vec::Vec::new(),
                     config_keys: ::std::vec::Vec::new(),
+                };
+                Description {
+                    manifest,
+                    capabilities: ::std::vec::Vec::new(),
                 }
             }
 

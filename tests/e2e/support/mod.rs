@@ -40,6 +40,11 @@ pub fn fixture_plugin(name: &str) -> String {
         .to_string()
 }
 
+/// A shipped plugin from `plugins/<name>`, as a path for `jingxun plugin install`.
+pub fn shipped_plugin(name: &str) -> String {
+    built_plugin(&format!("{name}.wasm")).display().to_string()
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone)]
 pub enum Backend {

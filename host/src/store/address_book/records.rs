@@ -30,6 +30,47 @@ pub struct ContactRecord {
     pub numbers: Vec<String>,
 }
 
+/// The department names from the top down to `department` (empty for none), looking each up
+/// with `get`; a cycle or a missing parent ends the path where it breaks.
+pub fn department_path<'a>(
+    get: impl Fn(i64) -> Option<&'a DepartmentRecord>,
+    department: Option<i64>,
+) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut next = department;
+    while let Some(d) = next.filter(|id| seen.insert(*id)).and_then(&get) {
+        path.push(d.name.clone());
+        next = d.parent;
+    }
+    path.reverse();
+    path
+}
+
+impl Snapshot {
+    /// The path of names from the top down to `department` (`["市局", "刑侦支队"]`).
+    pub fn department_path(&self, department: Option<i64>) -> Vec<String> {
+        department_path(
+            |id| self.departments.iter().find(|d| d.id == id),
+            department,
+        )
+    }
+}
+
+/// A contact found by name, with its department's path from the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundContact {
+    pub contact: ContactRecord,
+    pub department_path: Vec<String>,
+}
+
+/// Contacts found by name: some of them, and how many matched in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundContacts {
+    pub people: Vec<FoundContact>,
+    pub total: u64,
+}
+
 /// A group as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {

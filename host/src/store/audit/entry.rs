@@ -24,9 +24,10 @@ pub type AuditId = i64;
 pub const DEFAULT_LIST: u32 = 100;
 /// The most rows one listing returns.
 pub const MAX_LIST: u32 = 10_000;
-/// Largest `details` JSON text accepted, in bytes.
+/// Largest `details` JSON text kept, in bytes: larger details are replaced by their size.
 pub const MAX_DETAILS_BYTES: usize = 64 * 1024;
-/// Largest `actor`, `phone`, `object`, `source` or `request_id`, in characters.
+/// Largest `actor`, `phone`, `object`, `source` or `request_id` kept, in characters: a longer
+/// one is cut (ending in `…`) and named in the details' `truncated`.
 pub const MAX_TEXT_CHARS: usize = 2048;
 
 /// `details` keys (compared in lower case) whose values are replaced by `"[redacted]"`; keys
@@ -170,8 +171,8 @@ impl AuditEntry {
     }
 
     /// Checks the entry and turns it into the row to store (without id and hashes):
-    /// secrets redacted, `details` serialised. [`StoreError::InvalidAuditEntry`] when it cannot
-    /// be stored as given.
+    /// secrets redacted, oversized fields cut, `details` serialised.
+    /// [`StoreError::InvalidAuditEntry`] when it cannot be stored at all (no valid time).
     pub(crate) fn prepare(&self) -> Result<PreparedEntry, StoreError> {
         if self.at_ms <= 0 {
             return Err(invalid(
@@ -179,22 +180,27 @@ impl AuditEntry {
                 "must be a positive unix time in milliseconds",
             ));
         }
-        for (field, value) in [
-            ("actor", &self.actor),
-            ("phone", &self.phone),
-            ("object", &self.object),
-            ("source", &self.source),
-            ("request_id", &self.request_id),
-        ] {
-            if let Some(v) = value
-                && v.chars().count() > MAX_TEXT_CHARS
-            {
-                return Err(invalid(
-                    field,
-                    format!("is longer than {MAX_TEXT_CHARS} characters"),
-                ));
-            }
-        }
+        // An oversized field is cut, never a reason to drop the row (issue 13): the row of a
+        // hostile plugin's or sender's action is the one that must be kept. What was cut is
+        // named in the details.
+        let mut truncated: Vec<&str> = Vec::new();
+        let mut cut = |field: &'static str, value: &Option<String>| -> Option<String> {
+            value.as_ref().map(|v| {
+                if v.chars().count() > MAX_TEXT_CHARS {
+                    truncated.push(field);
+                    let mut short: String = v.chars().take(MAX_TEXT_CHARS - 1).collect();
+                    short.push('…');
+                    short
+                } else {
+                    v.clone()
+                }
+            })
+        };
+        let actor = cut("actor", &self.actor);
+        let phone = cut("phone", &self.phone);
+        let object = cut("object", &self.object);
+        let source = cut("source", &self.source);
+        let request_id = cut("request_id", &self.request_id);
         let mut details = match &self.details {
             Value::Null => Value::Object(serde_json::Map::new()),
             other => other.clone(),
@@ -208,27 +214,32 @@ impl AuditEntry {
                 "audit details named secrets; their values were redacted (fix the caller)"
             );
         }
-        let details = details.to_string();
-        if details.len() > MAX_DETAILS_BYTES {
-            return Err(invalid(
-                "details",
-                format!(
-                    "is {} bytes of JSON, more than {MAX_DETAILS_BYTES}; keep only what identifies the event",
-                    details.len()
-                ),
-            ));
+        let mut text = details.to_string();
+        if text.len() > MAX_DETAILS_BYTES {
+            tracing::warn!(event = %self.event, bytes = text.len(), "audit details too large; replaced by their size");
+            truncated.push("details");
+            details = serde_json::json!({ "details_bytes": text.len() });
         }
+        if !truncated.is_empty() {
+            if let Value::Object(map) = &mut details {
+                map.insert("truncated".into(), serde_json::json!(truncated));
+            } else {
+                details = serde_json::json!({ "value": details, "truncated": truncated });
+            }
+            text = details.to_string();
+        }
+        let details = text;
         Ok(PreparedEntry {
             at: self.at_ms,
             component: self.component.as_str(),
             event: self.event.as_str(),
-            actor: self.actor.clone(),
-            phone: self.phone.clone(),
-            object: self.object.clone(),
+            actor,
+            phone,
+            object,
             outcome: self.outcome.as_str(),
             details,
-            source: self.source.clone(),
-            request_id: self.request_id.clone(),
+            source,
+            request_id,
         })
     }
 }

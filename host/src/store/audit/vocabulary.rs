@@ -72,6 +72,8 @@ vocabulary! {
     "audit event" => pub enum AuditEvent {
         /// An SMS command asking for police data (or refused one).
         Query = "query",
+        /// A plugin read the status of a citizen's application for the phone that asked (R17).
+        CitizenLookup = "citizen.lookup",
         /// A web sign-in (password, then second factor when required).
         Signin = "signin",
         /// A right password at sign-in, with a second-factor step still to take.

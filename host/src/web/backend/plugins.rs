@@ -173,10 +173,10 @@ impl PluginsBackend for HostBackend {
                 PluginGrantKind::HttpHost => (GrantKind::HttpHost, &manifest.http_hosts),
             };
             // An HTTP grant names a host and a port (a grant without a port is refused, with
-            // what to write instead); see `crate::plugins::http_grant`.
+            // what to write instead); see `crate::plugins::capability::http::grant`.
             if granted
                 && kind == GrantKind::HttpHost
-                && let Err(e) = crate::plugins::http_grant::HttpGrant::parse(&target)
+                && let Err(e) = crate::plugins::capability::http::grant::HttpGrant::parse(&target)
             {
                 return Err(Refusal::with(RefusalCode::BadGrant, e.to_string()));
             }

@@ -8,7 +8,7 @@
 //!    is the next two locks.
 //! 2. The connection: SQLite datasources are opened with `mode=ro` and `PRAGMA query_only`;
 //!    PostgreSQL ones must log in as a role that can only read, checked on every connection
-//!    ([`super::datasource_role`]), with `default_transaction_read_only` on.
+//!    ([`super::role`]), with `default_transaction_read_only` on.
 //! 3. The transaction: every query runs inside `BEGIN READ ONLY` on PostgreSQL (with a
 //!    `statement_timeout`), a deferred transaction on SQLite, and is rolled back afterwards.
 //!
@@ -24,8 +24,8 @@ use futures::TryStreamExt;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow, AnyTypeInfoKind};
 use sqlx::{AnyPool, Column, Executor, Row, ValueRef};
 
-use super::bindings::jingxun::plugin::datasource::{QueryError, Rows};
-use super::bindings::jingxun::plugin::types::Value;
+use crate::plugins::contract::v1_1::jingxun::plugin::datasource::{QueryError, Rows};
+use crate::plugins::contract::v1_1::jingxun::plugin::types::Value;
 
 /// Most rows one query returns.
 pub const MAX_ROWS: u32 = 500;
@@ -235,7 +235,7 @@ fn open_read_only(url: &str) -> Result<Opened, String> {
         pool = pool.after_connect(move |conn, _| {
             let refused = refused.clone();
             Box::pin(async move {
-                let checked = super::datasource_role::check_connection(conn).await;
+                let checked = super::role::check_connection(conn).await;
                 let mut last = refused.lock().unwrap_or_else(|e| e.into_inner());
                 match checked {
                     Ok(()) => {

@@ -1,25 +1,23 @@
-//! The host capabilities a plugin imports, each checked on every call against the grants of
-//! the plugin that makes it: `datasource.query` (granted datasources only, read-only; see
-//! [`super::datasource`]), `http.send` (granted `host:port`s only, see [`super::http_grant`];
-//! plain `http://` for now: `https://` answers `invalid-request` "TLS not supported yet"),
-//! `config.get` (its own values), `log.log` (tracing, tagged with the plugin and request id) and
-//! `clock.now`. There is no WASI: a plugin has no files, sockets, environment or clock but these.
+//! `http.send`: HTTP requests to the hosts an administrator granted to the plugin, by
+//! `host:port` ([`grant`]); plain `http://` for now (`https://` answers `invalid-request` "TLS
+//! not supported yet"). A name reaches public addresses only: an internal one (loopback,
+//! private, link-local) must be granted as an address. Headers that belong to the host or the
+//! connection are refused; each exchange is bounded in time and size.
 
-use std::collections::{BTreeSet, HashMap};
+pub mod grant;
+
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 
-use super::bindings::jingxun::plugin::{clock, config, datasource, http, log, types};
-use super::datasource::{Pools, run_query};
-use super::http_grant::{
-    GrantHost, HTTP_DEFAULT_PORT, HttpGrant, HttpGrantError, canonical, is_internal,
-};
-use super::runtime::{CallClock, MemoryLimiter};
+use wasmtime::component::Linker;
+
+use super::{HostCall, HostState, OnHostCall};
+use crate::plugins::contract::v1_1::jingxun::plugin::http;
+use grant::{GrantHost, HTTP_DEFAULT_PORT, HttpGrant, canonical, is_internal};
 
 /// Longest an HTTP exchange may take, name resolution and connection included.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,113 +46,15 @@ fn forbidden_header(name: &str) -> bool {
     FORBIDDEN_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
 }
 
-/// What one plugin may do: loaded from the store, shared by all its calls.
-#[derive(Debug, Default)]
-pub struct PluginContext {
-    pub name: String,
-    pub version: String,
-    /// Granted datasources, with their URLs (only those that exist).
-    pub datasources: HashMap<String, String>,
-    /// Granted HTTP hosts as stored, lower case: `host:port`, `a.b.c.d:port` or `[v6]:port`
-    /// ([`HttpGrant`]; a grant stored before ports were required is ignored, and named in
-    /// the refusal).
-    pub http_hosts: BTreeSet<String>,
-    /// Its configuration values.
-    pub config: HashMap<String, String>,
+/// Links `http`.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    http::add_to_linker::<HostState, OnHostCall>(linker, HostState::host_call)
 }
 
-/// What every call shares: the runtime handle for async host work, datasource pools.
-pub struct Services {
-    pub runtime: tokio::runtime::Handle,
-    pub pools: Pools,
-}
-
-impl Services {
-    /// Services on the current tokio runtime.
-    pub fn new(runtime: tokio::runtime::Handle) -> Self {
-        Services {
-            runtime,
-            pools: Pools::default(),
-        }
-    }
-}
-
-/// The data of one call's store.
-pub struct HostState {
-    pub context: Arc<PluginContext>,
-    pub services: Arc<Services>,
-    pub request_id: String,
-    pub limiter: MemoryLimiter,
-    pub clock: CallClock,
-    /// Set by the epoch callback when the CPU limit was reached.
-    pub timed_out: bool,
-}
-
-impl HostState {
-    /// State for a call starting now.
-    pub fn new(
-        context: Arc<PluginContext>,
-        services: Arc<Services>,
-        request_id: String,
-        memory_limit: usize,
-    ) -> Self {
-        HostState {
-            context,
-            services,
-            request_id,
-            limiter: MemoryLimiter::new(memory_limit),
-            clock: CallClock::start(),
-            timed_out: false,
-        }
-    }
-
-    /// Time spent running the plugin's own code so far (host calls excluded).
-    pub fn guest_time(&self) -> Duration {
-        self.clock
-            .started
-            .elapsed()
-            .saturating_sub(self.clock.in_host)
-    }
-
-    /// Runs async host work to completion on this (blocking) thread, not counting its time
-    /// against the plugin's CPU limit.
-    fn block_on<F: std::future::Future>(&mut self, work: F) -> F::Output {
-        let started = Instant::now();
-        let out = self.services.runtime.block_on(work);
-        self.clock.in_host += started.elapsed();
-        out
-    }
-}
-
-impl types::Host for HostState {}
-
-impl datasource::Host for HostState {
-    fn query(
-        &mut self,
-        name: String,
-        sql: String,
-        params: Vec<types::Value>,
-    ) -> Result<datasource::Rows, datasource::QueryError> {
-        let Some(url) = self.context.datasources.get(&name).cloned() else {
-            tracing::warn!(plugin = %self.context.name, request = %self.request_id, datasource = %name, "plugin queried a datasource it was not granted");
-            return Err(datasource::QueryError::NotGranted(format!(
-                "datasource `{name}` is not granted to plugin {}",
-                self.context.name
-            )));
-        };
-        let services = self.services.clone();
-        let result = self.block_on(run_query(&services.pools, &name, &url, &sql, params));
-        if let Err(e) = &result {
-            tracing::info!(plugin = %self.context.name, request = %self.request_id, datasource = %name, error = ?e, "plugin query refused or failed");
-        }
-        result
-    }
-}
-
-impl http::Host for HostState {
+impl http::Host for HostCall<'_> {
     fn send(&mut self, req: http::Request) -> Result<http::Response, http::HttpError> {
-        let plugin = self.context.name.clone();
-        let request_id = self.request_id.clone();
+        let plugin = self.grants().plugin().to_owned();
+        let request_id = self.call.request_id.clone();
         let target = Target::of(&req)?;
         if let Some((name, _)) = req.headers.iter().find(|(name, _)| forbidden_header(name)) {
             tracing::warn!(plugin = %plugin, request = %request_id, header = %name, "plugin set an HTTP header that only the host sets; refused");
@@ -164,13 +64,13 @@ impl http::Host for HostState {
                  Proxy-*, TE, Trailer, Transfer-Encoding and Upgrade belong to the connection)"
             )));
         }
-        let grants = self.granted_http();
+        let grants = self.grants().http_grants();
         if !grants
             .iter()
             .any(|g| g.port == target.port && same_host(&g.host, &target.host))
         {
             tracing::warn!(plugin = %plugin, request = %request_id, host = %target.display(), "plugin reached for an HTTP host it was not granted");
-            let portless = self.context.http_hosts.iter().find(|g| {
+            let portless = self.grants().http_hosts().find(|g| {
                 HttpGrant::parse(&format!("{g}:{}", target.port))
                     .is_ok_and(|p| same_host(&p.host, &target.host))
             });
@@ -209,24 +109,6 @@ impl http::Host for HostState {
                 .await
                 .unwrap_or(Err(http::HttpError::Timeout))
         })
-    }
-}
-
-impl HostState {
-    /// This plugin's HTTP grants that name a port (the others reach nothing).
-    fn granted_http(&self) -> Vec<HttpGrant> {
-        self.context
-            .http_hosts
-            .iter()
-            .filter_map(|g| match HttpGrant::parse(g) {
-                Ok(grant) => Some(grant),
-                Err(HttpGrantError::MissingPort(_)) => None,
-                Err(e) => {
-                    tracing::warn!(plugin = %self.context.name, grant = %g, error = %e, "ignoring an HTTP grant that is not HOST:PORT");
-                    None
-                }
-            })
-            .collect()
     }
 }
 
@@ -423,50 +305,22 @@ async fn exchange(
     }
 }
 
-impl config::Host for HostState {
-    fn get(&mut self, key: String) -> Option<String> {
-        self.context.config.get(&key).cloned()
-    }
-}
-
-impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, message: String) {
-        // Bounded, so that a plugin cannot flood the log with one line.
-        let message: String = message.chars().take(2000).collect();
-        let plugin = self.context.name.as_str();
-        let version = self.context.version.as_str();
-        let request = self.request_id.as_str();
-        match level {
-            log::Level::Debug => tracing::debug!(plugin, version, request, "{message}"),
-            log::Level::Info => tracing::info!(plugin, version, request, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin, version, request, "{message}"),
-            log::Level::Error => tracing::error!(plugin, version, request, "{message}"),
-        }
-    }
-}
-
-impl clock::Host for HostState {
-    fn now(&mut self) -> i64 {
-        crate::clock::now_ms()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::bindings::jingxun::plugin::http::Host as _;
+    use crate::plugins::capability::testing::call_state_on;
+    use crate::plugins::contract::v1_1::jingxun::plugin::http::Host as _;
+    use crate::plugins::grants::Grants;
+    use crate::store::Store;
 
-    fn state(granted: &[&str]) -> HostState {
-        HostState::new(
-            Arc::new(PluginContext {
-                name: "web".into(),
-                http_hosts: granted.iter().map(|h| h.to_string()).collect(),
-                ..PluginContext::default()
-            }),
-            Arc::new(Services::new(tokio::runtime::Handle::current())),
-            "test".into(),
-            1 << 20,
-        )
+    /// The call state of a plugin granted `granted` (its store is not used by `http`).
+    async fn state(granted: &[&str]) -> HostState {
+        let mut grants = Grants::new("web", "1.0.0");
+        for host in granted {
+            grants.grant_http_host(host);
+        }
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        call_state_on(grants, store)
     }
 
     fn get(url: &str) -> http::Request {
@@ -509,7 +363,7 @@ mod tests {
         mut s: HostState,
         request: http::Request,
     ) -> Result<http::Response, http::HttpError> {
-        tokio::task::spawn_blocking(move || s.send(request))
+        tokio::task::spawn_blocking(move || s.host_call().send(request))
             .await
             .unwrap()
     }
@@ -519,7 +373,7 @@ mod tests {
      {
         let port = server().await;
         // `localhost` resolves to loopback: granted by name, it is refused after resolution.
-        let by_name = state(&[&format!("localhost:{port}")]);
+        let by_name = state(&[&format!("localhost:{port}")]).await;
         let refused = send_from_plugin(by_name, get(&format!("http://localhost:{port}/x"))).await;
         assert!(
             matches!(&refused, Err(http::HttpError::NotGranted(m))
@@ -527,7 +381,7 @@ mod tests {
             "{refused:?}"
         );
         // Granted by address, the same server answers.
-        let by_address = state(&[&format!("127.0.0.1:{port}")]);
+        let by_address = state(&[&format!("127.0.0.1:{port}")]).await;
         let response = send_from_plugin(by_address, get(&format!("http://127.0.0.1:{port}/x")))
             .await
             .unwrap();
@@ -537,7 +391,7 @@ mod tests {
         );
         // Its IPv4-mapped IPv6 form is the same address.
         let port = server().await;
-        let mapped = state(&[&format!("127.0.0.1:{port}")]);
+        let mapped = state(&[&format!("127.0.0.1:{port}")]).await;
         let answer =
             send_from_plugin(mapped, get(&format!("http://[::ffff:127.0.0.1]:{port}/x"))).await;
         assert!(
@@ -549,14 +403,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_grant_reaches_its_own_port_only_and_one_without_a_port_reaches_nothing() {
         let port = server().await;
-        let other_port = state(&[&format!("127.0.0.1:{}", port.wrapping_add(1).max(1))]);
+        let other_port = state(&[&format!("127.0.0.1:{}", port.wrapping_add(1).max(1))]).await;
         let refused = send_from_plugin(other_port, get(&format!("http://127.0.0.1:{port}/"))).await;
         assert!(
             matches!(&refused, Err(http::HttpError::NotGranted(_))),
             "{refused:?}"
         );
         // A grant stored before ports were required: refused, with what to grant instead.
-        let portless = state(&["127.0.0.1"]);
+        let portless = state(&["127.0.0.1"]).await;
         let refused = send_from_plugin(portless, get(&format!("http://127.0.0.1:{port}/"))).await;
         assert!(
             matches!(&refused, Err(http::HttpError::NotGranted(m))
@@ -564,7 +418,7 @@ mod tests {
             "{refused:?}"
         );
         // No port in the URL is port 80, which a grant must name.
-        let portless_url = state(&[&format!("127.0.0.1:{port}")]);
+        let portless_url = state(&[&format!("127.0.0.1:{port}")]).await;
         let refused = send_from_plugin(portless_url, get("http://127.0.0.1/")).await;
         assert!(
             matches!(&refused, Err(http::HttpError::NotGranted(m)) if m.contains("127.0.0.1:80")),
@@ -588,7 +442,7 @@ mod tests {
             "Content-Length",
         ] {
             let (port, heard) = recording_server().await;
-            let s = state(&[&format!("127.0.0.1:{port}")]);
+            let s = state(&[&format!("127.0.0.1:{port}")]).await;
             let mut request = get(&format!("http://127.0.0.1:{port}/x"));
             request.headers.push((name.into(), "evil.example".into()));
             let refused = send_from_plugin(s, request).await;
@@ -610,7 +464,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_request_carries_the_urls_host_and_the_plugins_own_headers() {
         let (port, heard) = recording_server().await;
-        let s = state(&[&format!("127.0.0.1:{port}")]);
+        let s = state(&[&format!("127.0.0.1:{port}")]).await;
         let response = send_from_plugin(s, get(&format!("http://127.0.0.1:{port}/x?plate=A1")))
             .await
             .unwrap();
@@ -649,13 +503,15 @@ mod tests {
     async fn http_reaches_granted_hosts_only_and_plain_http_only() {
         let port = server().await;
         let granted = format!("127.0.0.1:{port}");
-        let mut s = state(&[&granted]);
+        let mut s = state(&[&granted]).await;
         let answers = tokio::task::spawn_blocking(move || {
             (
-                s.send(get(&format!("http://127.0.0.1:{port}/x"))),
-                s.send(get("http://10.1.2.3/x")),
-                s.send(get(&format!("https://127.0.0.1:{port}/x"))),
-                s.send(get("not a url")),
+                s.host_call()
+                    .send(get(&format!("http://127.0.0.1:{port}/x"))),
+                s.host_call().send(get("http://10.1.2.3/x")),
+                s.host_call()
+                    .send(get(&format!("https://127.0.0.1:{port}/x"))),
+                s.host_call().send(get("not a url")),
             )
         })
         .await

@@ -2,7 +2,7 @@
 //! finding 9; R5).
 //!
 //! Every plugin query already runs in a `READ ONLY` transaction after a statement check (see
-//! [`super::datasource`]), but those are the host's locks: a role that may write would still
+//! [`super::query`]), but those are the host's locks: a role that may write would still
 //! write through a function or a bug in them. So the role itself is checked when a datasource
 //! is added (`jingxun datasource add`) and again on every connection the host opens: a
 //! superuser, a role that may create roles, and a role that owns, or may `INSERT`, `UPDATE`,
@@ -161,9 +161,9 @@ pub async fn check_url(url: &str) -> Result<(), RoleError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::query::{Pools, run_query};
     use super::*;
-    use crate::plugins::bindings::jingxun::plugin::datasource::QueryError;
-    use crate::plugins::datasource::{Pools, run_query};
+    use crate::plugins::contract::v1_1::jingxun::plugin::datasource::QueryError;
     use crate::testing::POSTGRES_ENV;
 
     /// A database of its own on the PostgreSQL test server with roles of their own (roles are
@@ -319,7 +319,11 @@ mod tests {
         let pools = Pools::default();
         let sql = "SELECT owner FROM police.vehicles WHERE plate = $1";
         let plate = || {
-            vec![crate::plugins::bindings::jingxun::plugin::types::Value::Text("京A12345".into())]
+            vec![
+                crate::plugins::contract::v1_1::jingxun::plugin::types::Value::Text(
+                    "京A12345".into(),
+                ),
+            ]
         };
         let refused = run_query(&pools, "su", &scratch.as_admin(), sql, plate())
             .await
