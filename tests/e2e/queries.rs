@@ -24,6 +24,7 @@ jingxun::on_both_backends!(Backend =>
     a_new_plugin_version_answers_without_a_restart_and_loses_nothing,
     in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited,
     txl_lists_the_people_of_the_address_book_to_an_officer_only,
+    crj_lists_border_crossings_only_to_an_officer_granted_it,
 );
 
 /// A daemon with the demo datasource, the bundled plugins, an officer and a traffic warden.
@@ -422,6 +423,34 @@ async fn txl_lists_the_people_of_the_address_book_to_an_officer_only(backend: Ba
         .find(|r| r["event"] == "query" && r["object"] == "TXL 张三")
         .expect("the look-up is audited");
     assert_eq!(row["outcome"], "answered");
+    rig.finish().await;
+}
+
+/// Issue 13: `CRJ <身份证号>` (the bundled `exitentry` plugin on contract 1.1) lists a
+/// person's border crossings, newest first, to an officer granted the business; the officer
+/// role does not hold it until an administrator grants it. The not-found text is exact.
+async fn crj_lists_border_crossings_only_to_an_officer_granted_it(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let refused = rig.ask(OFFICER, "CRJ 110105198503120039").await;
+    assert!(
+        refused.contains("无权") && !refused.contains("深圳湾"),
+        "{refused}"
+    );
+    rig.daemon
+        .cli_ok(&["user", "grant", "--login", "wang", "--business", "CRJ"]);
+    // Not the same text again: the modem's store takes a repeated PDU for a re-delivery.
+    let reply = rig.ask(OFFICER, "crj 110105198503120039").await;
+    assert!(
+        reply.starts_with(
+            "李明（110105198503120039）出入境记录4条：\n\
+             2026-07-17 入境 深圳湾口岸 自香港 往来港澳通行证\n"
+        ),
+        "{reply}"
+    );
+    assert_eq!(
+        rig.ask(OFFICER, "CRJ 310104199207150028").await,
+        "出入境记录310104199207150028不存在。"
+    );
     rig.finish().await;
 }
 

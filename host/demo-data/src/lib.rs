@@ -113,6 +113,21 @@ pub struct Wanted {
     pub level: String,
 }
 
+/// One row of `exit_entry`: a border crossing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crossing {
+    pub id: i64,
+    pub id_number: String,
+    pub name: String,
+    /// `出境` or `入境`.
+    pub direction: String,
+    pub crossed_on: String,
+    pub port: String,
+    /// The country or region travelled to (出境) or from (入境).
+    pub place: String,
+    pub document: String,
+}
+
 /// A whole generated datasource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoData {
@@ -120,6 +135,7 @@ pub struct DemoData {
     pub vehicles: Vec<Vehicle>,
     pub licences: Vec<Licence>,
     pub wanted: Vec<Wanted>,
+    pub crossings: Vec<Crossing>,
 }
 
 /// A query to try on the demo data and what it answers.
@@ -143,6 +159,7 @@ pub struct DemoSummary {
     pub vehicles: usize,
     pub licences: usize,
     pub wanted: usize,
+    pub crossings: usize,
     /// The fixed records, as queries to try.
     pub queries: Vec<DemoQuery>,
 }
@@ -231,6 +248,7 @@ pub async fn write_demo_database_with(
         vehicles: data.vehicles.len(),
         licences: data.licences.len(),
         wanted: data.wanted.len(),
+        crossings: data.crossings.len(),
         queries: demo_queries(),
     })
 }
@@ -314,6 +332,22 @@ async fn write_rows(path: &Path, data: &DemoData) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
+    for c in &data.crossings {
+        sqlx::query(
+            "INSERT INTO exit_entry (id, id_number, name, direction, crossed_on, port, place, \
+             document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(c.id)
+        .bind(&c.id_number)
+        .bind(&c.name)
+        .bind(&c.direction)
+        .bind(&c.crossed_on)
+        .bind(&c.port)
+        .bind(&c.place)
+        .bind(&c.document)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     conn.close().await
 }
@@ -348,6 +382,14 @@ pub fn demo_queries() -> Vec<DemoQuery> {
             "七名在逃人员刘洋，列出5名，另有2人未列出",
         ),
         q(format!("ZT {}", demo::ABSENT_NAME), "姓名 司马光不存在。"),
+        q(
+            format!("CRJ {}", demo::OWNER_ID),
+            "李明的出入境记录4条，最近一条：2026-07-17 入境 深圳湾口岸 自香港",
+        ),
+        q(
+            format!("CRJ {}", demo::NEVER_CROSSED),
+            "出入境记录310104199207150028不存在。",
+        ),
     ]
 }
 
@@ -675,6 +717,20 @@ const UNITS: &[&str] = &[
     "网络安全保卫支队",
 ];
 
+/// Where travellers go, through which crossing, with which document.
+const TRIPS: &[(&str, &str, &str)] = &[
+    ("日本", "北京首都国际机场", "护照"),
+    ("泰国", "上海浦东国际机场", "护照"),
+    ("韩国", "上海浦东国际机场", "护照"),
+    ("新加坡", "广州白云国际机场", "护照"),
+    ("美国", "北京首都国际机场", "护照"),
+    ("香港", "深圳湾口岸", "往来港澳通行证"),
+    ("香港", "罗湖口岸", "往来港澳通行证"),
+    ("澳门", "拱北口岸", "往来港澳通行证"),
+    ("台湾", "厦门高崎国际机场", "往来台湾通行证"),
+    ("越南", "友谊关口岸", "护照"),
+];
+
 /// Letters used in plate serials (I and O are never issued: they read as 1 and 0).
 const PLATE_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -706,11 +762,13 @@ pub fn generate(seed: u64, counts: DemoCounts) -> Result<DemoData, DemoDataError
     let vehicles = g.vehicles(&persons, counts.vehicles);
     let licences = g.licences(&persons, counts.licences)?;
     let wanted = g.wanted(&persons, counts.wanted);
+    let crossings = g.crossings(&persons);
     Ok(DemoData {
         persons,
         vehicles,
         licences,
         wanted,
+        crossings,
     })
 }
 
@@ -1165,6 +1223,79 @@ impl Generator {
         wanted
     }
 
+    /// Border crossings: the fixed two trips of [`demo::OWNER_ID`], then one to three trips
+    /// (out and back, the last maybe still abroad) for about one adult in eight, never for
+    /// [`demo::NEVER_CROSSED`]. Ids in order of generation.
+    fn crossings(&mut self, persons: &[Person]) -> Vec<Crossing> {
+        let mut out: Vec<Crossing> = Vec::new();
+        let mut push = |person: &Person,
+                        direction: &str,
+                        on: NaiveDate,
+                        port: &str,
+                        place: &str,
+                        document: &str| {
+            out.push(Crossing {
+                id: out.len() as i64 + 1,
+                id_number: person.id_number.clone(),
+                name: person.name.clone(),
+                direction: direction.to_owned(),
+                crossed_on: iso(on),
+                port: port.to_owned(),
+                place: place.to_owned(),
+                document: document.to_owned(),
+            });
+        };
+        if let Some(owner) = persons.iter().find(|p| p.id_number == demo::OWNER_ID) {
+            let fixed = [
+                ("出境", date(2025, 2, 1), "北京首都国际机场", "日本", "护照"),
+                ("入境", date(2025, 2, 8), "北京首都国际机场", "日本", "护照"),
+                (
+                    "出境",
+                    date(2026, 7, 15),
+                    "深圳湾口岸",
+                    "香港",
+                    "往来港澳通行证",
+                ),
+                (
+                    "入境",
+                    date(2026, 7, 17),
+                    "深圳湾口岸",
+                    "香港",
+                    "往来港澳通行证",
+                ),
+            ];
+            for (direction, on, port, place, document) in fixed {
+                push(owner, direction, on, port, place, document);
+            }
+        }
+        for person in persons {
+            if person.id_number == demo::OWNER_ID
+                || person.id_number == demo::NEVER_CROSSED
+                || !self.is_adult(person)
+                || !self.rng.random_ratio(1, 8)
+            {
+                continue;
+            }
+            let trips = self.rng.random_range(1..=3);
+            for trip in 0..trips {
+                let (place, port, document) = *TRIPS
+                    .get(self.rng.random_range(0..TRIPS.len()))
+                    .unwrap_or(&TRIPS[0]);
+                let out_on = self.days_before(1800);
+                push(person, "出境", out_on, port, place, document);
+                let back = out_on.checked_add_days(Days::new(self.rng.random_range(2..30)));
+                // The last trip may still be going on.
+                match back.filter(|b| *b <= self.as_of) {
+                    Some(back) if trip + 1 < trips || self.rng.random_bool(0.8) => {
+                        push(person, "入境", back, port, place, document)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
     fn is_adult(&self, person: &Person) -> bool {
         parse_iso(&person.birth_date)
             .and_then(|born| self.as_of.years_since(born))
@@ -1222,6 +1353,48 @@ mod tests {
         assert_eq!(data.vehicles.len(), 3_000);
         assert_eq!(data.licences.len(), 2_000);
         assert_eq!(data.wanted.len(), 200);
+    }
+
+    /// `CRJ`: the owner of 京A12345 always has his two trips, the SFZ demo person never
+    /// crossed, and every crossing is a person's, dated no later than [`AS_OF`].
+    #[test]
+    fn border_crossings_belong_to_persons_and_include_the_fixed_trips() {
+        let data = data();
+        let owner: Vec<&Crossing> = data
+            .crossings
+            .iter()
+            .filter(|c| c.id_number == demo::OWNER_ID)
+            .collect();
+        assert_eq!(owner.len(), demo::OWNER_CROSSINGS);
+        assert_eq!(
+            (
+                owner[3].direction.as_str(),
+                owner[3].crossed_on.as_str(),
+                owner[3].place.as_str()
+            ),
+            ("入境", "2026-07-17", "香港")
+        );
+        assert!(
+            data.crossings
+                .iter()
+                .all(|c| c.id_number != demo::NEVER_CROSSED)
+        );
+        let persons: std::collections::HashMap<&str, &str> = data
+            .persons
+            .iter()
+            .map(|p| (p.id_number.as_str(), p.name.as_str()))
+            .collect();
+        let as_of = iso(date(AS_OF.0, AS_OF.1, AS_OF.2));
+        for c in &data.crossings {
+            assert_eq!(
+                persons.get(c.id_number.as_str()),
+                Some(&c.name.as_str()),
+                "{c:?}"
+            );
+            assert!(c.crossed_on <= as_of, "{c:?}");
+            assert!(c.direction == "出境" || c.direction == "入境", "{c:?}");
+        }
+        assert!(data.crossings.len() > 500, "{}", data.crossings.len());
     }
 
     #[test]
@@ -1431,6 +1604,14 @@ mod tests {
         .expect("query");
         assert_eq!(rows.len(), 5);
         assert_eq!(rows[0].1, demo::WANTED_MANY_COUNT as i64);
+        let (crossings,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM exit_entry WHERE id_number = $1")
+                .bind(demo::OWNER_ID)
+                .fetch_one(&mut conn)
+                .await
+                .expect("exit_entry");
+        assert_eq!(crossings, demo::OWNER_CROSSINGS as i64);
+        assert!(summary.crossings > demo::OWNER_CROSSINGS);
         conn.close().await.expect("closes");
 
         let again = write_demo_database(&path, DEFAULT_SEED).await;

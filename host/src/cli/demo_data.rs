@@ -25,8 +25,8 @@ fn print_summary(out: &mut impl Write, summary: &DemoSummary) -> std::io::Result
     )?;
     writeln!(
         out,
-        "  persons {}, vehicles {}, licences {}, wanted {}",
-        summary.persons, summary.vehicles, summary.licences, summary.wanted
+        "  persons {}, vehicles {}, licences {}, wanted {}, border crossings {}",
+        summary.persons, summary.vehicles, summary.licences, summary.wanted, summary.crossings
     )?;
     writeln!(
         out,

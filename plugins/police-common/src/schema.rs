@@ -1,4 +1,4 @@
-//! The schema of the `police` datasource as the four plugins read it, and the fixed records of
+//! The schema of the `police` datasource as the police plugins read it, and the fixed records of
 //! the synthetic demo database (`jingxun demo-data`). The generator creates exactly these
 //! tables, so the plugins and the generator cannot drift apart; plugins/README.md documents them.
 //!
@@ -54,6 +54,17 @@ pub const SCHEMA: &[&str] = &[
         level        TEXT NOT NULL      -- A级, B级, 网上追逃
     )",
     "CREATE INDEX wanted_name ON wanted (name)",
+    "CREATE TABLE exit_entry (
+        id          INTEGER PRIMARY KEY,
+        id_number   TEXT NOT NULL,      -- the traveller (persons.id_number)
+        name        TEXT NOT NULL,
+        direction   TEXT NOT NULL,      -- 出境 or 入境
+        crossed_on  TEXT NOT NULL,      -- YYYY-MM-DD
+        port        TEXT NOT NULL,      -- the border crossing, e.g. 北京首都国际机场
+        place       TEXT NOT NULL,      -- country or region travelled to or from
+        document    TEXT NOT NULL       -- 护照, 往来港澳通行证, 往来台湾通行证
+    )",
+    "CREATE INDEX exit_entry_id_number ON exit_entry (id_number)",
 ];
 
 /// Fixed records every demo database contains, for demonstrations and tests.
@@ -84,6 +95,10 @@ pub mod demo {
     pub const ABSENT_ID_NUMBER: &str = "110101199003078515";
     /// A name that never appears anywhere (its surname is not in the generator's list).
     pub const ABSENT_NAME: &str = "司马光";
+    /// How many exit/entry records [`OWNER_ID`] has (`CRJ 110105198503120039`): two trips.
+    pub const OWNER_CROSSINGS: usize = 4;
+    /// A person always present with no exit/entry record ([`ID_NUMBER`]).
+    pub const NEVER_CROSSED: &str = ID_NUMBER;
 }
 
 #[cfg(test)]
