@@ -476,6 +476,13 @@ pub struct PluginsConfig {
     /// CPU time one plugin call may use (time in host calls such as queries not counted).
     #[serde(default = "default_plugin_cpu_limit_ms")]
     pub cpu_limit_ms: u64,
+    /// Time one plugin call may take from start to end, host calls (queries, HTTP) included:
+    /// a call past it is stopped, even while it waits for the host.
+    #[serde(default = "default_plugin_wall_limit_ms")]
+    pub wall_limit_ms: u64,
+    /// Host calls one plugin call may make (queries, HTTP requests, log lines, clock reads).
+    #[serde(default = "default_plugin_max_host_calls")]
+    pub max_host_calls: u32,
     /// Memory one plugin call may use.
     #[serde(default = "default_plugin_memory_limit_mb")]
     pub memory_limit_mb: u64,
@@ -498,11 +505,19 @@ fn default_plugin_memory_limit_mb() -> u64 {
 fn default_plugin_max_reply_parts() -> usize {
     5
 }
+fn default_plugin_wall_limit_ms() -> u64 {
+    10_000
+}
+fn default_plugin_max_host_calls() -> u32 {
+    256
+}
 impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
             cache_dir: None,
             cpu_limit_ms: default_plugin_cpu_limit_ms(),
+            wall_limit_ms: default_plugin_wall_limit_ms(),
+            max_host_calls: default_plugin_max_host_calls(),
             memory_limit_mb: default_plugin_memory_limit_mb(),
             max_reply_parts: default_plugin_max_reply_parts(),
             bundled_dir: None,
@@ -879,6 +894,18 @@ impl Config {
                 "must be between 1 and 4096 (MiB per plugin call)",
             );
         }
+        if !(self.plugins.cpu_limit_ms..=600_000).contains(&self.plugins.wall_limit_ms) {
+            return invalid(
+                "plugins.wall_limit_ms".into(),
+                "must be at least cpu_limit_ms and at most 600000 (milliseconds per plugin call, host calls included)",
+            );
+        }
+        if !(1..=100_000).contains(&self.plugins.max_host_calls) {
+            return invalid(
+                "plugins.max_host_calls".into(),
+                "must be between 1 and 100000 (host calls per plugin call)",
+            );
+        }
         if !(1..=20).contains(&self.plugins.max_reply_parts) {
             return invalid(
                 "plugins.max_reply_parts".into(),
@@ -1057,6 +1084,11 @@ mod tests {
         assert_eq!(config.plugins.cpu_limit_ms, 200);
         assert_eq!(config.plugins.memory_limit_mb, 32);
         assert_eq!(config.plugins.max_reply_parts, 5);
+        assert_eq!(config.plugins.wall_limit_ms, 10_000);
+        assert_eq!(config.plugins.max_host_calls, 256);
+        let err =
+            Config::from_toml("[plugins]\ncpu_limit_ms = 500\nwall_limit_ms = 400\n").unwrap_err();
+        assert!(err.to_string().contains("plugins.wall_limit_ms"), "{err}");
         let err = Config::from_toml("[plugins]\nmax_reply_parts = 0\n").unwrap_err();
         assert!(err.to_string().contains("plugins.max_reply_parts"), "{err}");
         let err = Config::from_toml("[plugins]\ncpu_limit_ms = 0\n").unwrap_err();

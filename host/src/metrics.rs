@@ -295,6 +295,8 @@ fn failure_kind(error: &InvocationError) -> &'static str {
         InvocationError::Timeout { .. } => "timeout",
         InvocationError::OutOfMemory { .. } => "out_of_memory",
         InvocationError::ReplyTooLong { .. } => "reply_too_long",
+        InvocationError::DeadlinePassed { .. } => "deadline",
+        InvocationError::TooManyHostCalls { .. } => "host_calls",
         InvocationError::Host { .. } => "host",
     }
 }

@@ -95,7 +95,7 @@ pub async fn run(options: &BenchOptions, out: &mut impl Write) -> Result<(), Ben
 /// plugin querying the demo datasource, audit row, reply and routed mark committed).
 async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> {
     use jingxun::directory::Directory;
-    use jingxun::plugins::{PluginHost, PluginSettings};
+    use jingxun::plugins::{CallLimits, PluginHost, PluginSettings};
     use jingxun::router::{Router, RouterParts, RouterSettings};
     use jingxun::store::NewInboundPart;
 
@@ -134,8 +134,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         .await?;
     let settings = PluginSettings {
         cache_dir: dir.path().join("cache"),
-        cpu_limit: Duration::from_millis(200),
-        memory_limit_bytes: 32 << 20,
+        limits: CallLimits::default(),
         max_reply_parts: 5,
         bundled_dir: Some(bundled),
     };
@@ -216,7 +215,7 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
 
 /// Plugin invocation overhead and warm-cache load time (see the module documentation).
 async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
-    use jingxun::plugins::{PluginHost, PluginRequest, PluginSettings};
+    use jingxun::plugins::{CallLimits, PluginHost, PluginRequest, PluginSettings};
     let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join("../plugins")))
@@ -238,8 +237,7 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         .with_secrets(&jingxun::secrets::Secrets::generate()?);
     let settings = PluginSettings {
         cache_dir: tmp.path().join("cache"),
-        cpu_limit: Duration::from_millis(200),
-        memory_limit_bytes: 32 << 20,
+        limits: CallLimits::default(),
         max_reply_parts: 5,
         bundled_dir: None,
     };

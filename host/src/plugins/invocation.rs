@@ -75,6 +75,17 @@ pub enum InvocationError {
         "plugin {plugin} ran longer than {limit_ms} ms and was stopped ([plugins] cpu_limit_ms)"
     )]
     Timeout { plugin: String, limit_ms: u64 },
+    /// The call passed its deadline (`[plugins] wall_limit_ms`, host calls included) and was
+    /// stopped.
+    #[error(
+        "plugin {plugin} took longer than {limit_ms} ms in all, host calls included, and was stopped ([plugins] wall_limit_ms)"
+    )]
+    DeadlinePassed { plugin: String, limit_ms: u64 },
+    /// The plugin made more host calls than one call may and was stopped.
+    #[error(
+        "plugin {plugin} made more than {limit} host calls in one call and was stopped ([plugins] max_host_calls)"
+    )]
+    TooManyHostCalls { plugin: String, limit: u32 },
     /// The plugin wanted more memory than it may have and was stopped.
     #[error(
         "plugin {plugin} needed more than {limit_bytes} bytes of memory and was stopped ([plugins] memory_limit_mb)"
@@ -105,6 +116,8 @@ impl InvocationError {
             | InvocationError::Trap { plugin, .. }
             | InvocationError::Timeout { plugin, .. }
             | InvocationError::OutOfMemory { plugin, .. }
+            | InvocationError::DeadlinePassed { plugin, .. }
+            | InvocationError::TooManyHostCalls { plugin, .. }
             | InvocationError::ReplyTooLong { plugin, .. }
             | InvocationError::Host { plugin, .. } => Some(plugin),
         }

@@ -8,8 +8,10 @@
 //! - Per plugin an `InstancePre` (imports resolved once); per request a fresh `Store` and
 //!   instance, so no state leaks between requests.
 //! - Limits per request: CPU time by epoch interruption (`[plugins] cpu_limit_ms`, time in host
-//!   calls not counted), linear memory (`[plugins] memory_limit_mb`). A trap, timeout or
-//!   out-of-memory is an [`InvocationError`]; the daemon and the other plugins go on.
+//!   calls not counted), a deadline with host calls counted (`wall_limit_ms`: each host call's
+//!   own wait is cut at it), host calls (`max_host_calls`), linear memory (`memory_limit_mb`),
+//!   reply length (`max_reply_parts`). Going past any is an [`InvocationError`]; the daemon and
+//!   the other plugins go on.
 //! - Capabilities, one module each ([`capability`]), check every host call against the
 //!   plugin's [`Grants`]; SQL is read-only three ways ([`capability::datasource`]).
 //! - The registry lives in the store ([`crate::store::PluginRecord`]): install, upgrade (the
@@ -42,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::ChangeAuthor;
 use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store};
+pub use capability::CallLimits;
 use capability::{Call, Services};
 use contract::{ContractVersion, Prepared, latest as wit};
 pub use error::PluginError;
@@ -62,10 +65,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub struct PluginSettings {
     /// Where compiled artefacts are cached.
     pub cache_dir: PathBuf,
-    /// CPU time one request may use.
-    pub cpu_limit: Duration,
-    /// Linear memory one request may use.
-    pub memory_limit_bytes: usize,
+    /// What one call may spend: CPU, wall-clock time, memory, host calls.
+    pub limits: CallLimits,
     /// Longest reply (or usage text) in SMS parts; longer is the plugin's error.
     pub max_reply_parts: usize,
     /// Components installed into a fresh database at first start (`*.wasm`, not recursive).
@@ -90,10 +91,7 @@ impl PluginSettings {
         });
         PluginSettings {
             cache_dir,
-            cpu_limit: Duration::from_millis(p.cpu_limit_ms),
-            memory_limit_bytes: usize::try_from(p.memory_limit_mb)
-                .unwrap_or(usize::MAX / (1 << 20))
-                .saturating_mul(1 << 20),
+            limits: CallLimits::from_config(p),
             max_reply_parts: p.max_reply_parts,
             bundled_dir,
         }
@@ -258,11 +256,7 @@ impl PluginHost {
         settings: PluginSettings,
         serving: bool,
     ) -> Result<PluginHost, PluginError> {
-        let runtime = Runtime::new(
-            settings.cache_dir.clone(),
-            settings.cpu_limit,
-            settings.memory_limit_bytes,
-        )?;
+        let runtime = Runtime::new(settings.cache_dir.clone(), settings.limits)?;
         let host = PluginHost {
             inner: Arc::new(Inner {
                 services: Arc::new(Services::new(

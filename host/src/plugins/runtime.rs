@@ -19,7 +19,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-use super::capability::{self, Call, HostState};
+use super::capability::{self, Call, CallLimits, HostState, Spent};
 use super::contract::{Description, Prepared, latest};
 use super::{InvocationError, PluginError};
 
@@ -50,17 +50,12 @@ pub struct Runtime {
     /// Hex digest of everything about the engine that makes an artefact (in)compatible.
     engine_key: String,
     pub counters: CacheCounters,
-    cpu_limit: Duration,
-    memory_limit: usize,
+    limits: CallLimits,
 }
 
 impl Runtime {
     /// Builds the engine and starts its epoch ticker (a thread that stops with the engine).
-    pub fn new(
-        cache_dir: PathBuf,
-        cpu_limit: Duration,
-        memory_limit: usize,
-    ) -> Result<Runtime, PluginError> {
+    pub fn new(cache_dir: PathBuf, limits: CallLimits) -> Result<Runtime, PluginError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -72,7 +67,7 @@ impl Runtime {
             .max_core_instances_per_component(16)
             .total_memories(MAX_CONCURRENT_CALLS)
             .total_tables(MAX_CONCURRENT_CALLS * 8)
-            .max_memory_size(memory_limit)
+            .max_memory_size(limits.memory_bytes)
             .linear_memory_keep_resident(256 * 1024)
             .table_keep_resident(16 * 1024);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -106,8 +101,7 @@ impl Runtime {
             cache_dir,
             engine_key,
             counters: CacheCounters::default(),
-            cpu_limit,
-            memory_limit,
+            limits,
         })
     }
 
@@ -171,24 +165,34 @@ impl Runtime {
         }
     }
 
-    /// A fresh store for one call: memory limiter, CPU deadline (guest time only: time spent
-    /// in host calls is not counted).
+    /// A fresh store for one call: memory limiter, CPU limit (guest time only: time spent in
+    /// host calls is not counted) and the call's deadline (everything counted), both checked at
+    /// each epoch tick while the plugin runs; host calls check the deadline and their budget
+    /// themselves ([`capability::HostCall::begin`]).
     fn store(&self, state: HostState) -> Store<HostState> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let limit = self.cpu_limit;
-        store.set_epoch_deadline(ticks(limit));
+        let limits = self.limits;
+        store.set_epoch_deadline(ticks(limits.cpu.min(limits.wall)));
         store.epoch_deadline_callback(move |mut ctx| {
             let state = ctx.data_mut();
             let used = state.guest_time();
-            if used >= limit {
-                state.timed_out = true;
+            let elapsed = state.budget.started.elapsed();
+            if used >= limits.cpu {
+                state.budget.spent = Some(Spent::Cpu);
                 Err(wasmtime::format_err!(
                     "the plugin ran longer than its CPU limit of {} ms",
-                    limit.as_millis()
+                    limits.cpu.as_millis()
+                ))
+            } else if elapsed >= limits.wall {
+                state.budget.spent = Some(Spent::WallClock);
+                Err(wasmtime::format_err!(
+                    "the plugin's call passed its deadline of {} ms",
+                    limits.wall.as_millis()
                 ))
             } else {
-                Ok(UpdateDeadline::Continue(ticks(limit - used)))
+                let next = (limits.cpu - used).min(limits.wall - elapsed);
+                Ok(UpdateDeadline::Continue(ticks(next)))
             }
         });
         store
@@ -197,7 +201,7 @@ impl Runtime {
     /// Calls `describe` (`manifest` in 1.0) in a fresh sandbox.
     pub fn describe(&self, pre: &Prepared, call: Call) -> Result<Description, InvocationError> {
         let name = call.grants.plugin().to_owned();
-        let mut store = self.store(HostState::new(call, self.memory_limit));
+        let mut store = self.store(HostState::new(call, &self.limits));
         let result = pre.describe(&mut store);
         result.map_err(|e| self.classify(&name, &store, e))
     }
@@ -210,7 +214,7 @@ impl Runtime {
         request: &latest::Request,
     ) -> Result<Result<latest::Reply, latest::PluginError>, InvocationError> {
         let name = call.grants.plugin().to_owned();
-        let mut store = self.store(HostState::new(call, self.memory_limit));
+        let mut store = self.store(HostState::new(call, &self.limits));
         let result = pre.handle(&mut store, request);
         result.map_err(|e| self.classify(&name, &store, e))
     }
@@ -223,23 +227,35 @@ impl Runtime {
         e: wasmtime::Error,
     ) -> InvocationError {
         let state = store.data();
-        if state.timed_out {
-            InvocationError::Timeout {
-                plugin: plugin.to_owned(),
-                limit_ms: self.cpu_limit.as_millis() as u64,
-            }
-        } else if state.limiter.refused {
-            InvocationError::OutOfMemory {
-                plugin: plugin.to_owned(),
-                limit_bytes: self.memory_limit,
-            }
-        } else {
-            InvocationError::Trap {
-                plugin: plugin.to_owned(),
+        let plugin = plugin.to_owned();
+        match state.budget.spent {
+            Some(Spent::Cpu) => InvocationError::Timeout {
+                plugin,
+                limit_ms: millis(self.limits.cpu),
+            },
+            Some(Spent::WallClock) => InvocationError::DeadlinePassed {
+                plugin,
+                limit_ms: millis(self.limits.wall),
+            },
+            Some(Spent::HostCalls) => InvocationError::TooManyHostCalls {
+                plugin,
+                limit: self.limits.host_calls,
+            },
+            None if state.limiter.refused => InvocationError::OutOfMemory {
+                plugin,
+                limit_bytes: self.limits.memory_bytes,
+            },
+            None => InvocationError::Trap {
+                plugin,
                 message: format!("{e:#}"),
-            }
+            },
         }
     }
+}
+
+/// `d` in whole milliseconds.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Epoch ticks covering `d` (at least one).

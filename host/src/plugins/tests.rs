@@ -59,10 +59,13 @@ struct Env {
 
 impl Env {
     fn settings(dir: &Path) -> PluginSettings {
+        Env::settings_with(dir, CallLimits::default())
+    }
+
+    fn settings_with(dir: &Path, limits: CallLimits) -> PluginSettings {
         PluginSettings {
             cache_dir: dir.join("cache"),
-            cpu_limit: Duration::from_millis(200),
-            memory_limit_bytes: 32 << 20,
+            limits,
             max_reply_parts: 5,
             bundled_dir: Some(dir.join("bundled")),
         }
@@ -70,10 +73,15 @@ impl Env {
 
     /// A fresh SQLite store in a temporary directory, a host on it, and these fixtures installed.
     async fn new(fixtures: &[&str]) -> Env {
+        Env::with_limits(fixtures, CallLimits::default()).await
+    }
+
+    /// [`Env::new`] with other limits per call.
+    async fn with_limits(fixtures: &[&str], limits: CallLimits) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/jingxun.db", dir.path().display());
         let store = Store::connect(&url).await.unwrap();
-        let host = PluginHost::start(store.clone(), Env::settings(dir.path()))
+        let host = PluginHost::start(store.clone(), Env::settings_with(dir.path(), limits))
             .await
             .unwrap();
         for name in fixtures {
@@ -227,6 +235,100 @@ async fn a_reply_longer_than_the_part_limit_is_the_plugins_error() {
         "{err:?}"
     );
     echo_works(&env.host).await;
+}
+
+/// Issue 13: a plugin that spends its time in host calls (which the CPU limit does not count)
+/// is stopped by its budget of host calls; the others go on.
+#[tokio::test]
+async fn a_plugin_looping_in_host_calls_is_stopped_by_its_budget_and_others_go_on() {
+    let env = Env::new(&["echo", "hostloop"]).await;
+    let err = env.host.handle(request("LOOP", &[])).await.unwrap_err();
+    assert_eq!(
+        err,
+        InvocationError::TooManyHostCalls {
+            plugin: "hostloop".into(),
+            limit: CallLimits::default().host_calls,
+        }
+    );
+    echo_works(&env.host).await;
+}
+
+/// Issue 13: the same loop with a budget of host calls and a CPU limit too large to reach is
+/// stopped at the call's deadline.
+#[tokio::test]
+async fn a_plugin_looping_in_host_calls_is_stopped_at_its_deadline() {
+    let limits = CallLimits {
+        cpu: Duration::from_secs(60),
+        wall: Duration::from_millis(300),
+        host_calls: u32::MAX,
+        ..CallLimits::default()
+    };
+    let env = Env::with_limits(&["hostloop"], limits).await;
+    let err = env.host.handle(request("LOOP", &[])).await.unwrap_err();
+    assert_eq!(
+        err,
+        InvocationError::DeadlinePassed {
+            plugin: "hostloop".into(),
+            limit_ms: 300,
+        }
+    );
+}
+
+/// Issue 13: a call waiting on the host (an HTTP server that never answers) is cut at its
+/// deadline, not at the host call's own longer timeout, and other senders are answered while
+/// it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_stuck_in_a_host_call_ends_at_its_deadline_and_others_are_answered_meanwhile() {
+    let limits = CallLimits {
+        wall: Duration::from_secs(3),
+        ..CallLimits::default()
+    };
+    let env = Env::with_limits(&["echo", "fetch"], limits).await;
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    env.store
+        .plugin_grant(
+            "fetch",
+            GrantKind::HttpHost,
+            &format!("127.0.0.1:{port}"),
+            0,
+            &by(),
+        )
+        .await
+        .unwrap();
+    env.store
+        .plugin_config_set(
+            "fetch",
+            "silent",
+            &format!("http://127.0.0.1:{port}/"),
+            0,
+            &by(),
+        )
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    let host = env.host.clone();
+    let stuck = tokio::spawn(async move { host.handle(request("FETCH", &["SILENT"])).await });
+    echo_works(&env.host).await;
+    assert!(
+        !stuck.is_finished(),
+        "the other sender was answered while the stuck call waited"
+    );
+    let err = stuck.await.unwrap().unwrap_err();
+    assert_eq!(
+        err,
+        InvocationError::DeadlinePassed {
+            plugin: "fetch".into(),
+            limit_ms: 3000,
+        }
+    );
 }
 
 /// R5: a plugin reaches only what it was granted, and only to read.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::plugins::PluginSettings;
+use crate::plugins::{CallLimits, PluginSettings};
 use crate::store::{Direction, InboundOutcome, MessageFilter, MessageId, NewInboundPart};
 
 const OFFICER: &str = "+8613800000001";
@@ -24,8 +24,7 @@ impl Rig {
             store.clone(),
             PluginSettings {
                 cache_dir: dir.path().join("cache"),
-                cpu_limit: Duration::from_millis(200),
-                memory_limit_bytes: 32 << 20,
+                limits: CallLimits::default(),
                 max_reply_parts: 5,
                 bundled_dir: None,
             },

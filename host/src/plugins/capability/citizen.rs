@@ -24,18 +24,21 @@ impl citizen::Host for HostCall<'_> {
     fn lookup(
         &mut self,
         number: String,
-    ) -> Result<Option<citizen::Application>, citizen::CitizenError> {
+    ) -> wasmtime::Result<Result<Option<citizen::Application>, citizen::CitizenError>> {
         let plugin = self.grants().plugin().to_owned();
         if !self.grants().has(Capability::Citizen) {
+            self.begin()?;
             tracing::warn!(%plugin, request = %self.call.request_id, "plugin read citizens' applications without the grant");
-            return Err(citizen::CitizenError::NotGranted);
+            return Ok(Err(citizen::CitizenError::NotGranted));
         }
         let Some(sender) = self.call.sender.clone() else {
-            return Err(citizen::CitizenError::NoSender);
+            self.begin()?;
+            return Ok(Err(citizen::CitizenError::NoSender));
         };
         let number = number.trim().to_owned();
         if number.is_empty() || number.chars().count() > MAX_NUMBER_CHARS {
-            return Ok(None);
+            self.begin()?;
+            return Ok(Ok(None));
         }
         let store = self.call.services.store.clone();
         let request_id = self.call.request_id.clone();
@@ -61,36 +64,43 @@ impl citizen::Host for HostCall<'_> {
                 .await
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>(found)
-        });
-        let found = found.map_err(|e| {
-            tracing::warn!(plugin = %self.grants().plugin(), error = %e, "citizen application look-up failed");
-            citizen::CitizenError::Unavailable("the applications cannot be read".into())
         })?;
-        let Some(a) = found else {
-            return Ok(None);
-        };
-        // The store's CHECK keeps the kinds to these three.
-        let kind = match ApplicationKind::from_name(&a.kind) {
-            Some(ApplicationKind::Passport) => citizen::ApplicationKind::Passport,
-            Some(ApplicationKind::ExitEntry) => citizen::ApplicationKind::ExitEntry,
-            Some(ApplicationKind::IdCard) => citizen::ApplicationKind::IdCard,
-            None => {
-                tracing::error!(kind = %a.kind, "a citizen application of an unknown kind");
-                return Err(citizen::CitizenError::Unavailable(
-                    "the applications cannot be read".into(),
-                ));
-            }
-        };
-        Ok(Some(citizen::Application {
-            kind,
-            status: ApplicationStatus::from_name(&a.status)
-                .map_or(a.status, |s| s.label().to_owned()),
-            number: a.application_number,
-            name: a.name,
-            note: a.note,
-            updated_at: a.updated_at,
-        }))
+        Ok(found
+            .map_err(|e| {
+                tracing::warn!(%plugin, error = %e, "citizen application look-up failed");
+                citizen::CitizenError::Unavailable("the applications cannot be read".into())
+            })
+            .and_then(application))
     }
+}
+
+/// What the plugin sees of a stored application.
+fn application(
+    found: Option<crate::store::CitizenApplication>,
+) -> Result<Option<citizen::Application>, citizen::CitizenError> {
+    let Some(a) = found else {
+        return Ok(None);
+    };
+    // The store's CHECK keeps the kinds to these three.
+    let kind = match ApplicationKind::from_name(&a.kind) {
+        Some(ApplicationKind::Passport) => citizen::ApplicationKind::Passport,
+        Some(ApplicationKind::ExitEntry) => citizen::ApplicationKind::ExitEntry,
+        Some(ApplicationKind::IdCard) => citizen::ApplicationKind::IdCard,
+        None => {
+            tracing::error!(kind = %a.kind, "a citizen application of an unknown kind");
+            return Err(citizen::CitizenError::Unavailable(
+                "the applications cannot be read".into(),
+            ));
+        }
+    };
+    Ok(Some(citizen::Application {
+        kind,
+        status: ApplicationStatus::from_name(&a.status).map_or(a.status, |s| s.label().to_owned()),
+        number: a.application_number,
+        name: a.name,
+        note: a.note,
+        updated_at: a.updated_at,
+    }))
 }
 
 #[cfg(test)]
@@ -150,11 +160,11 @@ mod tests {
         let mut describing = call_state_from(granted(), db.store.clone(), None);
         let (refused, mine, theirs, missing, no_sender) = tokio::task::spawn_blocking(move || {
             (
-                not_granted.host_call().lookup("E1".into()),
-                own.host_call().lookup("E1".into()),
-                stranger.host_call().lookup("E1".into()),
-                stranger.host_call().lookup("E2".into()),
-                describing.host_call().lookup("E1".into()),
+                not_granted.host_call().lookup("E1".into()).unwrap(),
+                own.host_call().lookup("E1".into()).unwrap(),
+                stranger.host_call().lookup("E1".into()).unwrap(),
+                stranger.host_call().lookup("E2".into()).unwrap(),
+                describing.host_call().lookup("E1".into()).unwrap(),
             )
         })
         .await

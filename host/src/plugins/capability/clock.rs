@@ -11,7 +11,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl clock::Host for HostCall<'_> {
-    fn now(&mut self) -> i64 {
-        crate::clock::now_ms()
+    fn now(&mut self) -> wasmtime::Result<i64> {
+        self.begin()?;
+        Ok(crate::clock::now_ms())
     }
 }

@@ -12,7 +12,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl config::Host for HostCall<'_> {
-    fn get(&mut self, key: String) -> Option<String> {
-        self.grants().config(&key).map(str::to_owned)
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.begin()?;
+        Ok(self.grants().config(&key).map(str::to_owned))
     }
 }

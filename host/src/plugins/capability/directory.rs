@@ -24,26 +24,31 @@ impl directory::Host for HostCall<'_> {
         &mut self,
         name: String,
         limit: u32,
-    ) -> Result<directory::Found, directory::DirectoryError> {
+    ) -> wasmtime::Result<Result<directory::Found, directory::DirectoryError>> {
         if !self.grants().has(Capability::Directory) {
+            self.begin()?;
             tracing::warn!(plugin = %self.grants().plugin(), request = %self.call.request_id, "plugin used the directory without the grant");
-            return Err(directory::DirectoryError::NotGranted);
+            return Ok(Err(directory::DirectoryError::NotGranted));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Ok(directory::Found {
+            self.begin()?;
+            return Ok(Ok(directory::Found {
                 people: Vec::new(),
                 total: 0,
-            });
+            }));
         }
         let store = self.call.services.store.clone();
-        let found = self
-            .block_on(store.address_book_find(name, limit.min(MAX_PEOPLE)))
-            .map_err(|e| {
+        let found = match self.block_on(store.address_book_find(name, limit.min(MAX_PEOPLE)))? {
+            Ok(found) => found,
+            Err(e) => {
                 tracing::warn!(plugin = %self.grants().plugin(), error = %e, "directory look-up failed");
-                directory::DirectoryError::Unavailable("the address book cannot be read".into())
-            })?;
-        Ok(directory::Found {
+                return Ok(Err(directory::DirectoryError::Unavailable(
+                    "the address book cannot be read".into(),
+                )));
+            }
+        };
+        Ok(Ok(directory::Found {
             people: found
                 .people
                 .into_iter()
@@ -55,7 +60,7 @@ impl directory::Host for HostCall<'_> {
                 })
                 .collect(),
             total: u32::try_from(found.total).unwrap_or(u32::MAX),
-        })
+        }))
     }
 }
 
@@ -90,9 +95,9 @@ mod tests {
         let mut granted = call_state_on(grants, db.store.clone());
         let (refused, found, blank) = tokio::task::spawn_blocking(move || {
             (
-                refused.host_call().find("张".into(), 5),
-                granted.host_call().find("张".into(), 1000),
-                granted.host_call().find("  ".into(), 5),
+                refused.host_call().find("张".into(), 5).unwrap(),
+                granted.host_call().find("张".into(), 1000).unwrap(),
+                granted.host_call().find("  ".into(), 5).unwrap(),
             )
         })
         .await

@@ -15,7 +15,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl log::Host for HostCall<'_> {
-    fn log(&mut self, level: log::Level, message: String) {
+    fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.begin()?;
         let message: String = message.chars().take(MAX_LOG_CHARS).collect();
         let plugin = self.grants().plugin();
         let version = self.grants().version();
@@ -26,5 +27,6 @@ impl log::Host for HostCall<'_> {
             log::Level::Warn => tracing::warn!(plugin, version, request, "{message}"),
             log::Level::Error => tracing::error!(plugin, version, request, "{message}"),
         }
+        Ok(())
     }
 }

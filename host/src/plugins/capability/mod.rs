@@ -58,44 +58,43 @@ pub struct Call {
 pub struct HostState {
     pub call: Call,
     pub limiter: MemoryLimiter,
-    pub clock: CallClock,
-    /// Set by the epoch callback when the CPU limit was reached.
-    pub timed_out: bool,
+    pub budget: CallBudget,
 }
 
 impl HostState {
-    /// State for a call starting now.
-    pub fn new(call: Call, memory_limit: usize) -> Self {
+    /// State for a call starting now, within `limits`.
+    pub fn new(call: Call, limits: &CallLimits) -> Self {
         HostState {
             call,
-            limiter: MemoryLimiter::new(memory_limit),
-            clock: CallClock::start(),
-            timed_out: false,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            budget: CallBudget::start(limits),
         }
     }
 
     /// Time spent running the plugin's own code so far (host calls excluded).
     pub fn guest_time(&self) -> Duration {
-        self.clock
+        self.budget
             .started
             .elapsed()
-            .saturating_sub(self.clock.in_host)
+            .saturating_sub(self.budget.in_host)
     }
 
     /// The view of the call that most capabilities work on.
     fn host_call(&mut self) -> HostCall<'_> {
         HostCall {
             call: &self.call,
-            clock: &mut self.clock,
+            budget: &mut self.budget,
         }
     }
 }
 
-/// A capability's view of a call: who it is for, and its clock, so that host work is not
-/// counted against the plugin's CPU limit.
+/// A capability's view of a call: who it is for, and what it may still spend. Every host
+/// function starts with [`HostCall::begin`] (or runs its work through [`HostCall::block_on`],
+/// which does), so that each call counts against the budget of host calls and none starts
+/// after the deadline.
 pub struct HostCall<'a> {
     pub call: &'a Call,
-    clock: &'a mut CallClock,
+    budget: &'a mut CallBudget,
 }
 
 impl HostCall<'_> {
@@ -104,13 +103,43 @@ impl HostCall<'_> {
         &self.call.grants
     }
 
-    /// Runs async host work to completion on this (blocking) thread, not counting its time
-    /// against the plugin's CPU limit.
-    pub fn block_on<F: std::future::Future>(&mut self, work: F) -> F::Output {
+    /// Counts one host call and returns the time left before the call's deadline; the trap
+    /// that stops the plugin when its host calls or its time are spent.
+    pub fn begin(&mut self) -> wasmtime::Result<Duration> {
+        let budget = &mut *self.budget;
+        budget.host_calls += 1;
+        if budget.host_calls > budget.max_host_calls {
+            budget.spent = Some(Spent::HostCalls);
+            return Err(wasmtime::format_err!(
+                "the plugin made more than {} host calls",
+                budget.max_host_calls
+            ));
+        }
+        let left = budget.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            budget.spent = Some(Spent::WallClock);
+            return Err(wasmtime::format_err!(
+                "the plugin's call passed its deadline"
+            ));
+        }
+        Ok(left)
+    }
+
+    /// Runs async host work on this (blocking) thread as one host call: counted, cut at the
+    /// call's deadline (a trap), and not counted against the plugin's CPU limit.
+    pub fn block_on<F: std::future::Future>(&mut self, work: F) -> wasmtime::Result<F::Output> {
+        let left = self.begin()?;
         let started = Instant::now();
-        let out = self.call.services.runtime.block_on(work);
-        self.clock.in_host += started.elapsed();
-        out
+        let out = self
+            .call
+            .services
+            .runtime
+            .block_on(tokio::time::timeout(left, work));
+        self.budget.in_host += started.elapsed();
+        out.map_err(|_| {
+            self.budget.spent = Some(Spent::WallClock);
+            wasmtime::format_err!("the plugin's call passed its deadline in a host call")
+        })
     }
 }
 
@@ -137,19 +166,75 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 
 impl types::Host for HostState {}
 
-/// Elapsed-time bookkeeping of a call: when it started and how long it spent in host calls.
-#[derive(Debug)]
-pub struct CallClock {
-    pub started: Instant,
-    pub in_host: Duration,
+/// What every call may spend (`[plugins]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Time running the plugin's own code (host calls not counted).
+    pub cpu: Duration,
+    /// Time from start to end, host calls included.
+    pub wall: Duration,
+    /// Linear memory.
+    pub memory_bytes: usize,
+    /// Host calls (queries, HTTP requests, log lines, clock reads...).
+    pub host_calls: u32,
 }
 
-impl CallClock {
-    /// Starts now.
-    pub fn start() -> Self {
-        CallClock {
-            started: Instant::now(),
+impl CallLimits {
+    /// The limits `[plugins]` sets.
+    pub fn from_config(p: &crate::config::PluginsConfig) -> CallLimits {
+        CallLimits {
+            cpu: Duration::from_millis(p.cpu_limit_ms),
+            wall: Duration::from_millis(p.wall_limit_ms),
+            memory_bytes: usize::try_from(p.memory_limit_mb)
+                .unwrap_or(usize::MAX / (1 << 20))
+                .saturating_mul(1 << 20),
+            host_calls: p.max_host_calls,
+        }
+    }
+}
+
+/// The limits of an empty `[plugins]` section.
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits::from_config(&crate::config::PluginsConfig::default())
+    }
+}
+
+/// Which limit stopped a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// Its CPU time.
+    Cpu,
+    /// Its deadline.
+    WallClock,
+    /// Its host calls.
+    HostCalls,
+}
+
+/// What one call has spent so far, against its [`CallLimits`].
+#[derive(Debug)]
+pub struct CallBudget {
+    pub started: Instant,
+    /// Time spent in host calls (not counted as CPU).
+    pub in_host: Duration,
+    pub deadline: Instant,
+    pub host_calls: u32,
+    pub max_host_calls: u32,
+    /// The limit that stopped the call, once one did.
+    pub spent: Option<Spent>,
+}
+
+impl CallBudget {
+    /// A call starting now within `limits`.
+    pub fn start(limits: &CallLimits) -> Self {
+        let started = Instant::now();
+        CallBudget {
+            started,
             in_host: Duration::ZERO,
+            deadline: started + limits.wall,
+            host_calls: 0,
+            max_host_calls: limits.host_calls,
+            spent: None,
         }
     }
 }
@@ -177,7 +262,7 @@ pub(crate) mod testing {
                 request_id: "test".into(),
                 sender: sender.map(str::to_owned),
             },
-            1 << 20,
+            &CallLimits::default(),
         )
     }
 }

@@ -22,20 +22,21 @@ impl datasource::Host for HostCall<'_> {
         name: String,
         sql: String,
         params: Vec<types::Value>,
-    ) -> Result<datasource::Rows, datasource::QueryError> {
+    ) -> wasmtime::Result<Result<datasource::Rows, datasource::QueryError>> {
         let plugin = self.grants().plugin().to_owned();
         let request = self.call.request_id.clone();
         let Some(url) = self.grants().datasource(&name).map(str::to_owned) else {
+            self.begin()?;
             tracing::warn!(%plugin, %request, datasource = %name, "plugin queried a datasource it was not granted");
-            return Err(datasource::QueryError::NotGranted(format!(
+            return Ok(Err(datasource::QueryError::NotGranted(format!(
                 "datasource `{name}` is not granted to plugin {plugin}"
-            )));
+            ))));
         };
         let services = self.call.services.clone();
-        let result = self.block_on(run_query(&services.pools, &name, &url, &sql, params));
+        let result = self.block_on(run_query(&services.pools, &name, &url, &sql, params))?;
         if let Err(e) = &result {
             tracing::info!(%plugin, %request, datasource = %name, error = ?e, "plugin query refused or failed");
         }
-        result
+        Ok(result)
     }
 }

@@ -52,7 +52,50 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl http::Host for HostCall<'_> {
-    fn send(&mut self, req: http::Request) -> Result<http::Response, http::HttpError> {
+    fn send(
+        &mut self,
+        req: http::Request,
+    ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+        let Checked {
+            target,
+            request,
+            grants,
+        } = match self.checked(req) {
+            Ok(checked) => checked,
+            Err(refused) => {
+                self.begin()?;
+                return Ok(Err(refused));
+            }
+        };
+        let plugin = self.grants().plugin().to_owned();
+        let request_id = self.call.request_id.clone();
+        self.block_on(async move {
+            let reach = async {
+                let addresses = target.resolve().await?;
+                check_addresses(&target, &addresses, &grants).inspect_err(|_| {
+                    tracing::warn!(plugin = %plugin, request = %request_id, host = %target.display(), ?addresses, "plugin's HTTP host resolves to an internal address not granted by address; refused");
+                })?;
+                exchange(&addresses, request).await
+            };
+            tokio::time::timeout(HTTP_TIMEOUT, reach)
+                .await
+                .unwrap_or(Err(http::HttpError::Timeout))
+        })
+    }
+}
+
+/// A plugin's request once checked: where it goes, what is sent, and the grants that may
+/// reach the addresses its host resolves to.
+struct Checked {
+    target: Target,
+    request: hyper::Request<Full<Bytes>>,
+    grants: Vec<HttpGrant>,
+}
+
+impl HostCall<'_> {
+    /// The request as it will be sent, its target and the grants that may reach it; or why it
+    /// is refused before anything is resolved or sent.
+    fn checked(&self, req: http::Request) -> Result<Checked, http::HttpError> {
         let plugin = self.grants().plugin().to_owned();
         let request_id = self.call.request_id.clone();
         let target = Target::of(&req)?;
@@ -97,17 +140,10 @@ impl http::Host for HostCall<'_> {
         let request = builder
             .body(Full::new(Bytes::from(req.body)))
             .map_err(|e| http::HttpError::InvalidRequest(e.to_string()))?;
-        self.block_on(async move {
-            let reach = async {
-                let addresses = target.resolve().await?;
-                check_addresses(&target, &addresses, &grants).inspect_err(|_| {
-                    tracing::warn!(plugin = %plugin, request = %request_id, host = %target.display(), ?addresses, "plugin's HTTP host resolves to an internal address not granted by address; refused");
-                })?;
-                exchange(&addresses, request).await
-            };
-            tokio::time::timeout(HTTP_TIMEOUT, reach)
-                .await
-                .unwrap_or(Err(http::HttpError::Timeout))
+        Ok(Checked {
+            target,
+            request,
+            grants,
         })
     }
 }
@@ -363,7 +399,7 @@ mod tests {
         mut s: HostState,
         request: http::Request,
     ) -> Result<http::Response, http::HttpError> {
-        tokio::task::spawn_blocking(move || s.host_call().send(request))
+        tokio::task::spawn_blocking(move || s.host_call().send(request).unwrap())
             .await
             .unwrap()
     }
@@ -507,11 +543,13 @@ mod tests {
         let answers = tokio::task::spawn_blocking(move || {
             (
                 s.host_call()
-                    .send(get(&format!("http://127.0.0.1:{port}/x"))),
-                s.host_call().send(get("http://10.1.2.3/x")),
+                    .send(get(&format!("http://127.0.0.1:{port}/x")))
+                    .unwrap(),
+                s.host_call().send(get("http://10.1.2.3/x")).unwrap(),
                 s.host_call()
-                    .send(get(&format!("https://127.0.0.1:{port}/x"))),
-                s.host_call().send(get("not a url")),
+                    .send(get(&format!("https://127.0.0.1:{port}/x")))
+                    .unwrap(),
+                s.host_call().send(get("not a url")).unwrap(),
             )
         })
         .await
