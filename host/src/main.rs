@@ -293,3 +293,41 @@ fn init_logging(config: &Config, level: &str) {
         LogFormat::Text => builder.init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    /// The command line's definition holds together (clap's own checks of every subcommand).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// Every flag of `plugin try` reads as itself: none of them may share an id with a global
+    /// flag (a `--config KEY=VALUE` there once clashed with the global `--config FILE`, which
+    /// clap reports only when the arguments are read).
+    #[test]
+    fn every_flag_of_plugin_try_parses() {
+        let parsed = super::Cli::try_parse_from([
+            "jingxun",
+            "--config",
+            "jingxun.toml",
+            "plugin",
+            "try",
+            "vehicle.wasm",
+            "--from",
+            "13800000001",
+            "--datasource",
+            "police=sqlite://police.db",
+            "--http-host",
+            "api.example.cn:80",
+            "--capability",
+            "directory",
+            "--set",
+            "key=value",
+            "CP 京A12345",
+        ]);
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
+}

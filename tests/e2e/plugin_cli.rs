@@ -292,3 +292,53 @@ async fn a_postgres_datasource_must_log_in_as_a_role_that_can_only_select() {
     police.drop_database().await;
     run(admin, format!("DROP ROLE IF EXISTS {role}")).await;
 }
+
+/// Issue 13 (the plugin author's kit): `jingxun plugin try` runs a component on one command
+/// with only the grants given, without a daemon or an install: it prints the reply and every
+/// host call, a refused one marked, and exits 0 only when the plugin answered.
+#[test]
+fn plugin_try_runs_a_component_on_one_command_and_shows_its_host_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}/jingxun.db", dir.path().display());
+    let daemon = Daemon::configure(dir, &store, &[], "");
+    let police = daemon.dir.path().join("police.db");
+    daemon.cli_ok(&["demo-data", "--out", police.to_str().unwrap()]);
+    let vehicle = shipped_plugin("vehicle");
+    let granted = format!("police=sqlite://{}", police.display());
+    let out = daemon.cli_ok(&[
+        "plugin",
+        "try",
+        &vehicle,
+        "--from",
+        "13800000001",
+        "--datasource",
+        &granted,
+        "cp 京a12345",
+    ]);
+    assert!(
+        out.starts_with("plugin vehicle 1.0.0 (contract 1.1.0), answering CP\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n  datasource.query police\n"), "{out}");
+    assert!(out.contains("reply (answered, "), "{out}");
+    assert!(out.contains("京A12345"), "{out}");
+
+    let refused = daemon.cli(&[
+        "plugin",
+        "try",
+        &vehicle,
+        "--from",
+        "13800000001",
+        "CP 京A12345",
+    ]);
+    assert!(!refused.status.success());
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        stdout.contains("  datasource.query police  REFUSED: not granted")
+            && stdout.contains("no reply: "),
+        "{stdout}"
+    );
+    // Nothing was installed or compiled into the configured store's folder.
+    assert!(!daemon.dir.path().join("jingxun.db").exists());
+    assert!(!daemon.dir.path().join("plugin-cache").exists());
+}

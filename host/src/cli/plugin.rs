@@ -43,6 +43,35 @@ pub enum PluginAction {
         #[command(subcommand)]
         action: PluginConfigAction,
     },
+    /// Run a component on one SMS command without a daemon or an install: prints its reply, the
+    /// host calls it made (and which were refused for want of a grant) and any limit it hit.
+    /// Exits 0 when the plugin answered.
+    Try(TryArgs),
+}
+
+/// `jingxun plugin try` arguments.
+#[derive(Args)]
+pub struct TryArgs {
+    /// The component, e.g. target/plugins/vehicle.wasm.
+    file: PathBuf,
+    /// The sending phone.
+    #[arg(long, value_name = "PHONE")]
+    from: String,
+    /// A datasource granted for this run (repeatable).
+    #[arg(long = "datasource", value_name = "NAME=URL")]
+    datasources: Vec<String>,
+    /// An HTTP host granted for this run (repeatable).
+    #[arg(long = "http-host", value_name = "HOST:PORT")]
+    http_hosts: Vec<String>,
+    /// A capability granted for this run (repeatable): directory or citizen. The stores they
+    /// read are empty here.
+    #[arg(long = "capability", value_name = "NAME")]
+    capabilities: Vec<String>,
+    /// A configuration value of the plugin for this run (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    /// The SMS text, e.g. "CP 京A12345".
+    text: String,
 }
 
 /// What to grant or revoke: exactly one datasource, HTTP host or capability.
@@ -82,6 +111,11 @@ pub enum PluginConfigAction {
 
 /// Runs one `jingxun plugin` subcommand.
 pub async fn run(config: &Config, action: PluginAction) -> anyhow::Result<()> {
+    // A trial touches no store: it needs no database, and changes nothing.
+    let action = match action {
+        PluginAction::Try(args) => return try_plugin(config, args).await,
+        other => other,
+    };
     let store = jingxun::store::open_store(config).await?;
     let result = execute(config, &store, action).await;
     store.close().await;
@@ -228,6 +262,7 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
                 args.plugin
             )?;
         }
+        PluginAction::Try(_) => unreachable!("run handles it before opening the store"),
         PluginAction::Config {
             action: PluginConfigAction::Set { plugin, key, value },
         } => {
@@ -271,5 +306,128 @@ fn grant_target(args: &GrantArgs, revoking: bool) -> anyhow::Result<(GrantKind, 
             Err(e) => bail!("--capability: {e}"),
         },
         _ => bail!("give exactly one of --datasource, --http-host or --capability"),
+    }
+}
+
+/// `jingxun plugin try`.
+async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
+    use jingxun::plugins::trial::{self, TrialGrants};
+    let pair = |flag: &str, given: &str| -> anyhow::Result<(String, String)> {
+        match given.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => bail!("--{flag} takes NAME=VALUE, not `{given}`"),
+        }
+    };
+    let grants = TrialGrants {
+        datasources: args
+            .datasources
+            .iter()
+            .map(|d| pair("datasource", d))
+            .collect::<anyhow::Result<_>>()?,
+        http_hosts: args
+            .http_hosts
+            .iter()
+            .map(|h| {
+                jingxun::plugins::capability::http::grant::HttpGrant::parse(h)
+                    .map(|g| g.to_string())
+                    .map_err(|e| anyhow::anyhow!("--http-host: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        capabilities: args
+            .capabilities
+            .iter()
+            .map(|c| {
+                c.trim()
+                    .parse::<Capability>()
+                    .map_err(|e| anyhow::anyhow!("--capability: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        config: args
+            .settings
+            .iter()
+            .map(|c| pair("set", c))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let sender = jingxun::phone::PhoneNumber::parse(&args.from, &config.sms.default_country_code)
+        .map_err(|e| anyhow::anyhow!("--from {}: {e}", args.from))?;
+    let Some(command) = jingxun::router::command::parse(&args.text) else {
+        bail!(
+            "`{}` is no command: it must start with the keyword, e.g. \"CP 京A12345\"",
+            args.text
+        );
+    };
+    let request = jingxun::plugins::PluginRequest {
+        id: "try".into(),
+        sender: sender.as_str().to_owned(),
+        user: None,
+        keyword: command.keyword,
+        arguments: command.arguments,
+        text: args.text.clone(),
+        received_at: jingxun::clock::now_ms(),
+    };
+    let wasm = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    // Compiled into a cache of its own that goes with the run: a trial leaves nothing behind.
+    let cache = tempfile::tempdir().context("cannot create a temporary compile cache")?;
+    let settings = PluginSettings {
+        cache_dir: cache.path().to_path_buf(),
+        ..PluginSettings::from_config(config)
+    };
+    let report = trial::run(&wasm, &grants, request, &settings).await?;
+    let mut out = std::io::stdout().lock();
+    let m = &report.manifest;
+    let list = |items: Vec<&str>| {
+        if items.is_empty() {
+            "-".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    writeln!(
+        out,
+        "plugin {} {} (contract {}), answering {}",
+        m.name,
+        m.version,
+        m.contract,
+        list(m.commands.iter().map(|c| c.keyword.as_str()).collect())
+    )?;
+    writeln!(
+        out,
+        "asks for: datasources {}; HTTP hosts {}; capabilities {}",
+        list(m.datasources.iter().map(String::as_str).collect()),
+        list(m.http_hosts.iter().map(String::as_str).collect()),
+        list(m.capabilities.iter().map(|c| c.as_str()).collect())
+    )?;
+    writeln!(out, "host calls: {}", report.calls.len())?;
+    for call in &report.calls {
+        let target = if call.target.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", call.target)
+        };
+        match &call.refused {
+            None => writeln!(out, "  {}{target}", call.function)?,
+            Some(why) => writeln!(out, "  {}{target}  REFUSED: {why}", call.function)?,
+        }
+    }
+    match report.outcome {
+        Ok(reply) => {
+            let parts = jingxun::sms::plan(&reply.text).parts;
+            writeln!(
+                out,
+                "reply ({}, {parts} SMS part{}):",
+                match reply.outcome {
+                    jingxun::plugins::Outcome::Answered => "answered",
+                    jingxun::plugins::Outcome::NotFound => "not found",
+                },
+                if parts == 1 { "" } else { "s" }
+            )?;
+            writeln!(out, "{}", reply.text)?;
+            Ok(())
+        }
+        Err(e) => {
+            writeln!(out, "no reply: {e}")?;
+            bail!("the plugin did not answer: {e}")
+        }
     }
 }

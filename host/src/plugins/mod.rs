@@ -33,6 +33,7 @@ pub mod manifest;
 mod runtime;
 #[cfg(test)]
 mod tests;
+pub mod trial;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -405,36 +406,11 @@ impl PluginHost {
                 services: self.inner.services.clone(),
                 request_id,
                 sender: Some(request.sender.clone()),
+                traced: false,
             },
             &to_wit(request),
         );
-        let result = match call {
-            Ok(Ok(reply)) => Ok(PluginReply {
-                text: reply.text,
-                outcome: match reply.outcome {
-                    wit::Outcome::Answered => Outcome::Answered,
-                    wit::Outcome::NotFound => Outcome::NotFound,
-                },
-                plugin: name.clone(),
-                version: version.clone(),
-            }),
-            Ok(Err(e)) => Err(match e {
-                wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
-                    plugin: name.clone(),
-                    usage,
-                },
-                wit::PluginError::Unavailable(reason) => InvocationError::Unavailable {
-                    plugin: name.clone(),
-                    reason,
-                },
-                wit::PluginError::Internal(reason) => InvocationError::Internal {
-                    plugin: name.clone(),
-                    reason,
-                },
-            }),
-            Err(e) => Err(e),
-        };
-        let result = self.within_reply_limit(name, result);
+        let result = answer(name, version, call, self.inner.settings.max_reply_parts);
         if let Err(e) = &result {
             match e {
                 InvocationError::BadArguments { .. } => {
@@ -444,30 +420,6 @@ impl PluginHost {
                     tracing::warn!(plugin = %name, %version, %keyword, error = %e, "plugin call failed")
                 }
             }
-        }
-        result
-    }
-
-    /// `result`, unless its text (the reply, or the usage of bad arguments) is longer than
-    /// `[plugins] max_reply_parts` SMS parts: then the plugin's error.
-    fn within_reply_limit(
-        &self,
-        plugin: &str,
-        result: Result<PluginReply, InvocationError>,
-    ) -> Result<PluginReply, InvocationError> {
-        let text = match &result {
-            Ok(reply) => &reply.text,
-            Err(InvocationError::BadArguments { usage, .. }) => usage,
-            Err(_) => return result,
-        };
-        let limit = self.inner.settings.max_reply_parts;
-        let parts = jingxun_sms::plan(text).parts;
-        if parts > limit {
-            return Err(InvocationError::ReplyTooLong {
-                plugin: plugin.to_owned(),
-                parts,
-                limit,
-            });
         }
         result
     }
@@ -505,6 +457,7 @@ impl PluginHost {
                 services: inner.services.clone(),
                 request_id: "install".into(),
                 sender: None,
+                traced: false,
             };
             let description = inner
                 .runtime
@@ -778,6 +731,57 @@ fn command_info(plugin: &Loaded, keyword: &str) -> Option<CommandInfo> {
             plugin: plugin.manifest.name.clone(),
             version: plugin.manifest.version.clone(),
         })
+}
+
+/// What a call of `plugin` at `version` came to: its reply, or why there is none, with a text
+/// (the reply, or the usage of bad arguments) longer than `max_reply_parts` SMS parts taken as
+/// the plugin's error.
+fn answer(
+    plugin: &str,
+    version: &str,
+    call: Result<Result<wit::Reply, wit::PluginError>, InvocationError>,
+    max_reply_parts: usize,
+) -> Result<PluginReply, InvocationError> {
+    let result = match call {
+        Ok(Ok(reply)) => Ok(PluginReply {
+            text: reply.text,
+            outcome: match reply.outcome {
+                wit::Outcome::Answered => Outcome::Answered,
+                wit::Outcome::NotFound => Outcome::NotFound,
+            },
+            plugin: plugin.to_owned(),
+            version: version.to_owned(),
+        }),
+        Ok(Err(e)) => Err(match e {
+            wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
+                plugin: plugin.to_owned(),
+                usage,
+            },
+            wit::PluginError::Unavailable(reason) => InvocationError::Unavailable {
+                plugin: plugin.to_owned(),
+                reason,
+            },
+            wit::PluginError::Internal(reason) => InvocationError::Internal {
+                plugin: plugin.to_owned(),
+                reason,
+            },
+        }),
+        Err(e) => Err(e),
+    };
+    let text = match &result {
+        Ok(reply) => &reply.text,
+        Err(InvocationError::BadArguments { usage, .. }) => usage,
+        Err(_) => return result,
+    };
+    let parts = jingxun_sms::plan(text).parts;
+    if parts > max_reply_parts {
+        return Err(InvocationError::ReplyTooLong {
+            plugin: plugin.to_owned(),
+            parts,
+            limit: max_reply_parts,
+        });
+    }
+    result
 }
 
 fn to_wit(r: PluginRequest) -> wit::Request {

@@ -19,7 +19,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-use super::capability::{self, Call, CallLimits, HostState, Spent};
+use super::capability::{self, Call, CallLimits, HostCallRecord, HostState, Spent};
 use super::contract::{Description, Prepared, latest};
 use super::{InvocationError, PluginError};
 
@@ -213,10 +213,26 @@ impl Runtime {
         call: Call,
         request: &latest::Request,
     ) -> Result<Result<latest::Reply, latest::PluginError>, InvocationError> {
+        self.handle_traced(pre, call, request).0
+    }
+
+    /// [`Runtime::handle`], with the host calls the plugin made when `call` is traced.
+    pub fn handle_traced(
+        &self,
+        pre: &Prepared,
+        call: Call,
+        request: &latest::Request,
+    ) -> (
+        Result<Result<latest::Reply, latest::PluginError>, InvocationError>,
+        Vec<HostCallRecord>,
+    ) {
         let name = call.grants.plugin().to_owned();
         let mut store = self.store(HostState::new(call, &self.limits));
-        let result = pre.handle(&mut store, request);
-        result.map_err(|e| self.classify(&name, &store, e))
+        let result = pre
+            .handle(&mut store, request)
+            .map_err(|e| self.classify(&name, &store, e));
+        let trace = store.into_data().budget.trace.unwrap_or_default();
+        (result, trace)
     }
 
     /// Turns a wasmtime error into what happened, from what the store saw.

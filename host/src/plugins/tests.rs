@@ -780,7 +780,7 @@ async fn spinning_plugins_do_not_hold_up_concurrent_good_calls() {
 }
 
 /// The bytes of a shipped plugin (`plugins/NAME`, built against the newest contract).
-fn shipped(name: &str) -> Vec<u8> {
+pub(super) fn shipped(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/plugins")
         .join(format!("{name}.wasm"));

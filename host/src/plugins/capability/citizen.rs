@@ -25,19 +25,19 @@ impl citizen::Host for HostCall<'_> {
         &mut self,
         number: String,
     ) -> wasmtime::Result<Result<Option<citizen::Application>, citizen::CitizenError>> {
+        self.begin("citizen.lookup", || number.clone())?;
         let plugin = self.grants().plugin().to_owned();
         if !self.grants().has(Capability::Citizen) {
-            self.begin()?;
+            self.refused("not granted");
             tracing::warn!(%plugin, request = %self.call.request_id, "plugin read citizens' applications without the grant");
             return Ok(Err(citizen::CitizenError::NotGranted));
         }
         let Some(sender) = self.call.sender.clone() else {
-            self.begin()?;
+            self.refused("no sender");
             return Ok(Err(citizen::CitizenError::NoSender));
         };
         let number = number.trim().to_owned();
         if number.is_empty() || number.chars().count() > MAX_NUMBER_CHARS {
-            self.begin()?;
             return Ok(Ok(None));
         }
         let store = self.call.services.store.clone();

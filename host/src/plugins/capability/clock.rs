@@ -12,7 +12,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 
 impl clock::Host for HostCall<'_> {
     fn now(&mut self) -> wasmtime::Result<i64> {
-        self.begin()?;
+        self.begin("clock.now", String::new)?;
         Ok(crate::clock::now_ms())
     }
 }

@@ -13,7 +13,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 
 impl config::Host for HostCall<'_> {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.begin()?;
+        self.begin("config.get", || key.clone())?;
         Ok(self.grants().config(&key).map(str::to_owned))
     }
 }

@@ -25,14 +25,14 @@ impl directory::Host for HostCall<'_> {
         name: String,
         limit: u32,
     ) -> wasmtime::Result<Result<directory::Found, directory::DirectoryError>> {
+        self.begin("directory.find", || name.clone())?;
         if !self.grants().has(Capability::Directory) {
-            self.begin()?;
+            self.refused("not granted");
             tracing::warn!(plugin = %self.grants().plugin(), request = %self.call.request_id, "plugin used the directory without the grant");
             return Ok(Err(directory::DirectoryError::NotGranted));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            self.begin()?;
             return Ok(Ok(directory::Found {
                 people: Vec::new(),
                 total: 0,

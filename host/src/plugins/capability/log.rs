@@ -16,7 +16,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 
 impl log::Host for HostCall<'_> {
     fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.begin()?;
+        self.begin("log.log", || format!("{level:?}").to_lowercase())?;
         let message: String = message.chars().take(MAX_LOG_CHARS).collect();
         let plugin = self.grants().plugin();
         let version = self.grants().version();

@@ -52,6 +52,8 @@ pub struct Call {
     pub request_id: String,
     /// The phone whose command is being answered; `None` while describing.
     pub sender: Option<String>,
+    /// Whether to keep every host call ([`HostCallRecord`]), for `jingxun plugin try`.
+    pub traced: bool,
 }
 
 /// The data of one call's store.
@@ -64,10 +66,14 @@ pub struct HostState {
 impl HostState {
     /// State for a call starting now, within `limits`.
     pub fn new(call: Call, limits: &CallLimits) -> Self {
+        let mut budget = CallBudget::start(limits);
+        if call.traced {
+            budget.trace = Some(Vec::new());
+        }
         HostState {
             call,
             limiter: MemoryLimiter::new(limits.memory_bytes),
-            budget: CallBudget::start(limits),
+            budget,
         }
     }
 
@@ -103,9 +109,22 @@ impl HostCall<'_> {
         &self.call.grants
     }
 
-    /// Counts one host call and returns the time left before the call's deadline; the trap
-    /// that stops the plugin when its host calls or its time are spent.
-    pub fn begin(&mut self) -> wasmtime::Result<Duration> {
+    /// Starts the host call `function` (`datasource.query`) on `target` (what it reaches, for
+    /// the trace of `jingxun plugin try`; only evaluated when tracing): counts it, and is the
+    /// trap that stops the plugin when its host calls or its time are spent. Every host function
+    /// calls it first.
+    pub fn begin(
+        &mut self,
+        function: &'static str,
+        target: impl FnOnce() -> String,
+    ) -> wasmtime::Result<()> {
+        if let Some(trace) = &mut self.budget.trace {
+            trace.push(HostCallRecord {
+                function,
+                target: target(),
+                refused: None,
+            });
+        }
         let budget = &mut *self.budget;
         budget.host_calls += 1;
         if budget.host_calls > budget.max_host_calls {
@@ -115,20 +134,29 @@ impl HostCall<'_> {
                 budget.max_host_calls
             ));
         }
-        let left = budget.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= budget.deadline {
             budget.spent = Some(Spent::WallClock);
             return Err(wasmtime::format_err!(
                 "the plugin's call passed its deadline"
             ));
         }
-        Ok(left)
+        Ok(())
     }
 
-    /// Runs async host work on this (blocking) thread as one host call: counted, cut at the
-    /// call's deadline (a trap), and not counted against the plugin's CPU limit.
+    /// Notes, for the trace, that the host call begun last was refused and why.
+    pub fn refused(&mut self, why: &str) {
+        if let Some(last) = self.budget.trace.as_mut().and_then(|t| t.last_mut()) {
+            last.refused = Some(why.to_owned());
+        }
+    }
+
+    /// Runs async host work on this (blocking) thread, cut at the call's deadline (a trap), and
+    /// not counted against the plugin's CPU limit.
     pub fn block_on<F: std::future::Future>(&mut self, work: F) -> wasmtime::Result<F::Output> {
-        let left = self.begin()?;
+        let left = self
+            .budget
+            .deadline
+            .saturating_duration_since(Instant::now());
         let started = Instant::now();
         let out = self
             .call
@@ -141,6 +169,17 @@ impl HostCall<'_> {
             wasmtime::format_err!("the plugin's call passed its deadline in a host call")
         })
     }
+}
+
+/// One host call as `jingxun plugin try` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCallRecord {
+    /// `datasource.query`, `http.send`, ...
+    pub function: &'static str,
+    /// What it reached: a datasource's name, a `host:port`, a configuration key...
+    pub target: String,
+    /// Why it was refused (not granted, an invalid request), when it was.
+    pub refused: Option<String>,
 }
 
 /// The [`HasData`] of the capabilities that work on a [`HostCall`].
@@ -222,6 +261,8 @@ pub struct CallBudget {
     pub max_host_calls: u32,
     /// The limit that stopped the call, once one did.
     pub spent: Option<Spent>,
+    /// Every host call, when the call is traced ([`Call::traced`]).
+    pub trace: Option<Vec<HostCallRecord>>,
 }
 
 impl CallBudget {
@@ -235,6 +276,7 @@ impl CallBudget {
             host_calls: 0,
             max_host_calls: limits.host_calls,
             spent: None,
+            trace: None,
         }
     }
 }
@@ -261,6 +303,7 @@ pub(crate) mod testing {
                 services: Arc::new(Services::new(tokio::runtime::Handle::current(), store)),
                 request_id: "test".into(),
                 sender: sender.map(str::to_owned),
+                traced: false,
             },
             &CallLimits::default(),
         )

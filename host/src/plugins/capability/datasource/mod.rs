@@ -23,11 +23,12 @@ impl datasource::Host for HostCall<'_> {
         sql: String,
         params: Vec<types::Value>,
     ) -> wasmtime::Result<Result<datasource::Rows, datasource::QueryError>> {
+        self.begin("datasource.query", || name.clone())?;
         let plugin = self.grants().plugin().to_owned();
         let request = self.call.request_id.clone();
         let Some(url) = self.grants().datasource(&name).map(str::to_owned) else {
-            self.begin()?;
             tracing::warn!(%plugin, %request, datasource = %name, "plugin queried a datasource it was not granted");
+            self.refused("not granted");
             return Ok(Err(datasource::QueryError::NotGranted(format!(
                 "datasource `{name}` is not granted to plugin {plugin}"
             ))));
@@ -36,6 +37,7 @@ impl datasource::Host for HostCall<'_> {
         let result = self.block_on(run_query(&services.pools, &name, &url, &sql, params))?;
         if let Err(e) = &result {
             tracing::info!(%plugin, %request, datasource = %name, error = ?e, "plugin query refused or failed");
+            self.refused(&format!("{e:?}"));
         }
         Ok(result)
     }

@@ -56,6 +56,7 @@ impl http::Host for HostCall<'_> {
         &mut self,
         req: http::Request,
     ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+        self.begin("http.send", || format!("{} {}", req.method, req.url))?;
         let Checked {
             target,
             request,
@@ -63,13 +64,13 @@ impl http::Host for HostCall<'_> {
         } = match self.checked(req) {
             Ok(checked) => checked,
             Err(refused) => {
-                self.begin()?;
+                self.refused(&format!("{refused:?}"));
                 return Ok(Err(refused));
             }
         };
         let plugin = self.grants().plugin().to_owned();
         let request_id = self.call.request_id.clone();
-        self.block_on(async move {
+        let result = self.block_on(async move {
             let reach = async {
                 let addresses = target.resolve().await?;
                 check_addresses(&target, &addresses, &grants).inspect_err(|_| {
@@ -80,7 +81,11 @@ impl http::Host for HostCall<'_> {
             tokio::time::timeout(HTTP_TIMEOUT, reach)
                 .await
                 .unwrap_or(Err(http::HttpError::Timeout))
-        })
+        })?;
+        if let Err(e) = &result {
+            self.refused(&format!("{e:?}"));
+        }
+        Ok(result)
     }
 }
 
