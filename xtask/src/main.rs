@@ -1,6 +1,7 @@
 //! The project's build and test driver: `cargo xtask run` starts the platform on its embedded
 //! defaults, `cargo xtask test` runs every test (the Rust tests, then schemathesis against the
 //! HTTP API's OpenAPI document), `cargo xtask plugins` builds the WebAssembly plugins,
+//! `cargo xtask new-plugin NAME --keyword KW` starts a plugin crate,
 //! `cargo xtask schemathesis` runs only that last step, `cargo xtask bench-api` measures the
 //! HTTP API with wrk. Each builds whatever it needs first and says what it is doing. Plain `std`
 //! plus `wit-component` (which turns a plugin's core module into a component in-process, so that no
@@ -13,6 +14,7 @@ mod deb;
 mod deps;
 mod leftovers;
 mod lint;
+mod new_plugin;
 mod plugins;
 mod schemathesis;
 mod web;
@@ -32,9 +34,10 @@ fn main() -> ExitCode {
         Some("bench-api") => bench_api::run(&args[1..]),
         Some("deb") => deb::run(&root(), &args[1..]),
         Some("deps") => deps::run(&root(), &args[1..]),
+        Some("new-plugin") => new_plugin::run(&root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n  schemathesis [--no-build]  build the debug daemon and run only the schemathesis step of `test`\n  bench-api [--threads N --connections N --duration 15s --no-build]  measure POST /api/v1/messages with wrk (release build)\n  deps [--check]  list which top-level modules of host/src use which, and their cycles (--check: fail on a new cycle)\n  deb [--check] [--release]  build the Debian package into target/deb (--check: from the debug binary, then inspect it and, as root on Debian, install and purge it)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target).\nJINGXUN_SKIP_SCHEMATHESIS=1 skips the schemathesis step of `test` (quick local runs; CI runs it)."
+                "usage: cargo xtask <command>\n\n  run [ARGS]    build and start `jingxun serve` on the embedded defaults (extra ARGS go to jingxun)\n  test [ARGS]   build everything and run the whole test suite (extra ARGS go to the test runner)\n  plugins [NAME...]  build plugins/* and tests/fixtures/plugins/* into components in target/plugins\n  new-plugin NAME --keyword KW  create plugins/NAME: a plugin on the newest contract answering KW, with its own test\n  schemathesis [--no-build]  build the debug daemon and run only the schemathesis step of `test`\n  bench-api [--threads N --connections N --duration 15s --no-build]  measure POST /api/v1/messages with wrk (release build)\n  deps [--check]  list which top-level modules of host/src use which, and their cycles (--check: fail on a new cycle)\n  deb [--check] [--release]  build the Debian package into target/deb (--check: from the debug binary, then inspect it and, as root on Debian, install and purge it)\n\nPostgreSQL tests run too when JINGXUN_TEST_POSTGRES_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test).\nJINGXUN_WASM_ROUTE=rustup|debian forces how plugins are built (default: rustup when it has the target).\nJINGXUN_SKIP_SCHEMATHESIS=1 skips the schemathesis step of `test` (quick local runs; CI runs it)."
             );
             Err("unknown command".into())
         }
