@@ -95,9 +95,9 @@ impl HostState {
 }
 
 /// A capability's view of a call: who it is for, and what it may still spend. Every host
-/// function starts with [`HostCall::begin`] (or runs its work through [`HostCall::block_on`],
-/// which does), so that each call counts against the budget of host calls and none starts
-/// after the deadline.
+/// function starts with [`HostCall::begin`], so that each call counts against the budget of
+/// host calls and none starts after the deadline; async work then goes through
+/// [`HostCall::block_on`], which cuts it at the deadline.
 pub struct HostCall<'a> {
     pub call: &'a Call,
     budget: &'a mut CallBudget,
