@@ -274,25 +274,40 @@ async fn a_plugin_looping_in_host_calls_is_stopped_at_its_deadline() {
     );
 }
 
-/// Issue 13: a call waiting on the host (an HTTP server that never answers) is cut at its
-/// deadline, not at the host call's own longer timeout, and other senders are answered while
-/// it waits.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_stuck_in_a_host_call_ends_at_its_deadline_and_others_are_answered_meanwhile() {
-    let limits = CallLimits {
-        wall: Duration::from_secs(3),
-        ..CallLimits::default()
-    };
-    let env = Env::with_limits(&["echo", "fetch"], limits).await;
-    // Accepts connections and never answers.
+/// An HTTP server on loopback that accepts and never answers: its port, a signal once it has
+/// accepted a connection, and a sender that makes it close every connection it holds.
+async fn silent_server() -> (
+    u16,
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (connected, accepted) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
+        let mut connected = Some(connected);
+        let mut released = std::pin::pin!(released);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((socket, _)) = accepted else { return };
+                    held.push(socket);
+                    if let Some(signal) = connected.take() {
+                        let _ = signal.send(());
+                    }
+                }
+                _ = &mut released => return,
+            }
         }
     });
+    (port, accepted, release)
+}
+
+/// The fetch fixture installed beside echo, its `silent` URL pointing at `port`, granted.
+async fn fetch_from(port: u16, limits: CallLimits) -> Env {
+    let env = Env::with_limits(&["echo", "fetch"], limits).await;
     env.store
         .plugin_grant(
             "fetch",
@@ -314,21 +329,53 @@ async fn a_call_stuck_in_a_host_call_ends_at_its_deadline_and_others_are_answere
         .await
         .unwrap();
     env.host.refresh().await.unwrap();
-    let host = env.host.clone();
-    let stuck = tokio::spawn(async move { host.handle(request("FETCH", &["SILENT"])).await });
-    echo_works(&env.host).await;
-    assert!(
-        !stuck.is_finished(),
-        "the other sender was answered while the stuck call waited"
-    );
-    let err = stuck.await.unwrap().unwrap_err();
+    env
+}
+
+/// Issue 13: a call waiting on the host (an HTTP server that never answers) is cut at its
+/// deadline, not at the host call's own longer timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_stuck_in_a_host_call_ends_at_its_deadline() {
+    let (port, _accepted, _release) = silent_server().await;
+    let limits = CallLimits {
+        wall: Duration::from_millis(300),
+        ..CallLimits::default()
+    };
+    let env = fetch_from(port, limits).await;
+    let err = env
+        .host
+        .handle(request("FETCH", &["SILENT"]))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         InvocationError::DeadlinePassed {
             plugin: "fetch".into(),
-            limit_ms: 3000,
+            limit_ms: 300,
         }
     );
+}
+
+/// Issue 13: while one call waits on the host, another sender is answered. The order is made,
+/// not timed: the other sender asks once the server holds the stuck call's connection, and the
+/// server lets go only after the answer, so the stuck call ends with the connection closed
+/// under it (`failed`), not with a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_senders_are_answered_while_a_call_waits_on_the_host() {
+    let (port, accepted, release) = silent_server().await;
+    let env = fetch_from(port, CallLimits::default()).await;
+    let host = env.host.clone();
+    let stuck = tokio::spawn(async move { host.handle(request("FETCH", &["SILENT"])).await });
+    accepted.await.expect("the stuck call connected");
+    echo_works(&env.host).await;
+    release
+        .send(())
+        .expect("the server still holds the connection");
+    let reply = stuck
+        .await
+        .unwrap()
+        .expect("the plugin answers how the host answered");
+    assert!(reply.text.starts_with("failed("), "{}", reply.text);
 }
 
 /// R5: a plugin reaches only what it was granted, and only to read.
