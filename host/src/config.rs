@@ -31,6 +31,9 @@ pub const INBOX_MAX_WAIT_SECONDS: u32 = 30;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// What concerns the whole platform: its time zone.
+    #[serde(default)]
+    pub general: GeneralConfig,
     /// Where messages are stored.
     #[serde(default)]
     pub database: DatabaseConfig,
@@ -70,6 +73,34 @@ pub struct Config {
     /// How long messages and the API's records are kept (see [`crate::store::retention`]).
     #[serde(default)]
     pub retention: RetentionConfig,
+}
+
+/// `[general]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneralConfig {
+    /// The platform's time zone, an IANA name: plugins' daily schedules are in it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "Asia/Shanghai".into()
+}
+
+impl Default for GeneralConfig {
+    fn default() -> Self {
+        GeneralConfig {
+            time_zone: default_time_zone(),
+        }
+    }
+}
+
+impl GeneralConfig {
+    /// The time zone, checked by [`Config::validate`].
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
 }
 
 /// `[web]`: the web admin's sign-in and sessions (checklist "Sign-in and sessions").
@@ -490,6 +521,18 @@ pub struct PluginsConfig {
     /// an error of the plugin: audited, and the sender gets the generic failure text.
     #[serde(default = "default_plugin_max_reply_parts")]
     pub max_reply_parts: usize,
+    /// Messages one plugin call may queue through its outbox; more are refused to the plugin.
+    #[serde(default = "default_plugin_max_sends_per_call")]
+    pub max_sends_per_call: u32,
+    /// Keys one plugin may keep in its state.
+    #[serde(default = "default_plugin_state_max_keys")]
+    pub state_max_keys: u64,
+    /// Bytes of values one plugin may keep in its state, all keys together.
+    #[serde(default = "default_plugin_state_max_bytes")]
+    pub state_max_bytes: u64,
+    /// Deliveries of one event to a plugin before it is given up as failed (audited).
+    #[serde(default = "default_plugin_event_attempts")]
+    pub event_attempts: u32,
     /// Plugins (`*.wasm`) installed into a fresh database at first start; default: `../plugins`
     /// from the running executable (`target/plugins` for `target/release/jingxun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -511,6 +554,18 @@ fn default_plugin_wall_limit_ms() -> u64 {
 fn default_plugin_max_host_calls() -> u32 {
     256
 }
+fn default_plugin_max_sends_per_call() -> u32 {
+    100
+}
+fn default_plugin_state_max_keys() -> u64 {
+    10_000
+}
+fn default_plugin_state_max_bytes() -> u64 {
+    1 << 20
+}
+fn default_plugin_event_attempts() -> u32 {
+    8
+}
 impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
@@ -520,6 +575,10 @@ impl Default for PluginsConfig {
             max_host_calls: default_plugin_max_host_calls(),
             memory_limit_mb: default_plugin_memory_limit_mb(),
             max_reply_parts: default_plugin_max_reply_parts(),
+            max_sends_per_call: default_plugin_max_sends_per_call(),
+            state_max_keys: default_plugin_state_max_keys(),
+            state_max_bytes: default_plugin_state_max_bytes(),
+            event_attempts: default_plugin_event_attempts(),
             bundled_dir: None,
         }
     }
@@ -703,6 +762,7 @@ impl Config {
     /// The embedded defaults: what `jingxun serve` runs on with no file at all.
     pub fn embedded() -> Self {
         Self {
+            general: GeneralConfig::default(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             modems: vec![ModemConfig::new("sim1", SIMULATED_PORT)],
@@ -900,6 +960,30 @@ impl Config {
                 "must be at least cpu_limit_ms and at most 600000 (milliseconds per plugin call, host calls included)",
             );
         }
+        if self.general.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(
+                "general.time_zone".into(),
+                "must be an IANA time zone name, e.g. \"Asia/Shanghai\" or \"UTC\"",
+            );
+        }
+        if !(1..=100_000).contains(&self.plugins.max_sends_per_call) {
+            return invalid(
+                "plugins.max_sends_per_call".into(),
+                "must be between 1 and 100000 (messages one plugin call may queue)",
+            );
+        }
+        if self.plugins.state_max_keys == 0 || self.plugins.state_max_bytes == 0 {
+            return invalid(
+                "plugins.state_max_keys".into(),
+                "state_max_keys and state_max_bytes must be at least 1",
+            );
+        }
+        if !(1..=100).contains(&self.plugins.event_attempts) {
+            return invalid(
+                "plugins.event_attempts".into(),
+                "must be between 1 and 100 (deliveries of one event before it is given up)",
+            );
+        }
         if !(1..=100_000).contains(&self.plugins.max_host_calls) {
             return invalid(
                 "plugins.max_host_calls".into(),
@@ -1007,9 +1091,20 @@ mod tests {
         assert_eq!(config.database, DatabaseConfig::default());
         assert_eq!(config.queue, QueueConfig::default());
         assert_eq!(config.plugins, PluginsConfig::default());
+        assert_eq!(config.general, GeneralConfig::default());
         assert_eq!(config.router, RouterConfig::default());
         assert_eq!(config.web, WebConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+    }
+
+    #[test]
+    fn the_time_zone_is_shanghai_unless_another_real_zone_is_named() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.general.time_zone(), chrono_tz::Asia::Shanghai);
+        let utc = Config::from_toml("[general]\ntime_zone = \"UTC\"\n").unwrap();
+        assert_eq!(utc.general.time_zone(), chrono_tz::UTC);
+        let e = Config::from_toml("[general]\ntime_zone = \"Beijing\"\n").unwrap_err();
+        assert!(e.to_string().contains("general.time_zone"), "{e}");
     }
 
     #[test]

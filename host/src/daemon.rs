@@ -189,6 +189,11 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
         shutdown.clone(),
     ));
 
+    // Events and scheduled ticks for plugins (contract 1.1), delivered at least once.
+    tokio::spawn(crate::plugins::delivery::run(
+        plugins.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
     // [retention]: old finished messages and API records go once an hour, in small batches.
     tokio::spawn(crate::operations::retention::run_periodically(

@@ -297,6 +297,8 @@ fn failure_kind(error: &InvocationError) -> &'static str {
         InvocationError::ReplyTooLong { .. } => "reply_too_long",
         InvocationError::DeadlinePassed { .. } => "deadline",
         InvocationError::TooManyHostCalls { .. } => "host_calls",
+        InvocationError::NotCommitted { .. } => "not_committed",
+        InvocationError::NotLoaded(_) => "not_loaded",
         InvocationError::Host { .. } => "host",
     }
 }

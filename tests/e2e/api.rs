@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Backend, Daemon, Database, ModemSpec};
+use crate::support::{Backend, Daemon, Database, ModemSpec, fixture_plugin};
 use jingxun::modem::sim::{SimConfig, SimHandle, SimModem};
 use serde_json::{Value, json};
 
@@ -29,6 +29,7 @@ jingxun::on_both_backends!(Backend =>
     notifications_need_a_key_with_the_notify_scope,
     behind_a_trusted_proxy_the_forwarded_client_is_checked_and_audited,
     bz_tells_an_applications_status_only_to_the_phone_recorded_with_it,
+    an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_state_across_a_restart,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -2101,6 +2102,145 @@ async fn the_metrics_listener_counts_requests_messages_and_commands_without_pers
     assert!(
         !main.contains("jingxun_http_requests_total"),
         "the HTTP port does not serve metrics: {main}"
+    );
+    rig.finish().await;
+}
+
+/// Polls the simulated modem until a message to `number` (canonical) says `text`.
+async fn wait_for_text(rig: &Rig, number: &str, text: &str) {
+    let deadline = Instant::now() + LONG_WAIT;
+    while !texts_to(&rig.sim, number).iter().any(|t| t == text) {
+        assert!(
+            Instant::now() < deadline,
+            "{number} never got {text:?}; it got {:?}\n{}",
+            texts_to(&rig.sim, number),
+            rig.daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 13 (contract 1.1): an event plugin (the `notifier` fixture) receives a tick of its
+/// schedule and a citizen application's change, and tells an address-book contact through its
+/// outbox; its send to a number outside the address book is refused and the plugin sees the
+/// refusal; both sends are audited; its state (a count of ticks) survives a kill -9 and a
+/// restart, and every delivery ends done.
+async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_state_across_a_restart(
+    backend: Backend,
+) {
+    const CONTACT: &str = "+8613800000042";
+    const STRANGER: &str = "+8613900000077";
+    let mut rig = Rig::start(backend).await;
+    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
+    cli(&[
+        "contact",
+        "add",
+        "--name",
+        "王五",
+        "--number",
+        "13800000042",
+    ]);
+    cli(&["plugin", "install", &fixture_plugin("notifier")]);
+    for capability in ["state", "send-to-contacts", "citizen"] {
+        cli(&[
+            "plugin",
+            "grant",
+            "--plugin",
+            "notifier",
+            "--capability",
+            capability,
+        ]);
+    }
+    for (key, value) in [("to", CONTACT), ("stranger", STRANGER)] {
+        cli(&[
+            "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
+        ]);
+    }
+    let unknown = rig.daemon.cli(&["plugin", "tick", "notifier", "morning"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("its schedules: evening"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+
+    cli(&["plugin", "tick", "notifier", "evening"]);
+    wait_for_text(&rig, CONTACT, "第1次晚间提醒").await;
+    let state: Vec<Value> = cli(&["plugin", "state", "notifier", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let value = |key: &str| {
+        state
+            .iter()
+            .find(|e| e["key"] == key)
+            .and_then(|e| e["value"].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(value("ticks").as_deref(), Some("1"));
+    let refusal = value("last-refusal").unwrap_or_default();
+    assert!(
+        refusal.contains("UnknownRecipient")
+            && refusal.contains("not a number of the address book"),
+        "{refusal}"
+    );
+    assert!(
+        texts_to(&rig.sim, STRANGER).is_empty(),
+        "nothing reached the stranger"
+    );
+
+    let key = rig.key("crj", "notify");
+    let notice = rig.call(
+        "POST",
+        "/api/v1/notifications/citizen",
+        Some(&key),
+        Some(&json!({
+            "application_number": "E440300202612080001",
+            "kind": "passport",
+            "status": "ready_for_collection",
+            "phone": "13900000021",
+        })),
+    );
+    assert_eq!(notice.status, 202, "{notice:?}");
+    wait_for_text(&rig, CONTACT, "申请E440300202612080001状态：可领取").await;
+
+    let sends: Vec<(String, String)> = rig
+        .daemon
+        .cli_ok(&["audit", "--json", "--event", "plugin.send"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+        .map(|r| {
+            (
+                r["phone"].as_str().unwrap_or("").to_owned(),
+                r["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for expected in [(CONTACT, "ok"), (STRANGER, "refused")] {
+        assert!(
+            sends
+                .iter()
+                .any(|(p, o)| (p.as_str(), o.as_str()) == expected),
+            "{expected:?} not in {sends:?}"
+        );
+    }
+
+    rig.daemon.kill9();
+    rig.daemon.restart();
+    rig.daemon.wait_ready().await;
+    rig.daemon
+        .cli_ok(&["plugin", "tick", "notifier", "evening"]);
+    wait_for_text(&rig, CONTACT, "第2次晚间提醒").await;
+    let deliveries: Vec<Value> = rig
+        .daemon
+        .cli_ok(&["plugin", "events", "notifier", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|d| d["state"] == "done"),
+        "{deliveries:?}"
     );
     rig.finish().await;
 }

@@ -79,52 +79,33 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-wit-bindgen.workspace = true
+jingxun-plugin = { path = "../sdk" }
 "#;
 
 const LIB_RS: &str = r#"//! The `{{name}}` plugin: answers `{{keyword}} <text>`. The answer is made in [`logic`]
-//! (tested natively); this file binds it to the WIT world `jingxun:plugin/plugin@1.1.0`.
-
-wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" });
+//! (tested natively); this file binds it to contract 1.1 through the plugin SDK (`plugins/sdk`).
 
 pub mod logic;
 
-use jingxun::plugin::types::{Command, Manifest, Outcome};
+use jingxun_plugin::{Description, Plugin, PluginError, Reply, Request};
 
-struct Plugin;
+struct Answer;
 
-impl Guest for Plugin {
+impl Plugin for Answer {
     fn describe() -> Description {
-        Description {
-            manifest: Manifest {
-                name: "{{name}}".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description: logic::DESCRIPTION.into(),
-                commands: vec![Command {
-                    keyword: "{{keyword}}".into(),
-                    syntax: logic::SYNTAX.into(),
-                    help: logic::HELP.into(),
-                    // true: registered, granted phones only, and every call audited.
-                    police_data: false,
-                }],
-                datasources: vec![],
-                http_hosts: vec![],
-                config_keys: vec![],
-            },
-            capabilities: vec![],
-        }
+        jingxun_plugin::describe("{{name}}", env!("CARGO_PKG_VERSION"), logic::DESCRIPTION)
+            // police_command(...) instead: registered, granted phones only, every call audited.
+            .command("{{keyword}}", logic::SYNTAX, logic::HELP)
+            .into()
     }
 
     fn handle(req: Request) -> Result<Reply, PluginError> {
         let text = logic::answer(&req.arguments).map_err(PluginError::BadArguments)?;
-        Ok(Reply {
-            text,
-            outcome: Outcome::Answered,
-        })
+        Ok(Reply::answered(text))
     }
 }
 
-export!(Plugin);
+jingxun_plugin::export!(Answer);
 "#;
 
 const LOGIC_RS: &str = r#"//! `{{keyword}} <text>`: what the plugin answers, free of the bindings so that it is tested
@@ -169,8 +150,15 @@ mod tests {
         let cargo = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"parking\""), "{cargo}");
         let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-        assert!(lib.contains(r#"path: "../../wit/v1.1", world: "plugin""#));
-        assert!(lib.contains(r#"keyword: "TC".into()"#));
+        assert!(
+            cargo.contains(r#"jingxun-plugin = { path = "../sdk" }"#),
+            "on the newest contract through the SDK: {cargo}"
+        );
+        assert!(lib.contains(r#".command("TC", "#), "{lib}");
+        assert!(
+            lib.lines().count() < 40,
+            "a query in under 40 lines:\n{lib}"
+        );
         let logic = fs::read_to_string(dir.join("src/logic.rs")).unwrap();
         assert!(logic.contains(r#"Ok("TC：你好".to_owned())"#), "{logic}");
         assert!(!format!("{cargo}{lib}{logic}").contains("{{"));

@@ -137,6 +137,8 @@ async fn commands(count: usize, out: &mut impl Write) -> Result<(), BenchError> 
         limits: CallLimits::default(),
         max_reply_parts: 5,
         bundled_dir: Some(bundled),
+        policy: jingxun::plugins::EffectsPolicy::default(),
+        events: jingxun::plugins::EventSettings::default(),
     };
     let plugins = PluginHost::start(store.clone(), settings).await?;
     let directory = Directory::new(store.clone(), "86");
@@ -240,6 +242,8 @@ async fn plugins(out: &mut impl Write) -> Result<(), BenchError> {
         limits: CallLimits::default(),
         max_reply_parts: 5,
         bundled_dir: None,
+        policy: jingxun::plugins::EffectsPolicy::default(),
+        events: jingxun::plugins::EventSettings::default(),
     };
     let host = PluginHost::start(store.clone(), settings).await?;
     host.install(&echo, &jingxun::audit::ChangeAuthor::daemon())

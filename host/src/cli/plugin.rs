@@ -43,6 +43,31 @@ pub enum PluginAction {
         #[command(subcommand)]
         action: PluginConfigAction,
     },
+    /// Have a plugin's daily schedule tick now (the running daemon delivers it within seconds).
+    Tick {
+        /// The plugin's name.
+        name: String,
+        /// The schedule's name, as the plugin declares it (`jingxun plugin list` shows them).
+        schedule: String,
+    },
+    /// Show what a plugin keeps in its state.
+    State {
+        name: String,
+        /// One JSON object per line (values in hex).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the latest event deliveries, to one plugin or all: pending, done or failed.
+    Events {
+        /// Only this plugin's.
+        name: Option<String>,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a component on one SMS command without a daemon or an install: prints its reply, the
     /// host calls it made (and which were refused for want of a grant) and any limit it hit.
     /// Exits 0 when the plugin answered.
@@ -63,8 +88,8 @@ pub struct TryArgs {
     /// An HTTP host granted for this run (repeatable).
     #[arg(long = "http-host", value_name = "HOST:PORT")]
     http_hosts: Vec<String>,
-    /// A capability granted for this run (repeatable): directory or citizen. The stores they
-    /// read are empty here.
+    /// A capability granted for this run (repeatable): directory, citizen, state or
+    /// send-to-contacts. The stores they read are empty here, and nothing is kept.
     #[arg(long = "capability", value_name = "NAME")]
     capabilities: Vec<String>,
     /// A configuration value of the plugin for this run (repeatable).
@@ -89,8 +114,9 @@ pub struct GrantArgs {
     /// address: `10.0.0.5:8080`, `[fd00::5]:80`.
     #[arg(long, value_name = "HOST:PORT", group = "target")]
     http_host: Option<String>,
-    /// A host capability of contract 1.1: `directory` (the address book) or `citizen` (the
-    /// sender's own citizen application).
+    /// A host capability of contract 1.1: `directory` (the address book), `citizen` (the
+    /// sender's own citizen application, and the application-changed event), `state` (values
+    /// kept across calls) or `send-to-contacts` (SMS to address-book numbers).
     #[arg(long, value_name = "NAME", group = "target")]
     capability: Option<String>,
 }
@@ -262,6 +288,90 @@ async fn execute(config: &Config, store: &Store, action: PluginAction) -> anyhow
                 args.plugin
             )?;
         }
+        PluginAction::Tick { name, schedule } => {
+            let record = store.plugin(&name).await?;
+            let manifest = jingxun::plugins::parse_manifest(&record.current.manifest_json)?;
+            let Some(found) = manifest.schedules.iter().find(|s| s.name == schedule) else {
+                let names: Vec<&str> = manifest.schedules.iter().map(|s| s.name.as_str()).collect();
+                bail!(
+                    "{name} {} has no schedule `{schedule}`; its schedules: {}",
+                    record.current.version,
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+            };
+            let key = format!("tick:{}:now-{now}", found.name);
+            let payload = jingxun::store::EventPayload::Tick {
+                schedule: found.name.clone(),
+                due_at: now,
+            };
+            let audit = by
+                .entry(
+                    jingxun::audit::AuditComponent::Plugins,
+                    jingxun::audit::AuditEvent::PluginTick,
+                    &name,
+                )
+                .with_details(serde_json::json!({ "schedule": found.name, "event": key }));
+            store
+                .plugin_event_schedule(&name, &key, &payload, now, now, Some(&audit))
+                .await?;
+            writeln!(out, "queued {key} for {name}")?;
+        }
+        PluginAction::State { name, json } => {
+            for entry in store.plugin_state(&name).await? {
+                if json {
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({
+                            "key": entry.key,
+                            "value_hex": hex::encode(&entry.value),
+                            "value": String::from_utf8(entry.value.clone()).ok(),
+                            "updated_at": entry.updated_at,
+                        })
+                    )?;
+                } else {
+                    let shown = match std::str::from_utf8(&entry.value) {
+                        Ok(text) if !text.chars().any(char::is_control) => text.to_owned(),
+                        _ => format!("0x{}", hex::encode(&entry.value)),
+                    };
+                    writeln!(out, "{}\t{shown}", entry.key)?;
+                }
+            }
+            let usage = store.plugin_state_usage(&name).await?;
+            if !json {
+                writeln!(out, "({} keys, {} bytes)", usage.keys, usage.bytes)?;
+            }
+        }
+        PluginAction::Events { name, limit, json } => {
+            for d in store
+                .plugin_events(name.as_deref(), limit.min(1000))
+                .await?
+            {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&d)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:<12} {:<36} {:<8} attempts {}{}",
+                        d.plugin,
+                        d.key,
+                        match d.state {
+                            jingxun::store::DeliveryState::Pending => "pending",
+                            jingxun::store::DeliveryState::Done => "done",
+                            jingxun::store::DeliveryState::Failed => "failed",
+                        },
+                        d.attempts,
+                        d.last_error
+                            .map(|e| format!("  last error: {e}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+        }
         PluginAction::Try(_) => unreachable!("run handles it before opening the store"),
         PluginAction::Config {
             action: PluginConfigAction::Set { plugin, key, value },
@@ -398,6 +508,22 @@ async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
         list(m.http_hosts.iter().map(String::as_str).collect()),
         list(m.capabilities.iter().map(|c| c.as_str()).collect())
     )?;
+    if !m.events.is_empty() || !m.schedules.is_empty() {
+        writeln!(
+            out,
+            "reacts to: events {}; daily schedules {}",
+            list(m.events.iter().map(|e| e.as_str()).collect()),
+            list(
+                m.schedules
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, s.daily_at))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect()
+            )
+        )?;
+    }
     writeln!(out, "host calls: {}", report.calls.len())?;
     for call in &report.calls {
         let target = if call.target.is_empty() {
@@ -408,6 +534,18 @@ async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
         match &call.refused {
             None => writeln!(out, "  {}{target}", call.function)?,
             Some(why) => writeln!(out, "  {}{target}  REFUSED: {why}", call.function)?,
+        }
+    }
+    if !report.effects.is_empty() && report.outcome.is_ok() {
+        writeln!(out, "a daemon would keep (a trial keeps nothing):")?;
+        for (key, value) in &report.effects.state_writes {
+            match value {
+                Some(v) => writeln!(out, "  state {key} = {} bytes", v.len())?,
+                None => writeln!(out, "  state {key} deleted")?,
+            }
+        }
+        for m in &report.effects.messages {
+            writeln!(out, "  SMS to {}: {}", m.peer, m.text)?;
         }
     }
     match report.outcome {

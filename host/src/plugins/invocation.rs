@@ -100,6 +100,15 @@ pub enum InvocationError {
         parts: usize,
         limit: usize,
     },
+    /// What the call did could not be committed (its state past the quota, the store
+    /// unavailable, its event taken over by another worker): nothing of it was kept.
+    #[error("plugin {plugin}: what the call did was not kept: {reason}")]
+    NotCommitted { plugin: String, reason: String },
+    /// The plugin is not loaded (disabled or removed since the event was queued).
+    #[error(
+        "plugin {0} is not loaded (disabled, or not installed); enable it to deliver its events"
+    )]
+    NotLoaded(String),
     /// The call could not be run at all (the host is shutting down).
     #[error("plugin {plugin} could not be run: {reason}")]
     Host { plugin: String, reason: String },
@@ -110,6 +119,7 @@ impl InvocationError {
     pub fn plugin(&self) -> Option<&str> {
         match self {
             InvocationError::UnknownKeyword(_) => None,
+            InvocationError::NotLoaded(plugin) => Some(plugin),
             InvocationError::BadArguments { plugin, .. }
             | InvocationError::Unavailable { plugin, .. }
             | InvocationError::Internal { plugin, .. }
@@ -119,6 +129,7 @@ impl InvocationError {
             | InvocationError::DeadlinePassed { plugin, .. }
             | InvocationError::TooManyHostCalls { plugin, .. }
             | InvocationError::ReplyTooLong { plugin, .. }
+            | InvocationError::NotCommitted { plugin, .. }
             | InvocationError::Host { plugin, .. } => Some(plugin),
         }
     }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PluginError;
 use super::contract::{ContractVersion, Description};
-use crate::store::StoreError;
+use super::events::{self, Schedule};
+use crate::store::{EventKind, StoreError};
 
 /// Keywords the platform answers itself (`H`: help); no plugin may claim them.
 pub const RESERVED_KEYWORDS: &[&str] = &["H"];
@@ -20,8 +21,12 @@ vocabulary! {
         /// Look people up in the address book (`directory.find`).
         Directory = "directory",
         /// Read the status of citizens' applications, the sender's own only
-        /// (`citizen.lookup`).
+        /// (`citizen.lookup`), and receive the `application-changed` event.
         Citizen = "citizen",
+        /// Keep values across calls (`state`), within the plugin's quota.
+        State = "state",
+        /// Send SMS to numbers of the internal address book (`outbox.send` to a contact).
+        SendToContacts = "send-to-contacts",
     }
 }
 
@@ -40,6 +45,13 @@ pub struct Manifest {
     /// none in a manifest stored before).
     #[serde(default)]
     pub capabilities: Vec<Capability>,
+    /// The host events it reacts to (contract 1.1; never `tick`, which follows from
+    /// `schedules`).
+    #[serde(default)]
+    pub events: Vec<EventKind>,
+    /// Its daily schedules (contract 1.1).
+    #[serde(default)]
+    pub schedules: Vec<Schedule>,
     /// The contract the component was built for (1.0.0 in a manifest stored before 1.1).
     #[serde(default = "contract_v1_0")]
     pub contract: ContractVersion,
@@ -75,6 +87,21 @@ impl Manifest {
                     .map_err(|e| PluginError::InvalidManifest(format!("capability {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let events = description
+            .events
+            .iter()
+            .map(|name| match name.parse::<EventKind>() {
+                Ok(kind) if kind != EventKind::Tick => Ok(kind),
+                _ => Err(PluginError::InvalidManifest(format!(
+                    "event `{name}` is not one this host delivers ({}); ticks follow from \
+                     schedules",
+                    events::subscribable()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Manifest {
             name: m.name,
             version: m.version,
@@ -93,13 +120,19 @@ impl Manifest {
             http_hosts: m.http_hosts,
             config_keys: m.config_keys,
             capabilities,
+            events,
+            schedules: description
+                .schedules
+                .into_iter()
+                .map(events::schedule_from_wit)
+                .collect(),
             contract,
         })
     }
 
-    /// Checks what the host relies on: a lower-case name, a version, at least one command,
-    /// keywords of 1-8 upper-case ASCII letters, none reserved, none twice; no capability asked
-    /// for twice.
+    /// Checks what the host relies on: a lower-case name, a version, at least one command or
+    /// event or schedule, keywords of 1-8 upper-case ASCII letters, none reserved, none twice;
+    /// no capability, event or schedule name twice; every event's capability asked for.
     pub fn validate(&self) -> Result<(), PluginError> {
         let bad = |reason: String| Err(PluginError::InvalidManifest(reason));
         let name_ok = !self.name.is_empty()
@@ -121,8 +154,10 @@ impl Manifest {
                 self.version
             ));
         }
-        if self.commands.is_empty() {
-            return bad("it declares no command".into());
+        if self.commands.is_empty() && self.events.is_empty() && self.schedules.is_empty() {
+            return bad(
+                "it declares no command, no event and no schedule: nothing would call it".into(),
+            );
         }
         let mut seen = BTreeSet::new();
         for c in &self.commands {
@@ -152,6 +187,26 @@ impl Manifest {
         let capabilities: BTreeSet<Capability> = self.capabilities.iter().copied().collect();
         if capabilities.len() != self.capabilities.len() {
             return bad("a capability is asked for twice".into());
+        }
+        let events: BTreeSet<EventKind> = self.events.iter().copied().collect();
+        if events.len() != self.events.len() {
+            return bad("an event is asked for twice".into());
+        }
+        for kind in &self.events {
+            if let Some(needed) = events::needed_capability(*kind)
+                && !capabilities.contains(&needed)
+            {
+                return bad(format!(
+                    "event `{kind}` needs the `{needed}` capability: ask for it too"
+                ));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for schedule in &self.schedules {
+            schedule.validate()?;
+            if !names.insert(schedule.name.as_str()) {
+                return bad(format!("schedule `{}` is declared twice", schedule.name));
+            }
         }
         Ok(())
     }

@@ -26,7 +26,9 @@
 
 pub mod capability;
 pub mod contract;
+pub mod delivery;
 mod error;
+pub mod events;
 pub mod grants;
 mod invocation;
 pub mod manifest;
@@ -45,8 +47,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::ChangeAuthor;
 use crate::store::{GrantKind, NewPluginVersion, PluginRecord, Store};
-pub use capability::CallLimits;
 use capability::{Call, Services};
+pub use capability::{CallLimits, Effects, EffectsPolicy};
 use contract::{ContractVersion, Prepared, latest as wit};
 pub use error::PluginError;
 pub use grants::Grants;
@@ -70,6 +72,10 @@ pub struct PluginSettings {
     pub limits: CallLimits,
     /// Longest reply (or usage text) in SMS parts; longer is the plugin's error.
     pub max_reply_parts: usize,
+    /// What a call may leave behind: state, messages.
+    pub policy: EffectsPolicy,
+    /// How events are delivered.
+    pub events: EventSettings,
     /// Components installed into a fresh database at first start (`*.wasm`, not recursive).
     pub bundled_dir: Option<PathBuf>,
 }
@@ -94,7 +100,30 @@ impl PluginSettings {
             cache_dir,
             limits: CallLimits::from_config(p),
             max_reply_parts: p.max_reply_parts,
+            policy: EffectsPolicy::from_config(p),
+            events: EventSettings {
+                attempts: p.event_attempts,
+                time_zone: config.general.time_zone(),
+            },
             bundled_dir,
+        }
+    }
+}
+
+/// How events reach plugins (`[plugins] event_attempts`, `[general] time_zone`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Deliveries of one event before it is given up.
+    pub attempts: u32,
+    /// The zone of the schedules' times of day.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        EventSettings {
+            attempts: crate::config::PluginsConfig::default().event_attempts,
+            time_zone: crate::config::GeneralConfig::default().time_zone(),
         }
     }
 }
@@ -151,6 +180,9 @@ pub struct InstalledPlugin {
     pub requested_datasources: Vec<String>,
     pub requested_http_hosts: Vec<String>,
     pub requested_capabilities: Vec<Capability>,
+    /// The host events it reacts to, and its daily schedules (contract 1.1).
+    pub events: Vec<crate::store::EventKind>,
+    pub schedules: Vec<events::Schedule>,
     /// The contract its component was built for.
     pub contract: ContractVersion,
     /// The version a rollback returns to.
@@ -171,6 +203,8 @@ impl InstalledPlugin {
             requested_datasources: manifest.datasources,
             requested_http_hosts: manifest.http_hosts,
             requested_capabilities: manifest.capabilities,
+            events: manifest.events,
+            schedules: manifest.schedules,
             contract: manifest.contract,
             previous_version: record.previous.as_ref().map(|p| p.version.clone()),
         })
@@ -180,6 +214,8 @@ impl InstalledPlugin {
 /// A loaded, enabled plugin.
 struct Loaded {
     version_id: i64,
+    /// When its version was installed (unix ms): no tick due before is delivered.
+    installed_at: i64,
     sha256: String,
     manifest: Manifest,
     pre: Prepared,
@@ -260,10 +296,10 @@ impl PluginHost {
         let runtime = Runtime::new(settings.cache_dir.clone(), settings.limits)?;
         let host = PluginHost {
             inner: Arc::new(Inner {
-                services: Arc::new(Services::new(
-                    tokio::runtime::Handle::current(),
-                    store.clone(),
-                )),
+                services: Arc::new(
+                    Services::new(tokio::runtime::Handle::current(), store.clone())
+                        .with_policy(settings.policy),
+                ),
                 store,
                 runtime,
                 snapshot: RwLock::new(Arc::new(Snapshot {
@@ -399,7 +435,7 @@ impl PluginHost {
         let version = &plugin.manifest.version;
         let request_id = request.id.clone();
         let keyword = request.keyword.clone();
-        let call = self.inner.runtime.handle(
+        let finished = self.inner.runtime.handle(
             &plugin.pre,
             Call {
                 grants: plugin.grants.clone(),
@@ -410,7 +446,18 @@ impl PluginHost {
             },
             &to_wit(request),
         );
-        let result = answer(name, version, call, self.inner.settings.max_reply_parts);
+        let mut result = answer(
+            name,
+            version,
+            finished.result,
+            self.inner.settings.max_reply_parts,
+        );
+        if result.is_ok()
+            && !finished.effects.is_empty()
+            && let Err(e) = self.commit(name, &finished.effects, None)
+        {
+            result = Err(e);
+        }
         if let Err(e) = &result {
             match e {
                 InvocationError::BadArguments { .. } => {
@@ -422,6 +469,124 @@ impl PluginHost {
             }
         }
         result
+    }
+
+    /// Commits what a call of `plugin` did (on a blocking thread): state, messages, audit rows
+    /// and, for an event, its delivery finished as done; all or nothing.
+    fn commit(
+        &self,
+        plugin: &str,
+        effects: &Effects,
+        event: Option<(i64, &str)>,
+    ) -> Result<Vec<crate::store::MessageId>, InvocationError> {
+        let store = &self.inner.store;
+        let commit = crate::store::PluginCommit {
+            plugin,
+            state_writes: &effects.state_writes,
+            quota: self.inner.settings.policy.state_quota,
+            messages: &effects.messages,
+            audit: &effects.audit,
+            event,
+            now_ms: crate::clock::now_ms(),
+        };
+        let committed = self
+            .inner
+            .services
+            .runtime
+            .block_on(store.plugin_commit(&commit));
+        committed.map_err(|e| InvocationError::NotCommitted {
+            plugin: plugin.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Delivers `event` to its plugin and commits what the call did with the delivery finished
+    /// as done, held by `owner`; on a blocking thread. An error leaves the delivery pending
+    /// (the caller retries it or gives it up).
+    pub fn deliver_blocking(
+        &self,
+        event: &crate::store::ClaimedEvent,
+        owner: &str,
+    ) -> Result<usize, InvocationError> {
+        let Some(plugin) = self.snapshot().plugins.get(&event.plugin).cloned() else {
+            return Err(InvocationError::NotLoaded(event.plugin.clone()));
+        };
+        let Ok(_slot) = self.inner.slots.try_acquire() else {
+            return Err(InvocationError::Host {
+                plugin: event.plugin.clone(),
+                reason: format!("{CALL_SLOTS} plugin calls are already running; retry in a moment"),
+            });
+        };
+        let finished = self.inner.runtime.on_event(
+            &plugin.pre,
+            Call {
+                grants: plugin.grants.clone(),
+                services: self.inner.services.clone(),
+                request_id: event.key.clone(),
+                sender: None,
+                traced: false,
+            },
+            &events::to_wit(
+                &event.key,
+                event.attempts,
+                event.occurred_at,
+                &event.payload,
+            ),
+        );
+        let name = &plugin.manifest.name;
+        match finished.result {
+            Ok(Ok(())) => self
+                .commit(name, &finished.effects, Some((event.id, owner)))
+                .map(|ids| ids.len()),
+            Ok(Err(e)) => Err(plugin_error(name, e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The enabled plugins that receive events of `kind`: they asked for it and hold the
+    /// capability it needs.
+    pub fn subscribers(&self, kind: crate::store::EventKind) -> Vec<String> {
+        let needed = events::needed_capability(kind);
+        let mut out: Vec<String> = self
+            .snapshot()
+            .plugins
+            .values()
+            .filter(|p| p.manifest.events.contains(&kind))
+            .filter(|p| needed.is_none_or(|c| p.grants.has(c)))
+            .map(|p| p.manifest.name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The daily schedules of the enabled plugins: (plugin, schedule, when its version was
+    /// installed).
+    pub fn schedules(&self) -> Vec<(String, events::Schedule, i64)> {
+        let mut out = Vec::new();
+        for p in self.snapshot().plugins.values() {
+            for s in &p.manifest.schedules {
+                out.push((p.manifest.name.clone(), s.clone(), p.installed_at));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, &a.1.name).cmp(&(&b.0, &b.1.name)));
+        out
+    }
+
+    /// The enabled plugin `plugin`'s schedule named `schedule`, if it has one.
+    pub fn schedule(&self, plugin: &str, schedule: &str) -> Option<events::Schedule> {
+        self.snapshot()
+            .plugins
+            .get(plugin)?
+            .manifest
+            .schedules
+            .iter()
+            .find(|s| s.name == schedule)
+            .cloned()
+    }
+
+    /// The settings the host runs with.
+    pub fn settings(&self) -> &PluginSettings {
+        &self.inner.settings
     }
 
     /// Compiles (or loads from the cache) and links a component without installing it: what
@@ -584,6 +749,7 @@ impl PluginHost {
             };
             let loaded = Arc::new(Loaded {
                 version_id: record.current.id,
+                installed_at: record.current.installed_at,
                 sha256: record.current.sha256.clone(),
                 manifest,
                 pre,
@@ -752,20 +918,7 @@ fn answer(
             plugin: plugin.to_owned(),
             version: version.to_owned(),
         }),
-        Ok(Err(e)) => Err(match e {
-            wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
-                plugin: plugin.to_owned(),
-                usage,
-            },
-            wit::PluginError::Unavailable(reason) => InvocationError::Unavailable {
-                plugin: plugin.to_owned(),
-                reason,
-            },
-            wit::PluginError::Internal(reason) => InvocationError::Internal {
-                plugin: plugin.to_owned(),
-                reason,
-            },
-        }),
+        Ok(Err(e)) => Err(plugin_error(plugin, e)),
         Err(e) => Err(e),
     };
     let text = match &result {
@@ -782,6 +935,24 @@ fn answer(
         });
     }
     result
+}
+
+/// What a plugin's own error means to the host.
+fn plugin_error(plugin: &str, e: wit::PluginError) -> InvocationError {
+    match e {
+        wit::PluginError::BadArguments(usage) => InvocationError::BadArguments {
+            plugin: plugin.to_owned(),
+            usage,
+        },
+        wit::PluginError::Unavailable(reason) => InvocationError::Unavailable {
+            plugin: plugin.to_owned(),
+            reason,
+        },
+        wit::PluginError::Internal(reason) => InvocationError::Internal {
+            plugin: plugin.to_owned(),
+            reason,
+        },
+    }
 }
 
 fn to_wit(r: PluginRequest) -> wit::Request {

@@ -19,9 +19,34 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-use super::capability::{self, Call, CallLimits, HostCallRecord, HostState, Spent};
-use super::contract::{Description, Prepared, latest};
+use super::capability::{self, Call, CallLimits, Effects, HostCallRecord, HostState, Spent};
+use super::contract::{Description, Event, Prepared, latest};
 use super::{InvocationError, PluginError};
+
+/// A finished call: what the plugin returned (or why it returned nothing), what it did that
+/// outlives it (empty unless it returned `ok`), and its host calls when traced.
+pub struct Finished<T> {
+    pub result: Result<Result<T, latest::PluginError>, InvocationError>,
+    pub effects: Effects,
+    pub trace: Vec<HostCallRecord>,
+}
+
+impl<T> Finished<T> {
+    fn of(
+        result: Result<Result<T, latest::PluginError>, InvocationError>,
+        mut state: HostState,
+    ) -> Self {
+        let effects = match &result {
+            Ok(Ok(_)) => state.take_effects(),
+            _ => Effects::default(),
+        };
+        Finished {
+            result,
+            effects,
+            trace: state.budget.trace.take().unwrap_or_default(),
+        }
+    }
+}
 
 /// How often the engine's epoch advances: the resolution of the CPU deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -206,33 +231,30 @@ impl Runtime {
         result.map_err(|e| self.classify(&name, &store, e))
     }
 
-    /// Calls `handle` in a fresh sandbox.
+    /// Calls `handle` in a fresh sandbox; with the reply, what the call did that outlives it
+    /// (to commit when it answered).
     pub fn handle(
         &self,
         pre: &Prepared,
         call: Call,
         request: &latest::Request,
-    ) -> Result<Result<latest::Reply, latest::PluginError>, InvocationError> {
-        self.handle_traced(pre, call, request).0
-    }
-
-    /// [`Runtime::handle`], with the host calls the plugin made when `call` is traced.
-    pub fn handle_traced(
-        &self,
-        pre: &Prepared,
-        call: Call,
-        request: &latest::Request,
-    ) -> (
-        Result<Result<latest::Reply, latest::PluginError>, InvocationError>,
-        Vec<HostCallRecord>,
-    ) {
+    ) -> Finished<latest::Reply> {
         let name = call.grants.plugin().to_owned();
         let mut store = self.store(HostState::new(call, &self.limits));
         let result = pre
             .handle(&mut store, request)
             .map_err(|e| self.classify(&name, &store, e));
-        let trace = store.into_data().budget.trace.unwrap_or_default();
-        (result, trace)
+        Finished::of(result, store.into_data())
+    }
+
+    /// Calls `on-event` in a fresh sandbox.
+    pub fn on_event(&self, pre: &Prepared, call: Call, event: &Event) -> Finished<()> {
+        let name = call.grants.plugin().to_owned();
+        let mut store = self.store(HostState::new(call, &self.limits));
+        let result = pre
+            .on_event(&mut store, event)
+            .map_err(|e| self.classify(&name, &store, e));
+        Finished::of(result, store.into_data())
     }
 
     /// Turns a wasmtime error into what happened, from what the store saw.

@@ -68,6 +68,8 @@ impl Env {
             limits,
             max_reply_parts: 5,
             bundled_dir: Some(dir.join("bundled")),
+            policy: crate::plugins::EffectsPolicy::default(),
+            events: crate::plugins::EventSettings::default(),
         }
     }
 
@@ -271,6 +273,121 @@ async fn a_plugin_looping_in_host_calls_is_stopped_at_its_deadline() {
             plugin: "hostloop".into(),
             limit_ms: 300,
         }
+    );
+}
+
+/// The `notifier` fixture installed beside echo, granted what it asks for, telling a contact
+/// of the address book.
+async fn notifier() -> Env {
+    let env = Env::new(&["echo", "notifier"]).await;
+    crate::address_book::Book::new(env.store.clone(), "86")
+        .save_contact(None, "王五", "", None, "13800000042", "cli:test")
+        .await
+        .unwrap();
+    for capability in ["state", "send-to-contacts", "citizen"] {
+        env.store
+            .plugin_grant("notifier", GrantKind::Capability, capability, 0, &by())
+            .await
+            .unwrap();
+    }
+    env.store
+        .plugin_config_set("notifier", "to", "+8613800000042", 0, &by())
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    env
+}
+
+async fn outbound_count(env: &Env) -> i64 {
+    let pool = sqlx::AnyPool::connect(&env.url()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE direction = 'out'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+/// Issue 13, hostile fixtures: a plugin that floods its outbox past the per-call limit, and
+/// one that writes state past its quota, ignoring every refusal, are stopped by their budget
+/// of host calls; nothing of the stopped call is kept, and others are answered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_flooding_its_outbox_or_filling_its_state_is_stopped_and_keeps_nothing() {
+    let env = notifier().await;
+    for keyword in ["FLOOD", "FILL"] {
+        let err = env.host.handle(request(keyword, &[])).await.unwrap_err();
+        assert_eq!(
+            err,
+            InvocationError::TooManyHostCalls {
+                plugin: "notifier".into(),
+                limit: CallLimits::default().host_calls,
+            },
+            "{keyword}"
+        );
+        echo_works(&env.host).await;
+    }
+    assert_eq!(
+        outbound_count(&env).await,
+        0,
+        "a stopped call queues nothing"
+    );
+    assert_eq!(
+        env.store.plugin_state_usage("notifier").await.unwrap(),
+        crate::store::StateUsage::default(),
+        "a stopped call writes no state"
+    );
+}
+
+/// Issue 13: a tick delivered to an event plugin has its effects committed with the delivery
+/// finished; a worker that delivers it again without holding the lease (one that lost it to
+/// another) commits nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_commits_once_and_a_worker_without_the_lease_commits_nothing() {
+    let env = notifier().await;
+    let payload = crate::store::EventPayload::Tick {
+        schedule: "evening".into(),
+        due_at: 0,
+    };
+    env.store
+        .plugin_event_schedule("notifier", "tick:evening:0", &payload, 0, 0, None)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let event = env
+        .store
+        .plugin_events_claim("w1", 1, lease, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let host = env.host.clone();
+    let first = event.clone();
+    let sent = tokio::task::spawn_blocking(move || host.deliver_blocking(&first, "w1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent, 1);
+    assert_eq!(
+        env.store
+            .plugin_state_get("notifier", "ticks")
+            .await
+            .unwrap(),
+        Some(b"1".to_vec())
+    );
+    // The same event again, as a worker that took it over would deliver it.
+    let host = env.host.clone();
+    let again = tokio::task::spawn_blocking(move || host.deliver_blocking(&event, "w2"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&again, InvocationError::NotCommitted { .. }),
+        "the lease is gone, so nothing is committed: {again}"
+    );
+    assert_eq!(outbound_count(&env).await, 1);
+    assert_eq!(
+        env.host
+            .subscribers(crate::store::EventKind::ApplicationChanged),
+        ["notifier"]
     );
 }
 
@@ -600,6 +717,8 @@ fn manifests_with_bad_keywords_or_names_are_refused() {
         http_hosts: vec![],
         config_keys: vec![],
         capabilities: vec![],
+        events: vec![],
+        schedules: vec![],
         contract: ContractVersion::V1_0,
     };
     good.validate().unwrap();
@@ -616,6 +735,44 @@ fn manifests_with_bad_keywords_or_names_are_refused() {
         m.name = name.into();
         assert!(m.validate().is_err(), "name {name:?} accepted");
     }
+}
+
+#[test]
+fn an_event_plugin_needs_no_command_but_asks_for_what_its_events_need() {
+    let mut events_only = Manifest {
+        name: "notice".into(),
+        version: "1.0.0".into(),
+        description: String::new(),
+        commands: vec![],
+        datasources: vec![],
+        http_hosts: vec![],
+        config_keys: vec![],
+        capabilities: vec![],
+        events: vec![crate::store::EventKind::ApplicationChanged],
+        schedules: vec![],
+        contract: ContractVersion::V1_1,
+    };
+    let e = events_only.validate().unwrap_err().to_string();
+    assert!(e.contains("needs the `citizen` capability"), "{e}");
+    events_only.capabilities.push(Capability::Citizen);
+    events_only.validate().unwrap();
+    events_only.events.clear();
+    let e = events_only.validate().unwrap_err().to_string();
+    assert!(e.contains("nothing would call it"), "{e}");
+    events_only.schedules = vec![
+        super::events::Schedule {
+            name: "evening".into(),
+            daily_at: "18:00".into(),
+        },
+        super::events::Schedule {
+            name: "evening".into(),
+            daily_at: "19:00".into(),
+        },
+    ];
+    let e = events_only.validate().unwrap_err().to_string();
+    assert!(e.contains("declared twice"), "{e}");
+    events_only.schedules.pop();
+    events_only.validate().unwrap();
 }
 
 /// A manifest stored before contract 1.1 (no capabilities, no contract) reads as a 1.0

@@ -1,12 +1,13 @@
 //! `jingxun plugin try`: one component answers one request, with no daemon and no registry:
 //! the grants are the ones given on the command line, the store behind the `directory` and
-//! `citizen` capabilities is an empty one in memory, and every host call is kept, with what it
+//! `citizen` capabilities is an empty one in memory (so `state` starts empty and the address
+//! book has nobody), what the call would leave behind (state, SMS) is shown and dropped, and every host call is kept, with what it
 //! reached and whether it was refused, so that a plugin author sees what the plugin asked of the
 //! host and what a grant would change. The limits are those of `[plugins]`, as in the daemon.
 
 use std::sync::Arc;
 
-use super::capability::{Call, HostCallRecord, Services};
+use super::capability::{Call, Effects, HostCallRecord, Services};
 use super::runtime::Runtime;
 use super::{
     Capability, Grants, InvocationError, Manifest, PluginError, PluginReply, PluginRequest,
@@ -33,6 +34,9 @@ pub struct TrialReport {
     pub manifest: Manifest,
     /// Every host call, in order.
     pub calls: Vec<HostCallRecord>,
+    /// What the call would have left behind in a daemon (state written, SMS queued): nothing
+    /// of it is kept.
+    pub effects: Effects,
     /// Its answer, or why there is none (a limit it hit among them).
     pub outcome: Result<PluginReply, InvocationError>,
 }
@@ -63,7 +67,9 @@ pub async fn run(
         .await
         .map_err(PluginError::from)?;
     let runtime = Arc::new(Runtime::new(settings.cache_dir.clone(), settings.limits)?);
-    let services = Arc::new(Services::new(tokio::runtime::Handle::current(), store));
+    let services = Arc::new(
+        Services::new(tokio::runtime::Handle::current(), store).with_policy(settings.policy),
+    );
     let bytes = wasm.to_vec();
     let max_reply_parts = settings.max_reply_parts;
     let grants = grants.clone();
@@ -112,11 +118,17 @@ pub async fn run(
             sender: Some(request.sender.clone()),
             traced: true,
         };
-        let (result, calls) = runtime.handle_traced(&pre, call, &to_wit(request));
-        let outcome = answer(&manifest.name, &manifest.version, result, max_reply_parts);
+        let finished = runtime.handle(&pre, call, &to_wit(request));
+        let outcome = answer(
+            &manifest.name,
+            &manifest.version,
+            finished.result,
+            max_reply_parts,
+        );
         Ok(TrialReport {
             manifest,
-            calls,
+            calls: finished.trace,
+            effects: finished.effects,
             outcome,
         })
     });
@@ -136,6 +148,8 @@ mod tests {
             limits: CallLimits::default(),
             max_reply_parts: 5,
             bundled_dir: None,
+            policy: crate::plugins::EffectsPolicy::default(),
+            events: crate::plugins::EventSettings::default(),
         }
     }
 

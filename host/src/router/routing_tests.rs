@@ -27,6 +27,8 @@ impl Rig {
                 limits: CallLimits::default(),
                 max_reply_parts: 5,
                 bundled_dir: None,
+                policy: crate::plugins::EffectsPolicy::default(),
+                events: crate::plugins::EventSettings::default(),
             },
         )
         .await

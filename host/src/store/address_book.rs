@@ -105,6 +105,21 @@ impl Store {
         })
     }
 
+    /// The name of the contact whose number is `number` (canonical), if one is (the first by
+    /// name when several share it).
+    pub async fn address_book_name_of_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.name FROM ab_contact_numbers n JOIN ab_contacts c ON c.id = n.contact_id \
+             WHERE n.number = $1 ORDER BY c.name LIMIT 1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// The contacts whose name contains `fragment` (ignoring ASCII case; `%`, `_` and backslash
     /// are matched as themselves), an exact match first, then by name: at most `limit` of
     /// them, each with its department's path from the top, and how many matched in all.

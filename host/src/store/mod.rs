@@ -63,6 +63,8 @@ mod inbox;
 mod notifications;
 mod open;
 mod outbound;
+mod plugin_events;
+mod plugin_state;
 mod plugins;
 mod query;
 pub mod retention;
@@ -98,6 +100,8 @@ pub(crate) use notifications::CitizenStatusWrite;
 pub use notifications::{CitizenApplication, CitizenStatusUpdate, OaRecipient, TemplateRecord};
 pub use open::{OpenStoreError, open_store};
 pub use outbound::{ClaimedMessage, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM, NewOutbound, SentPart};
+pub use plugin_events::{ClaimedEvent, DeliveryState, EventDelivery, EventKind, EventPayload};
+pub use plugin_state::{PluginCommit, PluginCommitError, StateEntry, StateQuota, StateUsage};
 pub use plugins::{
     DatasourceRecord, GrantKind, NewPluginVersion, PluginGrant, PluginRecord, PluginStoreError,
     PluginVersionRecord,

@@ -1,7 +1,7 @@
 //! Storage of OA reminders and citizen notices (issue 5; R17, R19): the administrator-edited
 //! templates (with their audit row in the same transaction), who an OA reminder reaches, and
 //! the latest status of each citizen application, written in the transaction that queues its
-//! notice. The rules (placeholders, rendering, statuses) live in [`crate::api::templates`].
+//! notice (with the host event that tells plugins of it). The rules (placeholders, rendering, statuses) live in [`crate::api::templates`].
 
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 
 use super::api_keys::AlsoInTransaction;
 use super::audit::{AuditEntry, append_audit};
+use super::plugin_events::{EventPayload, record_host_event};
 use super::{MessageId, Store, StoreError};
 
 /// A notice template as stored.
@@ -120,6 +121,18 @@ impl AlsoInTransaction for CitizenStatusWrite {
             .bind(ids.first().copied())
             .bind(self.now_ms)
             .execute(&mut **tx)
+            .await?;
+            // Plugins that asked for it hear of the change (never of the phone).
+            record_host_event(
+                tx,
+                &EventPayload::ApplicationChanged {
+                    application_kind: u.kind.clone(),
+                    number: u.application_number.clone(),
+                    status: u.status.clone(),
+                    updated_at: self.now_ms,
+                },
+                self.now_ms,
+            )
             .await?;
             Ok(())
         })

@@ -2,37 +2,29 @@
 //! passport, exit-entry permit or ID card application (R17). Contract 1.1, capability
 //! `citizen`: the host returns only an application recorded with the sending phone, so the
 //! answer to any other phone is the not-found text. The reply is built in [`logic`] (tested
-//! natively); this file binds it to the WIT world.
-
-wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" });
+//! natively); this file binds it to the contract through the plugin SDK (`plugins/sdk`).
 
 pub mod logic;
 
-use jingxun::plugin::citizen::{self, ApplicationKind, CitizenError};
-use jingxun::plugin::types::{Command, Manifest, Outcome};
+use jingxun_plugin::citizen::{self, ApplicationKind, CitizenError};
+use jingxun_plugin::{Description, Plugin, PluginError, Reply, Request};
 
 struct Application;
 
-impl Guest for Application {
+impl Plugin for Application {
     fn describe() -> Description {
-        Description {
-            manifest: Manifest {
-                name: "application".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description: "办证进度查询：市民按受理编号查询本人护照、通行证、身份证申请的状态。"
-                    .into(),
-                commands: vec![Command {
-                    keyword: logic::KEYWORD.into(),
-                    syntax: "BZ <受理编号>".into(),
-                    help: "办证进度查询（仅限申请时登记的手机）".into(),
-                    police_data: false,
-                }],
-                datasources: vec![],
-                http_hosts: vec![],
-                config_keys: vec![],
-            },
-            capabilities: vec!["citizen".into()],
-        }
+        jingxun_plugin::describe(
+            "application",
+            env!("CARGO_PKG_VERSION"),
+            "办证进度查询：市民按受理编号查询本人护照、通行证、身份证申请的状态。",
+        )
+        .command(
+            logic::KEYWORD,
+            "BZ <受理编号>",
+            "办证进度查询（仅限申请时登记的手机）",
+        )
+        .capability("citizen")
+        .into()
     }
 
     fn handle(req: Request) -> Result<Reply, PluginError> {
@@ -53,16 +45,13 @@ impl Guest for Application {
             status: a.status,
             note: a.note,
         });
-        let answered = status.is_some();
-        Ok(Reply {
-            text: logic::reply(&number, status.as_ref()),
-            outcome: if answered {
-                Outcome::Answered
-            } else {
-                Outcome::NotFound
-            },
+        let text = logic::reply(&number, status.as_ref());
+        Ok(if status.is_some() {
+            Reply::answered(text)
+        } else {
+            Reply::not_found(text)
         })
     }
 }
 
-export!(Application);
+jingxun_plugin::export!(Application);

@@ -1,35 +1,25 @@
 //! The `directory` plugin: answers `TXL <姓名>` with the matching people of the internal address
 //! book, their department and numbers (R16, R21). Contract 1.1, capability `directory`; the
-//! reply is built in [`logic`] (tested natively), this file binds it to the WIT world.
-
-wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" });
+//! reply is built in [`logic`] (tested natively), this file binds it to the contract through
+//! the plugin SDK (`plugins/sdk`).
 
 pub mod logic;
 
-use jingxun::plugin::directory::{self, DirectoryError};
-use jingxun::plugin::types::{Command, Manifest, Outcome};
+use jingxun_plugin::directory::{self, DirectoryError};
+use jingxun_plugin::{Description, Plugin, PluginError, Reply, Request};
 
 struct Directory;
 
-impl Guest for Directory {
+impl Plugin for Directory {
     fn describe() -> Description {
-        Description {
-            manifest: Manifest {
-                name: "directory".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description: "内部通讯录查询：按姓名查询人员的部门和电话。".into(),
-                commands: vec![Command {
-                    keyword: logic::KEYWORD.into(),
-                    syntax: "TXL <姓名>".into(),
-                    help: "通讯录查询：姓名、部门、电话".into(),
-                    police_data: true,
-                }],
-                datasources: vec![],
-                http_hosts: vec![],
-                config_keys: vec![],
-            },
-            capabilities: vec!["directory".into()],
-        }
+        jingxun_plugin::describe(
+            "directory",
+            env!("CARGO_PKG_VERSION"),
+            "内部通讯录查询：按姓名查询人员的部门和电话。",
+        )
+        .police_command(logic::KEYWORD, "TXL <姓名>", "通讯录查询：姓名、部门、电话")
+        .capability("directory")
+        .into()
     }
 
     fn handle(req: Request) -> Result<Reply, PluginError> {
@@ -51,15 +41,12 @@ impl Guest for Directory {
             })
             .collect();
         let (text, answered) = logic::reply(&name, &people, found.total);
-        Ok(Reply {
-            text,
-            outcome: if answered {
-                Outcome::Answered
-            } else {
-                Outcome::NotFound
-            },
+        Ok(if answered {
+            Reply::answered(text)
+        } else {
+            Reply::not_found(text)
         })
     }
 }
 
-export!(Directory);
+jingxun_plugin::export!(Directory);

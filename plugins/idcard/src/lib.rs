@@ -1,8 +1,6 @@
 //! The `idcard` plugin: answers `SFZ` (身份证 query) from the `police` datasource.
-//! The logic lives in [`logic`] (tested natively); this file only binds it to the WIT world
-//! `jingxun:plugin/plugin@1.1.0` (../../wit/v1.1/plugin.wit).
-
-wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" });
+//! The logic lives in [`logic`] (tested natively); this file only binds it to contract 1.1
+//! through the plugin SDK (`plugins/sdk`).
 
 pub mod logic;
 

@@ -19,11 +19,11 @@ pub mod record;
 pub mod schema;
 pub mod testing;
 
-/// Implements the exports of the world `plugin` (contract 1.1) for a police plugin and exports
-/// them.
+/// Implements [`jingxun_plugin::Plugin`] (contract 1.1) for a police plugin and exports it.
+/// The plugin crate depends on `jingxun-plugin` (`plugins/sdk`), whose bindings the expansion
+/// names; this crate itself stays free of them.
 ///
-/// Invoke it at the root of a plugin crate, after
-/// `wit_bindgen::generate!({ path: "../../wit/v1.1", world: "plugin" })`:
+/// Invoke it at the root of a plugin crate:
 ///
 /// ```ignore
 /// police_common::export_police_plugin!(manifest: logic::MANIFEST, handle: logic::handle);
@@ -34,9 +34,6 @@ pub mod testing;
 /// request's arguments and the host's datasource. Failures other than bad arguments are logged
 /// through the host's `log` import (their text never holds personal data: it comes from the host's
 /// query error, not from the officer's arguments).
-// `crate::jingxun::...` below is meant to name the *calling* plugin crate, where
-// `wit_bindgen::generate!` put the bindings; `$crate` would name this crate.
-#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! export_police_plugin {
     (manifest: $manifest:expr, handle: $handle:path $(,)?) => {
@@ -55,8 +52,8 @@ macro_rules! export_police_plugin {
                 ::std::vec::Vec<$crate::record::Record>,
                 $crate::plugin::QueryFailure,
             > {
-                use crate::jingxun::plugin::datasource::{self, QueryError};
-                use crate::jingxun::plugin::types::Value;
+                use ::jingxun_plugin::jingxun::plugin::datasource::{self, QueryError};
+                use ::jingxun_plugin::jingxun::plugin::types::Value;
                 use $crate::plugin::QueryFailure;
                 use $crate::record::Cell;
                 let params: ::std::vec::Vec<Value> = params
@@ -96,10 +93,10 @@ macro_rules! export_police_plugin {
             }
         }
 
-        impl Guest for PolicePlugin {
-            fn describe() -> crate::jingxun::plugin::capabilities::Description {
-                use crate::jingxun::plugin::capabilities::Description;
-                use crate::jingxun::plugin::types::{Command, Manifest};
+        impl ::jingxun_plugin::Plugin for PolicePlugin {
+            fn describe() -> ::jingxun_plugin::jingxun::plugin::capabilities::Description {
+                use ::jingxun_plugin::jingxun::plugin::capabilities::Description;
+                use ::jingxun_plugin::jingxun::plugin::types::{Command, Manifest};
                 let spec: $crate::plugin::ManifestSpec = $manifest;
                 let manifest = Manifest {
                     name: spec.name.into(),
@@ -122,17 +119,19 @@ macro_rules! export_police_plugin {
                 Description {
                     manifest,
                     capabilities: ::std::vec::Vec::new(),
+                    events: ::std::vec::Vec::new(),
+                    schedules: ::std::vec::Vec::new(),
                 }
             }
 
             fn handle(
-                req: crate::jingxun::plugin::types::Request,
+                req: ::jingxun_plugin::jingxun::plugin::types::Request,
             ) -> ::core::result::Result<
-                crate::jingxun::plugin::types::Reply,
-                crate::jingxun::plugin::types::PluginError,
+                ::jingxun_plugin::jingxun::plugin::types::Reply,
+                ::jingxun_plugin::jingxun::plugin::types::PluginError,
             > {
-                use crate::jingxun::plugin::log::{Level, log};
-                use crate::jingxun::plugin::types::{Outcome, PluginError, Reply};
+                use ::jingxun_plugin::jingxun::plugin::log::{Level, log};
+                use ::jingxun_plugin::jingxun::plugin::types::{Outcome, PluginError, Reply};
                 use $crate::plugin::{Failure, Outcome as AnswerOutcome};
                 match $handle(&req.arguments, &HostDatasource) {
                     Ok(answer) => Ok(Reply {
@@ -155,6 +154,6 @@ macro_rules! export_police_plugin {
             }
         }
 
-        export!(PolicePlugin);
+        ::jingxun_plugin::export!(PolicePlugin);
     };
 }

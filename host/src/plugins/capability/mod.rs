@@ -1,8 +1,10 @@
 //! The host capabilities a plugin imports, one module each: [`datasource`], [`http`],
-//! [`config`], [`log`], [`clock`] (contract 1.0) and [`directory`], [`citizen`] (1.1). Each
-//! implements its interface of the newest contract on a view of the call of its own, checks
-//! every call against the plugin's [`Grants`], and links itself ([`add_to_linker`]). There is
-//! no WASI: a plugin has no files, sockets, environment or clock but these.
+//! [`config`], [`log`], [`clock`] (contract 1.0) and [`directory`], [`citizen`], [`state`],
+//! [`outbox`] (1.1). Each implements its interface of the newest contract on a view of the
+//! call of its own, checks every call against the plugin's [`Grants`], and links itself
+//! ([`add_to_linker`]). There is no WASI: a plugin has no files, sockets, environment or clock
+//! but these. [`state`] and [`outbox`] keep what a call does in its [`HostState`] until the
+//! call returns `ok` ([`Effects`]).
 //!
 //! Adding a capability: a module here with its view, its `Host` implementation and its
 //! `add_to_linker`, one line in [`add_to_linker`], its interface in the newest `wit/` contract
@@ -15,6 +17,8 @@ pub mod datasource;
 pub mod directory;
 pub mod http;
 pub mod log;
+pub mod outbox;
+pub mod state;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,23 +28,80 @@ use wasmtime::component::{HasData, Linker};
 use super::contract::v1_1::jingxun::plugin::types;
 use super::grants::Grants;
 use super::runtime::MemoryLimiter;
-use crate::store::Store;
+use crate::audit::AuditEntry;
+use crate::store::{NewOutbound, StateQuota, Store};
 
-/// What every call shares: the runtime handle for async host work, the store, datasource pools.
+/// What every call shares: the runtime handle for async host work, the store, datasource pools,
+/// and the policy on what a call may do.
 pub struct Services {
     pub runtime: tokio::runtime::Handle,
     pub store: Store,
     pub pools: datasource::Pools,
+    pub policy: EffectsPolicy,
 }
 
 impl Services {
-    /// Services on the current tokio runtime and `store`.
+    /// Services on the current tokio runtime and `store`, under the default policy.
     pub fn new(runtime: tokio::runtime::Handle, store: Store) -> Self {
         Services {
             runtime,
             store,
             pools: datasource::Pools::default(),
+            policy: EffectsPolicy::default(),
         }
+    }
+
+    /// These services under `policy`.
+    pub fn with_policy(mut self, policy: EffectsPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+/// What one call may leave behind (`[plugins]` settings): state within the plugin's quota,
+/// messages within a number per call and a length each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectsPolicy {
+    pub state_quota: StateQuota,
+    pub max_sends_per_call: u32,
+    /// Longest message, in SMS parts.
+    pub max_message_parts: usize,
+}
+
+impl EffectsPolicy {
+    /// The policy `[plugins]` sets.
+    pub fn from_config(p: &crate::config::PluginsConfig) -> EffectsPolicy {
+        EffectsPolicy {
+            state_quota: StateQuota {
+                max_keys: p.state_max_keys,
+                max_bytes: p.state_max_bytes,
+            },
+            max_sends_per_call: p.max_sends_per_call,
+            max_message_parts: p.max_reply_parts,
+        }
+    }
+}
+
+/// The policy of an empty `[plugins]` section.
+impl Default for EffectsPolicy {
+    fn default() -> Self {
+        EffectsPolicy::from_config(&crate::config::PluginsConfig::default())
+    }
+}
+
+/// What a call did that outlives it: its state writes, its messages and their audit rows;
+/// committed when it returned `ok`, dropped otherwise.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub state_writes: Vec<(String, Option<Vec<u8>>)>,
+    pub messages: Vec<NewOutbound>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl Effects {
+    /// Whether there is nothing to commit.
+    pub fn is_empty(&self) -> bool {
+        self.state_writes.is_empty() && self.messages.is_empty() && self.audit.is_empty()
     }
 }
 
@@ -61,6 +122,10 @@ pub struct HostState {
     pub call: Call,
     pub limiter: MemoryLimiter,
     pub budget: CallBudget,
+    /// What the call wrote to its plugin's state.
+    pub state: state::PendingState,
+    /// What the call queued.
+    pub outbox: outbox::PendingSends,
 }
 
 impl HostState {
@@ -74,6 +139,18 @@ impl HostState {
             call,
             limiter: MemoryLimiter::new(limits.memory_bytes),
             budget,
+            state: state::PendingState::default(),
+            outbox: outbox::PendingSends::default(),
+        }
+    }
+
+    /// What the call did that outlives it, taken out of the state.
+    pub fn take_effects(&mut self) -> Effects {
+        let outbox = std::mem::take(&mut self.outbox);
+        Effects {
+            state_writes: self.state.writes(),
+            messages: outbox.messages,
+            audit: outbox.audit,
         }
     }
 
@@ -200,6 +277,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     clock::add_to_linker(linker)?;
     directory::add_to_linker(linker)?;
     citizen::add_to_linker(linker)?;
+    state::add_to_linker(linker)?;
+    outbox::add_to_linker(linker)?;
     Ok(())
 }
 
@@ -300,7 +379,18 @@ pub(crate) mod testing {
         HostState::new(
             Call {
                 grants: Arc::new(grants),
-                services: Arc::new(Services::new(tokio::runtime::Handle::current(), store)),
+                services: Arc::new(
+                    Services::new(tokio::runtime::Handle::current(), store).with_policy(
+                        EffectsPolicy {
+                            state_quota: StateQuota {
+                                max_keys: 4,
+                                max_bytes: 1024,
+                            },
+                            max_sends_per_call: 3,
+                            max_message_parts: 5,
+                        },
+                    ),
+                ),
                 request_id: "test".into(),
                 sender: sender.map(str::to_owned),
                 traced: false,

@@ -18,6 +18,7 @@ use wasmtime::component::{Component, Linker};
 use super::PluginError;
 use super::capability::HostState;
 pub use v1_1::jingxun::plugin::capabilities::Description;
+pub use v1_1::jingxun::plugin::events::Event;
 pub use v1_1::jingxun::plugin::types as latest;
 
 /// The WIT package every contract version belongs to.
@@ -28,7 +29,8 @@ vocabulary! {
     "plugin contract version" => pub enum ContractVersion {
         /// `jingxun:plugin@1.0.0`: query plugins (world `query-plugin`).
         V1_0 = "1.0.0",
-        /// `jingxun:plugin@1.1.0`: world `plugin`, with the directory and citizen capabilities.
+        /// `jingxun:plugin@1.1.0`: world `plugin`: events and schedules, and the directory,
+        /// citizen, state and outbox capabilities.
         V1_1 = "1.1.0",
     }
 }
@@ -143,6 +145,19 @@ impl Prepared {
         match self {
             Prepared::V1_0(pre) => pre.instantiate(&mut *store)?.call_handle(store, request),
             Prepared::V1_1(pre) => pre.instantiate(&mut *store)?.call_handle(store, request),
+        }
+    }
+
+    /// Instantiates it in `store` and has it react to `event`. A 1.0 component asks for no
+    /// event, so it is never given one; if it were, nothing would happen.
+    pub fn on_event(
+        &self,
+        store: &mut Store<HostState>,
+        event: &Event,
+    ) -> wasmtime::Result<Result<(), latest::PluginError>> {
+        match self {
+            Prepared::V1_0(_) => Ok(Ok(())),
+            Prepared::V1_1(pre) => pre.instantiate(&mut *store)?.call_on_event(store, event),
         }
     }
 }

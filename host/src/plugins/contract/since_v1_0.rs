@@ -15,10 +15,12 @@ wasmtime::component::bindgen!({
     with: { "jingxun:plugin/types": super::v1_1::jingxun::plugin::types },
 });
 
-/// 1.0's manifest as 1.1's description: nothing asked beyond 1.0's capabilities.
+/// 1.0's manifest as 1.1's description: nothing asked beyond 1.0's capabilities, no event.
 pub fn describe(manifest: super::v1_1::jingxun::plugin::types::Manifest) -> Description {
     Description {
         manifest,
         capabilities: Vec::new(),
+        events: Vec::new(),
+        schedules: Vec::new(),
     }
 }

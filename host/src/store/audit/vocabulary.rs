@@ -148,6 +148,13 @@ vocabulary! {
         PluginRevoke = "plugin.revoke",
         /// A plugin's settings were changed.
         PluginConfig = "plugin.config",
+        /// A plugin queued an SMS through its outbox, or the host refused it (the phone is the
+        /// recipient's; committed with the plugin's call).
+        PluginSend = "plugin.send",
+        /// An event a plugin could not handle in every attempt was given up.
+        PluginEvent = "plugin.event",
+        /// An administrator had a plugin's schedule tick now.
+        PluginTick = "plugin.tick",
         /// A data source for plugins was added.
         DatasourceAdd = "datasource.add",
         /// Someone read the audit log.

@@ -1,0 +1,197 @@
+//! Delivering events to plugins, at least once (contract 1.1). Every [`POLL`] the daemon:
+//! 1. fans host events out to the plugins that asked for them and hold what they need
+//!    ([`crate::store::Store::host_events_fan_out`]);
+//! 2. schedules each enabled plugin's daily ticks that came due (the latest one only, and none
+//!    due before the plugin's version was installed; the tick's id makes scheduling twice, by
+//!    two daemons or after a restart, deliver once);
+//! 3. claims due deliveries under a lease and calls each plugin's `on-event`; when it returns
+//!    `ok`, what the call did is committed with the delivery finished as done, in one
+//!    transaction. A failed call is tried again later, after a pause that doubles each time;
+//!    after `[plugins] event_attempts` the event is given up and audited (`plugin.event`). A
+//!    daemon killed mid-call leaves its lease to expire, and the event is delivered again.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::PluginHost;
+use crate::audit::{AuditComponent, AuditEntry, AuditEvent, AuditOutcome};
+use crate::store::{ClaimedEvent, EventPayload};
+
+/// How often deliveries are looked for.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// Deliveries claimed at once.
+const CLAIM: u32 = 16;
+
+/// The pause after a first failed attempt; doubled after each, up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+const MAX_PAUSE: Duration = Duration::from_secs(3600);
+
+/// The pause before attempt `attempts + 1`.
+fn pause_after(attempts: u32) -> Duration {
+    FIRST_PAUSE
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_PAUSE)
+}
+
+/// Delivers events until `shutdown`.
+pub async fn run(host: PluginHost, shutdown: CancellationToken) {
+    let owner = format!(
+        "{}:{}:events:{:08x}",
+        hostname(),
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let mut scheduled = HashSet::new();
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = round(&host, &owner, &mut scheduled).await {
+            tracing::warn!(error = %e, "event delivery round failed; retrying");
+        }
+    }
+}
+
+/// One round: fan out, schedule ticks, deliver what is due. Returns how many deliveries ended.
+pub async fn round(
+    host: &PluginHost,
+    owner: &str,
+    scheduled: &mut HashSet<String>,
+) -> Result<usize, crate::store::StoreError> {
+    let store = host.store().clone();
+    let now = crate::clock::now_ms();
+    let subscribers = |kind| host.subscribers(kind);
+    while store.host_events_fan_out(&subscribers, now).await? > 0 {}
+    schedule_ticks(host, scheduled, now).await?;
+    let lease = host.settings().limits.wall * 2 + Duration::from_secs(30);
+    let claimed = store.plugin_events_claim(owner, CLAIM, lease, now).await?;
+    let mut ended = 0;
+    for event in claimed {
+        let call_host = host.clone();
+        let call_owner = owner.to_owned();
+        let call_event = event.clone();
+        let delivered = tokio::task::spawn_blocking(move || {
+            call_host.deliver_blocking(&call_event, &call_owner)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(super::InvocationError::Host {
+                plugin: event.plugin.clone(),
+                reason: e.to_string(),
+            })
+        });
+        match delivered {
+            Ok(messages) => {
+                ended += 1;
+                tracing::info!(plugin = %event.plugin, event = %event.key, attempt = event.attempts, messages, "event delivered");
+            }
+            Err(e) => {
+                if settle_failure(host, &event, owner, &e.to_string()).await? {
+                    ended += 1;
+                }
+            }
+        }
+    }
+    Ok(ended)
+}
+
+/// Schedules the ticks that came due since the plugin's version was installed (once per
+/// daemon; the store keeps it once across daemons and restarts).
+async fn schedule_ticks(
+    host: &PluginHost,
+    scheduled: &mut HashSet<String>,
+    now_ms: i64,
+) -> Result<(), crate::store::StoreError> {
+    let zone = host.settings().events.time_zone;
+    let Some(now) = chrono::DateTime::from_timestamp_millis(now_ms) else {
+        return Ok(());
+    };
+    for (plugin, schedule, installed_at) in host.schedules() {
+        let Some(due) = schedule.last_due(zone, now) else {
+            continue;
+        };
+        let due_ms = due.timestamp_millis();
+        if due_ms < installed_at {
+            continue;
+        }
+        let key = schedule.tick_key(due_ms);
+        if !scheduled.insert(format!("{plugin}\u{0}{key}")) {
+            continue;
+        }
+        let payload = EventPayload::Tick {
+            schedule: schedule.name.clone(),
+            due_at: due_ms,
+        };
+        if host
+            .store()
+            .plugin_event_schedule(&plugin, &key, &payload, due_ms, due_ms, None)
+            .await?
+        {
+            tracing::info!(%plugin, schedule = %schedule.name, due_ms, "tick scheduled");
+        }
+    }
+    Ok(())
+}
+
+/// A failed attempt: tried again later, or given up (audited) after the last attempt.
+/// Whether the delivery ended.
+async fn settle_failure(
+    host: &PluginHost,
+    event: &ClaimedEvent,
+    owner: &str,
+    error: &str,
+) -> Result<bool, crate::store::StoreError> {
+    let store = host.store();
+    let attempts = host.settings().events.attempts;
+    let now = crate::clock::now_ms();
+    if event.attempts >= attempts {
+        let audit = AuditEntry::new(
+            AuditComponent::Plugins,
+            AuditEvent::PluginEvent,
+            AuditOutcome::Error,
+        )
+        .with_actor(format!("plugin:{}", event.plugin))
+        .with_object(event.key.clone())
+        .with_details(json!({
+            "plugin": event.plugin,
+            "attempts": event.attempts,
+            "error": error,
+        }));
+        store
+            .plugin_event_fail(event.id, owner, error, &audit, now)
+            .await?;
+        tracing::error!(plugin = %event.plugin, event = %event.key, attempts = event.attempts, %error, "event given up");
+        return Ok(true);
+    }
+    let pause = pause_after(event.attempts);
+    let due = now.saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX));
+    store
+        .plugin_event_retry(event.id, owner, error, due)
+        .await?;
+    tracing::warn!(plugin = %event.plugin, event = %event.key, attempt = event.attempts, retry_in_s = pause.as_secs(), %error, "event not handled; it will be delivered again");
+    Ok(false)
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "jingxun".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_between_attempts_doubles_up_to_an_hour() {
+        assert_eq!(pause_after(1), Duration::from_secs(5));
+        assert_eq!(pause_after(2), Duration::from_secs(10));
+        assert_eq!(pause_after(4), Duration::from_secs(40));
+        assert_eq!(pause_after(30), MAX_PAUSE);
+    }
+}
