@@ -220,6 +220,12 @@ impl HostCall<'_> {
         Ok(())
     }
 
+    /// When the call must end (`[plugins] wall_limit_ms` from its start): host work that can be
+    /// stopped at a given moment (a datasource query) is stopped there.
+    pub fn deadline(&self) -> Instant {
+        self.budget.deadline
+    }
+
     /// Notes, for the trace, that the host call begun last was refused and why.
     pub fn refused(&mut self, why: &str) {
         if let Some(last) = self.budget.trace.as_mut().and_then(|t| t.last_mut()) {

@@ -34,7 +34,15 @@ impl datasource::Host for HostCall<'_> {
             ))));
         };
         let services = self.call.services.clone();
-        let result = self.block_on(run_query(&services.pools, &name, &url, &sql, params))?;
+        let deadline = self.deadline();
+        let result = self.block_on(run_query(
+            &services.pools,
+            &name,
+            &url,
+            &sql,
+            params,
+            deadline,
+        ))?;
         if let Err(e) = &result {
             tracing::info!(%plugin, %request, datasource = %name, error = ?e, "plugin query refused or failed");
             self.refused(&format!("{e:?}"));

@@ -13,16 +13,21 @@
 //!    `statement_timeout`), a deferred transaction on SQLite, and is rolled back afterwards.
 //!
 //! Parameters are bound (`$1`, `$2`...), never spliced. At most [`MAX_ROWS`] rows are returned;
-//! more is [`QueryError::TooManyRows`]. Each query is bounded by [`QUERY_TIMEOUT`].
+//! more is [`QueryError::TooManyRows`]. Each query ends at [`QUERY_TIMEOUT`] or at the plugin
+//! call's deadline, whichever comes first, and is *stopped* there, not only abandoned: on
+//! PostgreSQL by `statement_timeout`, on SQLite by a progress handler that interrupts the
+//! statement (which is why SQLite datasources use sqlx's SQLite driver directly: its `Any`
+//! driver gives no access to the connection's handle).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow, AnyTypeInfoKind};
-use sqlx::{AnyPool, Column, Executor, Row, ValueRef};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{AnyPool, Column, Connection, Executor, Row, TypeInfo, ValueRef};
 
 use crate::plugins::contract::v1_1::jingxun::plugin::datasource::{QueryError, Rows};
 use crate::plugins::contract::v1_1::jingxun::plugin::types::Value;
@@ -170,9 +175,20 @@ pub struct Pools {
 /// the pool itself only reports as a timeout.
 #[derive(Clone)]
 struct Opened {
-    pool: AnyPool,
+    pool: DatasourcePool,
     refused: Arc<Mutex<Option<String>>>,
 }
+
+/// A datasource's connections: SQLite through its own driver (for the progress handler that
+/// interrupts a query at its deadline), PostgreSQL through `Any`.
+#[derive(Clone)]
+enum DatasourcePool {
+    Sqlite(SqlitePool),
+    Postgres(AnyPool),
+}
+
+/// SQLite virtual-machine steps between two looks at the deadline (a few microseconds each).
+const PROGRESS_STEPS: i32 = 1_000;
 
 impl Opened {
     /// `error`, or the refusal of the datasource's role when there was one.
@@ -208,32 +224,36 @@ impl Pools {
 
 /// A lazily connecting pool that cannot write.
 fn open_read_only(url: &str) -> Result<Opened, String> {
-    sqlx::any::install_default_drivers();
-    let sqlite = url.starts_with("sqlite:");
-    let url = if sqlite {
-        sqlite_read_only(url)
-    } else {
-        url.to_owned()
-    };
-    let options = AnyConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
     let refused: Arc<Mutex<Option<String>>> = Arc::default();
-    let mut pool = AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(QUERY_TIMEOUT);
-    if sqlite {
-        pool = pool.after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA query_only = ON").await?;
-                conn.execute("PRAGMA busy_timeout = 2000").await?;
-                Ok(())
+    if url.starts_with("sqlite:") {
+        let options =
+            SqliteConnectOptions::from_str(&sqlite_read_only(url)).map_err(|e| e.to_string())?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(QUERY_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 2000").await?;
+                    Ok(())
+                })
             })
+            .connect_lazy_with(options);
+        return Ok(Opened {
+            pool: DatasourcePool::Sqlite(pool),
+            refused,
         });
-    } else {
-        // The role must not be able to write (checked on every connection: grants change),
-        // and the session's transactions are read-only by default.
-        let refused = refused.clone();
-        pool = pool.after_connect(move |conn, _| {
-            let refused = refused.clone();
+    }
+    sqlx::any::install_default_drivers();
+    let options = AnyConnectOptions::from_str(url).map_err(|e| e.to_string())?;
+    // The role must not be able to write (checked on every connection: grants change), and the
+    // session's transactions are read-only by default.
+    let checked = refused.clone();
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(QUERY_TIMEOUT)
+        .after_connect(move |conn, _| {
+            let refused = checked.clone();
             Box::pin(async move {
                 let checked = super::role::check_connection(conn).await;
                 let mut last = refused.lock().unwrap_or_else(|e| e.into_inner());
@@ -252,10 +272,10 @@ fn open_read_only(url: &str) -> Result<Opened, String> {
                     }
                 }
             })
-        });
-    }
+        })
+        .connect_lazy_with(options);
     Ok(Opened {
-        pool: pool.connect_lazy_with(options),
+        pool: DatasourcePool::Postgres(pool),
         refused,
     })
 }
@@ -271,51 +291,89 @@ fn sqlite_read_only(url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
-/// Runs a checked statement on the datasource. `url` comes from the `datasources` table.
+/// Runs a checked statement on the datasource, stopped at [`QUERY_TIMEOUT`] or at `deadline`
+/// (the plugin call's), whichever comes first. `url` comes from the `datasources` table.
 pub async fn run_query(
     pools: &Pools,
     name: &str,
     url: &str,
     sql: &str,
     params: Vec<Value>,
+    deadline: Instant,
 ) -> Result<Rows, QueryError> {
     check_statement(sql).map_err(QueryError::InvalidQuery)?;
     let opened = pools.pool(name, url)?;
-    let postgres = !url.starts_with("sqlite:");
-    match tokio::time::timeout(QUERY_TIMEOUT, execute(&opened.pool, postgres, sql, params)).await {
-        Ok(result) => result.map_err(|e| opened.explain(e)),
-        Err(_) => Err(opened.explain(QueryError::Unavailable(format!(
-            "the query on {name} took longer than {} s",
-            QUERY_TIMEOUT.as_secs()
-        )))),
+    let until = deadline.min(Instant::now() + QUERY_TIMEOUT);
+    let limit = until.saturating_duration_since(Instant::now());
+    let too_long = || {
+        QueryError::Unavailable(format!(
+            "the query on {name} took longer than {} ms and was stopped",
+            limit.as_millis()
+        ))
+    };
+    // SQLite stops itself at `until`; the timer is the net under it (a connection that never
+    // comes), a moment later so that the handler's own error is the one seen.
+    let net = match opened.pool {
+        DatasourcePool::Sqlite(_) => limit + Duration::from_millis(500),
+        DatasourcePool::Postgres(_) => limit,
+    };
+    match tokio::time::timeout(net, execute(&opened.pool, sql, params, until)).await {
+        Ok(Ok(rows)) => Ok(rows),
+        Ok(Err(Stopped::Interrupted)) => Err(too_long()),
+        Ok(Err(Stopped::Failed(e))) => Err(opened.explain(e)),
+        Err(_) => Err(opened.explain(too_long())),
     }
 }
 
-/// Runs `sql` without the statement check: the connection and transaction locks only. Tests
-/// use it to show that those hold on their own.
-pub(crate) async fn execute(
-    pool: &AnyPool,
-    postgres: bool,
+/// Runs `sql` without the statement check: the connection and transaction locks only (tests
+/// use it to show that those hold on their own), stopped at `until`.
+async fn execute(
+    pool: &DatasourcePool,
     sql: &str,
     params: Vec<Value>,
+    until: Instant,
+) -> Result<Rows, Stopped> {
+    match pool {
+        DatasourcePool::Postgres(pool) => Ok(execute_postgres(pool, sql, params, until).await?),
+        DatasourcePool::Sqlite(pool) => execute_sqlite(pool, sql, params, until).await,
+    }
+}
+
+/// Why a query gave no rows.
+#[derive(Debug)]
+enum Stopped {
+    Failed(QueryError),
+    /// SQLite's progress handler stopped it at its deadline.
+    Interrupted,
+}
+
+impl From<QueryError> for Stopped {
+    fn from(e: QueryError) -> Stopped {
+        Stopped::Failed(e)
+    }
+}
+
+async fn execute_postgres(
+    pool: &AnyPool,
+    sql: &str,
+    params: Vec<Value>,
+    until: Instant,
 ) -> Result<Rows, QueryError> {
-    let mut tx = if postgres {
-        let mut tx = pool
-            .begin_with("BEGIN READ ONLY")
-            .await
-            .map_err(unavailable)?;
-        let timeout = format!(
-            "SET LOCAL statement_timeout = {}",
-            QUERY_TIMEOUT.as_millis()
-        );
-        (&mut *tx)
-            .execute(timeout.as_str())
-            .await
-            .map_err(unavailable)?;
-        tx
-    } else {
-        pool.begin().await.map_err(unavailable)?
-    };
+    let mut tx = pool
+        .begin_with("BEGIN READ ONLY")
+        .await
+        .map_err(unavailable)?;
+    let timeout = format!(
+        "SET LOCAL statement_timeout = {}",
+        until
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .max(1)
+    );
+    (&mut *tx)
+        .execute(timeout.as_str())
+        .await
+        .map_err(unavailable)?;
     let mut query = sqlx::query(sql);
     for value in params {
         query = match value {
@@ -351,6 +409,86 @@ pub(crate) async fn execute(
     };
     tx.rollback().await.map_err(unavailable)?;
     Ok(Rows { columns, rows })
+}
+
+async fn execute_sqlite(
+    pool: &SqlitePool,
+    sql: &str,
+    params: Vec<Value>,
+    until: Instant,
+) -> Result<Rows, Stopped> {
+    let mut conn = pool.acquire().await.map_err(unavailable)?;
+    // Every query sets its own deadline on the connection it got (replacing the last one's).
+    conn.lock_handle()
+        .await
+        .map_err(unavailable)?
+        .set_progress_handler(PROGRESS_STEPS, move || Instant::now() < until);
+    let mut tx = conn.begin().await.map_err(unavailable)?;
+    let mut query = sqlx::query(sql);
+    for value in params {
+        query = match value {
+            Value::Null => query.bind(None::<String>),
+            Value::Integer(i) => query.bind(i),
+            Value::Real(r) => query.bind(r),
+            Value::Text(t) => query.bind(t),
+            Value::Blob(b) => query.bind(b),
+        };
+    }
+    let mut rows = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    {
+        let mut stream = query.fetch(&mut *tx);
+        loop {
+            let row = match stream.try_next().await {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) if interrupted(&e) => return Err(Stopped::Interrupted),
+                Err(e) => return Err(query_error(e).into()),
+            };
+            if rows.len() >= MAX_ROWS as usize {
+                return Err(QueryError::TooManyRows(MAX_ROWS).into());
+            }
+            if columns.is_none() {
+                columns = Some(row.columns().iter().map(|c| c.name().to_owned()).collect());
+            }
+            rows.push(sqlite_values(&row).map_err(query_error)?);
+        }
+    }
+    let columns = match columns {
+        Some(c) => c,
+        None => (&mut *tx)
+            .describe(sql)
+            .await
+            .map(|d| d.columns().iter().map(|c| c.name().to_owned()).collect())
+            .unwrap_or_default(),
+    };
+    tx.rollback().await.map_err(unavailable)?;
+    Ok(Rows { columns, rows })
+}
+
+/// Whether SQLite stopped the statement because the progress handler said so
+/// (`SQLITE_INTERRUPT`).
+fn interrupted(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("9"))
+}
+
+/// A SQLite row's values, by each value's storage class.
+fn sqlite_values(row: &SqliteRow) -> Result<Vec<Value>, sqlx::Error> {
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i)?;
+            if raw.is_null() {
+                return Ok(Value::Null);
+            }
+            let class = raw.type_info().name().to_owned();
+            Ok(match class.as_str() {
+                "INTEGER" | "BOOLEAN" => Value::Integer(row.try_get::<i64, _>(i)?),
+                "REAL" => Value::Real(row.try_get::<f64, _>(i)?),
+                "BLOB" => Value::Blob(row.try_get::<Vec<u8>, _>(i)?),
+                _ => Value::Text(row.try_get::<String, _>(i)?),
+            })
+        })
+        .collect()
 }
 
 /// The row's values, by the type each value has (SQLite types per value, not per column).
@@ -460,11 +598,15 @@ mod tests {
     async fn the_connection_itself_is_read_only() {
         let (_dir, url) = scratch_db().await;
         let pool = open_read_only(&url).unwrap().pool;
-        let err = execute(&pool, false, "DELETE FROM items", vec![])
+        let until = Instant::now() + QUERY_TIMEOUT;
+        let err = execute(&pool, "DELETE FROM items", vec![], until)
             .await
             .unwrap_err();
-        assert!(matches!(err, QueryError::InvalidQuery(_)), "{err:?}");
-        let rows = execute(&pool, false, "SELECT count(*) AS n FROM items", vec![])
+        assert!(
+            matches!(err, Stopped::Failed(QueryError::InvalidQuery(_))),
+            "{err:?}"
+        );
+        let rows = execute(&pool, "SELECT count(*) AS n FROM items", vec![], until)
             .await
             .unwrap();
         assert!(matches!(rows.rows[0][0], Value::Integer(600)));
@@ -480,6 +622,7 @@ mod tests {
             &url,
             "SELECT id, name, weight FROM items WHERE name = $1",
             vec![Value::Text("item7".into())],
+            later(),
         )
         .await
         .unwrap();
@@ -493,14 +636,51 @@ mod tests {
             &url,
             "SELECT id, name FROM items WHERE id < 0",
             vec![],
+            later(),
         )
         .await
         .unwrap();
         assert!(none.rows.is_empty());
         assert_eq!(none.columns, ["id", "name"]);
-        let err = run_query(&pools, "ds", &url, "SELECT * FROM items", vec![])
+        let err = run_query(&pools, "ds", &url, "SELECT * FROM items", vec![], later())
             .await
             .unwrap_err();
         assert!(matches!(err, QueryError::TooManyRows(MAX_ROWS)), "{err:?}");
+    }
+
+    fn later() -> Instant {
+        Instant::now() + QUERY_TIMEOUT
+    }
+
+    /// Issue 13: a SQLite query that would run for ever is interrupted at its deadline and
+    /// frees its connection. The pool has four: after more endless queries than that, a plain
+    /// one still gets a connection and answers, which it could not if they were only abandoned.
+    #[tokio::test]
+    async fn an_endless_sqlite_query_is_interrupted_at_its_deadline_and_frees_its_connection() {
+        let (_dir, url) = scratch_db().await;
+        let pools = Pools::default();
+        let endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                       SELECT count(*) FROM n";
+        for _ in 0..6 {
+            let soon = Instant::now() + Duration::from_millis(100);
+            let err = run_query(&pools, "ds", &url, endless, vec![], soon)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, QueryError::Unavailable(why) if why.contains("was stopped")),
+                "{err:?}"
+            );
+        }
+        let rows = run_query(
+            &pools,
+            "ds",
+            &url,
+            "SELECT count(*) AS n FROM items",
+            vec![],
+            later(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(rows.rows[0][0], Value::Integer(600)));
     }
 }

@@ -325,16 +325,24 @@ mod tests {
                 ),
             ]
         };
-        let refused = run_query(&pools, "su", &scratch.as_admin(), sql, plate())
+        let later = || std::time::Instant::now() + super::super::QUERY_TIMEOUT;
+        let refused = run_query(&pools, "su", &scratch.as_admin(), sql, plate(), later())
             .await
             .unwrap_err();
         assert!(
             matches!(&refused, QueryError::Unavailable(m) if m.contains("superuser")),
             "{refused:?}"
         );
-        let rows = run_query(&pools, "police", &scratch.url(&reader), sql, plate())
-            .await
-            .unwrap();
+        let rows = run_query(
+            &pools,
+            "police",
+            &scratch.url(&reader),
+            sql,
+            plate(),
+            later(),
+        )
+        .await
+        .unwrap();
         assert_eq!(rows.rows.len(), 1);
     }
 }
