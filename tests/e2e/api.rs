@@ -30,6 +30,7 @@ jingxun::on_both_backends!(Backend =>
     behind_a_trusted_proxy_the_forwarded_client_is_checked_and_audited,
     bz_tells_an_applications_status_only_to_the_phone_recorded_with_it,
     an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_state_across_a_restart,
+    a_daemon_killed_in_the_middle_of_an_event_loses_and_doubles_nothing,
 );
 
 /// The daemon, its simulated modem and its database.
@@ -2156,6 +2157,11 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
             "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
         ]);
     }
+    // Started again, the daemon has the plugin loaded before it says it is ready.
+    rig.daemon.kill9();
+    rig.daemon.restart();
+    rig.daemon.wait_ready().await;
+    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
     let unknown = rig.daemon.cli(&["plugin", "tick", "notifier", "morning"]);
     assert!(!unknown.status.success());
     assert!(
@@ -2242,5 +2248,110 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
         deliveries.iter().all(|d| d["state"] == "done"),
         "{deliveries:?}"
     );
+    rig.finish().await;
+}
+
+/// Issue 13: kill -9 while an event plugin waits in a host call, after it queued an SMS and
+/// wrote its state: nothing of the call was kept. Started again, the daemon delivers the event
+/// once more when the dead one's lease ends, and the contact gets the message exactly once.
+async fn a_daemon_killed_in_the_middle_of_an_event_loses_and_doubles_nothing(backend: Backend) {
+    const CONTACT: &str = "+8613800000042";
+    // A server that accepts and never answers: the plugin's `hold`.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let (accepted, waiting) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten() {
+            held.push(socket);
+            let _ = accepted.send(());
+        }
+    });
+    let mut rig = Rig::start_with(backend, "[plugins]\nwall_limit_ms = 2000\n").await;
+    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
+    cli(&[
+        "contact",
+        "add",
+        "--name",
+        "王五",
+        "--number",
+        "13800000042",
+    ]);
+    cli(&["plugin", "install", &fixture_plugin("notifier")]);
+    for capability in ["state", "send-to-contacts"] {
+        cli(&[
+            "plugin",
+            "grant",
+            "--plugin",
+            "notifier",
+            "--capability",
+            capability,
+        ]);
+    }
+    let host = format!("127.0.0.1:{port}");
+    cli(&[
+        "plugin",
+        "grant",
+        "--plugin",
+        "notifier",
+        "--http-host",
+        &host,
+    ]);
+    let hold = format!("http://{host}/");
+    for (key, value) in [("to", CONTACT), ("hold", hold.as_str())] {
+        cli(&[
+            "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
+        ]);
+    }
+
+    rig.daemon.kill9();
+    rig.daemon.restart();
+    rig.daemon.wait_ready().await;
+    rig.daemon
+        .cli_ok(&["plugin", "tick", "notifier", "evening"]);
+    if waiting.recv_timeout(LONG_WAIT).is_err() {
+        panic!(
+            "the plugin never reached its hold\n{}",
+            rig.daemon.log_tail()
+        );
+    }
+    rig.daemon.kill9();
+    let to_contact = |rig: &Rig| -> Vec<String> {
+        rig.daemon
+            .messages("out")
+            .iter()
+            .filter(|m| m["peer"] == CONTACT)
+            .map(|m| m["text"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(
+        to_contact(&rig).is_empty(),
+        "the killed call queued nothing"
+    );
+    assert_eq!(
+        rig.daemon.cli_ok(&["plugin", "state", "notifier"]).trim(),
+        "(0 keys, 0 bytes)",
+        "the killed call wrote no state"
+    );
+
+    rig.daemon.cli_ok(&[
+        "plugin", "config", "set", "--plugin", "notifier", "--key", "hold", "--value", "",
+    ]);
+    rig.daemon.restart();
+    rig.daemon.wait_ready().await;
+    wait_for_text(&rig, CONTACT, "第1次晚间提醒").await;
+    let deliveries: Vec<Value> = rig
+        .daemon
+        .cli_ok(&["plugin", "events", "notifier", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(
+        (&deliveries[0]["state"], &deliveries[0]["attempts"]),
+        (&json!("done"), &json!(2)),
+        "delivered again after the kill, and done"
+    );
+    assert_eq!(to_contact(&rig), ["第1次晚间提醒"], "sent exactly once");
     rig.finish().await;
 }

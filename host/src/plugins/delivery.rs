@@ -6,7 +6,8 @@
 //!    two daemons or after a restart, deliver once);
 //! 3. claims due deliveries under a lease and calls each plugin's `on-event`; when it returns
 //!    `ok`, what the call did is committed with the delivery finished as done, in one
-//!    transaction. A failed call is tried again later, after a pause that doubles each time;
+//!    transaction. A delivery to a plugin that is not loaded (disabled) waits, costing no
+//!    attempt. A failed call is tried again later, after a pause that doubles each time;
 //!    after `[plugins] event_attempts` the event is given up and audited (`plugin.event`). A
 //!    daemon killed mid-call leaves its lease to expire, and the event is delivered again.
 
@@ -23,8 +24,16 @@ use crate::store::{ClaimedEvent, EventPayload};
 /// How often deliveries are looked for.
 pub const POLL: Duration = Duration::from_secs(1);
 
+/// How much longer than a call may take a delivery's lease lasts: time to commit. A worker that
+/// dies holding it leaves the event to be delivered again once it ends.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
 /// Deliveries claimed at once.
 const CLAIM: u32 = 16;
+
+/// How long a delivery to a plugin that is not loaded waits before it is looked at again (the
+/// wait costs it no attempt).
+const NOT_LOADED_PAUSE: Duration = Duration::from_secs(10);
 
 /// The pause after a first failed attempt; doubled after each, up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_secs(5);
@@ -70,7 +79,7 @@ pub async fn round(
     let subscribers = |kind| host.subscribers(kind);
     while store.host_events_fan_out(&subscribers, now).await? > 0 {}
     schedule_ticks(host, scheduled, now).await?;
-    let lease = host.settings().limits.wall * 2 + Duration::from_secs(30);
+    let lease = host.settings().limits.wall + LEASE_MARGIN;
     let claimed = store.plugin_events_claim(owner, CLAIM, lease, now).await?;
     let mut ended = 0;
     for event in claimed {
@@ -91,6 +100,14 @@ pub async fn round(
             Ok(messages) => {
                 ended += 1;
                 tracing::info!(plugin = %event.plugin, event = %event.key, attempt = event.attempts, messages, "event delivered");
+            }
+            Err(super::InvocationError::NotLoaded(plugin)) => {
+                // Not an attempt: the plugin is disabled, or this daemon has not loaded it yet.
+                let due = now.saturating_add(duration_ms(NOT_LOADED_PAUSE));
+                let why = format!("plugin {plugin} is not loaded; waiting for it to be enabled");
+                store
+                    .plugin_event_retry(event.id, owner, &why, due, false)
+                    .await?;
             }
             Err(e) => {
                 if settle_failure(host, &event, owner, &e.to_string()).await? {
@@ -122,6 +139,10 @@ async fn schedule_ticks(
             continue;
         }
         let key = schedule.tick_key(due_ms);
+        if scheduled.len() > 10_000 {
+            // Only a shortcut: the store delivers a tick once whatever this remembers.
+            scheduled.clear();
+        }
         if !scheduled.insert(format!("{plugin}\u{0}{key}")) {
             continue;
         }
@@ -171,12 +192,16 @@ async fn settle_failure(
         return Ok(true);
     }
     let pause = pause_after(event.attempts);
-    let due = now.saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX));
+    let due = now.saturating_add(duration_ms(pause));
     store
-        .plugin_event_retry(event.id, owner, error, due)
+        .plugin_event_retry(event.id, owner, error, due, true)
         .await?;
     tracing::warn!(plugin = %event.plugin, event = %event.key, attempt = event.attempts, retry_in_s = pause.as_secs(), %error, "event not handled; it will be delivered again");
     Ok(false)
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn hostname() -> String {

@@ -301,22 +301,26 @@ impl Store {
     }
 
     /// Puts a delivery `owner` holds back to pending, due again at `due_at`, with `error`
-    /// (why this attempt failed). `Ok(false)`: the lease was no longer `owner`'s.
+    /// (why this attempt failed). An attempt that did not `count` (the plugin was not there to
+    /// try) is given back. `Ok(false)`: the lease was no longer `owner`'s.
     pub async fn plugin_event_retry(
         &self,
         id: i64,
         owner: &str,
         error: &str,
         due_at: i64,
+        count: bool,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE plugin_events SET lease_owner = NULL, lease_until = NULL, due_at = $1, \
-             last_error = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+             last_error = $2, attempts = attempts - $5 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
         )
         .bind(due_at)
         .bind(error)
         .bind(id)
         .bind(owner)
+        .bind(i64::from(!count))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -375,7 +375,7 @@ mod tests {
         let a = &claimed[0];
         assert!(
             store
-                .plugin_event_retry(a.id, "w", "boom", T0 + 5_000)
+                .plugin_event_retry(a.id, "w", "boom", T0 + 5_000, true)
                 .await
                 .unwrap()
         );
