@@ -330,4 +330,23 @@ mod tests {
         ]);
         assert!(parsed.is_ok(), "{:?}", parsed.err());
     }
+
+    #[test]
+    fn plugin_try_takes_a_tick_instead_of_a_text_but_not_both_nor_neither() {
+        let try_with = |extra: &[&str]| {
+            let mut args = vec![
+                "jingxun",
+                "plugin",
+                "try",
+                "n.wasm",
+                "--from",
+                "13800000001",
+            ];
+            args.extend_from_slice(extra);
+            super::Cli::try_parse_from(args)
+        };
+        assert!(try_with(&["--tick", "evening", "--contact", "13800000042"]).is_ok());
+        assert!(try_with(&["--tick", "evening", "CP 京A12345"]).is_err());
+        assert!(try_with(&[]).is_err());
+    }
 }

@@ -68,9 +68,10 @@ pub enum PluginAction {
         #[arg(long)]
         json: bool,
     },
-    /// Run a component on one SMS command without a daemon or an install: prints its reply, the
-    /// host calls it made (and which were refused for want of a grant) and any limit it hit.
-    /// Exits 0 when the plugin answered.
+    /// Run a component on one SMS command (or one tick of its schedule, `--tick`) without a
+    /// daemon or an install: prints its reply, the host calls it made (and which were refused
+    /// for want of a grant), what it would send or keep, and any limit it hit. Exits 0 when the
+    /// plugin answered (or handled the tick).
     Try(TryArgs),
 }
 
@@ -95,8 +96,20 @@ pub struct TryArgs {
     /// A configuration value of the plugin for this run (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// A number put in this run's address book, which is otherwise empty (repeatable): what
+    /// `send-to-contacts` may reach.
+    #[arg(long = "contact", value_name = "PHONE")]
+    contacts: Vec<String>,
+    /// Instead of a command, a tick of the plugin's daily schedule of that name, due now.
+    #[arg(
+        long,
+        value_name = "SCHEDULE",
+        conflicts_with = "text",
+        required_unless_present = "text"
+    )]
+    tick: Option<String>,
     /// The SMS text, e.g. "CP 京A12345".
-    text: String,
+    text: Option<String>,
 }
 
 /// What to grant or revoke: exactly one datasource, HTTP host or capability.
@@ -457,23 +470,36 @@ async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
             .iter()
             .map(|c| pair("set", c))
             .collect::<anyhow::Result<_>>()?,
+        contacts: Vec::new(),
     };
-    let sender = jingxun::phone::PhoneNumber::parse(&args.from, &config.sms.default_country_code)
+    let country = &config.sms.default_country_code;
+    let sender = jingxun::phone::PhoneNumber::parse(&args.from, country)
         .map_err(|e| anyhow::anyhow!("--from {}: {e}", args.from))?;
-    let Some(command) = jingxun::router::command::parse(&args.text) else {
-        bail!(
-            "`{}` is no command: it must start with the keyword, e.g. \"CP 京A12345\"",
-            args.text
-        );
-    };
-    let request = jingxun::plugins::PluginRequest {
-        id: "try".into(),
-        sender: sender.as_str().to_owned(),
-        user: None,
-        keyword: command.keyword,
-        arguments: command.arguments,
-        text: args.text.clone(),
-        received_at: jingxun::clock::now_ms(),
+    let mut grants = grants;
+    for number in &args.contacts {
+        let canonical = jingxun::phone::PhoneNumber::parse(number, country)
+            .map_err(|e| anyhow::anyhow!("--contact {number}: {e}"))?;
+        grants.contacts.push(canonical.as_str().to_owned());
+    }
+    let input = match (&args.tick, &args.text) {
+        (Some(schedule), _) => trial::TrialInput::Tick(schedule.clone()),
+        (None, Some(text)) => {
+            let Some(command) = jingxun::router::command::parse(text) else {
+                bail!(
+                    "`{text}` is no command: it must start with the keyword, e.g. \"CP 京A12345\""
+                );
+            };
+            trial::TrialInput::Command(jingxun::plugins::PluginRequest {
+                id: "try".into(),
+                sender: sender.as_str().to_owned(),
+                user: None,
+                keyword: command.keyword,
+                arguments: command.arguments,
+                text: text.clone(),
+                received_at: jingxun::clock::now_ms(),
+            })
+        }
+        (None, None) => bail!("give the SMS text, or --tick SCHEDULE"),
     };
     let wasm = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -483,7 +509,7 @@ async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
         cache_dir: cache.path().to_path_buf(),
         ..PluginSettings::from_config(config)
     };
-    let report = trial::run(&wasm, &grants, request, &settings).await?;
+    let report = trial::run(&wasm, &grants, input, &settings).await?;
     let mut out = std::io::stdout().lock();
     let m = &report.manifest;
     let list = |items: Vec<&str>| {
@@ -549,7 +575,11 @@ async fn try_plugin(config: &Config, args: TryArgs) -> anyhow::Result<()> {
         }
     }
     match report.outcome {
-        Ok(reply) => {
+        Ok(trial::TrialAnswer::Handled) => {
+            writeln!(out, "handled (on-event returned ok)")?;
+            Ok(())
+        }
+        Ok(trial::TrialAnswer::Reply(reply)) => {
             let parts = jingxun::sms::plan(&reply.text).parts;
             writeln!(
                 out,

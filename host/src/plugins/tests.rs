@@ -11,7 +11,7 @@ use super::*;
 use crate::store::test_db::TestDb;
 
 /// A fixture component's bytes; fails with what to run when it was not built.
-fn fixture(name: &str) -> Vec<u8> {
+pub(super) fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/plugins/fixtures")
         .join(format!("fixture-{name}.wasm"));
