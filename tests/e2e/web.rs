@@ -735,6 +735,19 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     b.submit("[data-grant='datasource:police'] button").await;
     assert!(b.text("#notice").await.contains("授权已更改"));
     b.screenshot("plugins.png").await;
+    // A contract 1.1 plugin asks for a capability, which is granted the same way.
+    let file = crate::support::built_plugin("directory.wasm");
+    b.find("#plugin-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .expect("choose the file");
+    b.submit("#plugin-upload-submit").await;
+    assert!(b.text("#notice").await.contains("插件已安装"));
+    b.submit("[data-grant='capability:directory'] button").await;
+    assert!(b.text("#notice").await.contains("授权已更改"));
+    let listed = daemon.cli_ok(&["plugin", "list", "--json"]);
+    assert!(listed.contains("\"capability:directory\""), "{listed}");
 
     // The officer's phone asks on the simulated handset and gets the answer: the handset
     // speaks for a registered phone only within the administrator's own grants.

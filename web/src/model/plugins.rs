@@ -25,9 +25,12 @@ pub struct PluginRow {
     /// What its manifest asks for.
     pub asks_datasources: Vec<String>,
     pub asks_http_hosts: Vec<String>,
+    /// Host capabilities (contract 1.1): `directory`, `citizen`, `state`, `send-to-contacts`.
+    pub asks_capabilities: Vec<String>,
     /// What it is granted.
     pub granted_datasources: Vec<String>,
     pub granted_http_hosts: Vec<String>,
+    pub granted_capabilities: Vec<String>,
     /// Configuration keys it reads: (key, meaning, value set).
     pub config: Vec<(String, String, Option<String>)>,
     /// The version a rollback returns to.

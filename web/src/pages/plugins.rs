@@ -35,6 +35,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("plugins.asks", "申请的权限", "Capabilities asked for"),
     ("plugins.datasources", "数据源", "Datasources"),
     ("plugins.http_hosts", "HTTP 主机", "HTTP hosts"),
+    ("plugins.capabilities", "宿主能力", "Capabilities"),
     ("plugins.nothing", "无", "none"),
     ("plugins.granted", "已授权", "granted"),
     ("plugins.not_granted", "未授权", "not granted"),
@@ -188,6 +189,14 @@ fn grant_rows(viewer: &Viewer, data: &Data, p: &PluginRow) -> impl IntoView + us
                 "plugins.http_hosts",
                 h,
                 p.granted_http_hosts.contains(h),
+            )
+        }))
+        .chain(p.asks_capabilities.iter().map(|c| {
+            (
+                "capability",
+                "plugins.capabilities",
+                c,
+                p.granted_capabilities.contains(c),
             )
         }))
         .collect();

@@ -47,8 +47,8 @@ pub async fn plugin_rollback(csrf: String, name: String) -> Result<(), ServerFnE
     Ok(())
 }
 
-/// Grants (`granted` = `1`) or revokes a datasource (`kind` = `datasource`) or an HTTP host
-/// (`kind` = `http-host`).
+/// Grants (`granted` = `1`) or revokes a datasource (`kind` = `datasource`), an HTTP host
+/// (`kind` = `http-host`) or a capability (`kind` = `capability`).
 #[server(prefix = "/ui/fn", endpoint = "plugin_grant")]
 pub async fn plugin_grant(
     csrf: String,
@@ -62,6 +62,7 @@ pub async fn plugin_grant(
     let kind = match kind.as_str() {
         "datasource" => Some(PluginGrantKind::Datasource),
         "http-host" => Some(PluginGrantKind::HttpHost),
+        "capability" => Some(PluginGrantKind::Capability),
         _ => None,
     };
     let outcome = match kind {

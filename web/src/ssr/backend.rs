@@ -340,6 +340,8 @@ pub trait MessagesBackend: Send + Sync {
 pub enum PluginGrantKind {
     Datasource,
     HttpHost,
+    /// A host capability of contract 1.1, by name.
+    Capability,
 }
 
 /// The plugin registry.
@@ -358,7 +360,7 @@ pub trait PluginsBackend: Send + Sync {
         enabled: bool,
     ) -> BoxFuture<'a, Outcome<()>>;
     fn plugin_rollback<'a>(&'a self, actor: &'a Actor, name: String) -> BoxFuture<'a, Outcome<()>>;
-    /// Grants (`granted`) or revokes a datasource or HTTP host.
+    /// Grants (`granted`) or revokes a datasource, an HTTP host or a capability.
     fn plugin_grant<'a>(
         &'a self,
         actor: &'a Actor,

@@ -85,8 +85,14 @@ impl PluginsBackend for HostBackend {
                         .collect(),
                     asks_datasources: manifest.datasources.clone(),
                     asks_http_hosts: manifest.http_hosts.clone(),
+                    asks_capabilities: manifest
+                        .capabilities
+                        .iter()
+                        .map(|c| c.as_str().to_owned())
+                        .collect(),
                     granted_datasources: granted(GrantKind::Datasource),
                     granted_http_hosts: granted(GrantKind::HttpHost),
+                    granted_capabilities: granted(GrantKind::Capability),
                     config: manifest
                         .config_keys
                         .iter()
@@ -168,9 +174,15 @@ impl PluginsBackend for HostBackend {
                 .map_err(|e| refusal("reading a plugin", e))?;
             let manifest = parse_manifest(&record.current.manifest_json)
                 .map_err(|e| unavailable("reading a plugin", &e))?;
+            let capabilities: Vec<String> = manifest
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect();
             let (kind, asked) = match kind {
                 PluginGrantKind::Datasource => (GrantKind::Datasource, &manifest.datasources),
                 PluginGrantKind::HttpHost => (GrantKind::HttpHost, &manifest.http_hosts),
+                PluginGrantKind::Capability => (GrantKind::Capability, &capabilities),
             };
             // An HTTP grant names a host and a port (a grant without a port is refused, with
             // what to write instead); see `crate::plugins::capability::http::grant`.
