@@ -192,6 +192,7 @@ pub async fn serve(config: Config, embedded: bool) -> Result<(), DaemonError> {
     // Events and scheduled ticks for plugins (contract 1.1), delivered at least once.
     tokio::spawn(crate::plugins::delivery::run(
         plugins.clone(),
+        owner.clone(),
         shutdown.clone(),
     ));
     tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));

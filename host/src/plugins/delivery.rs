@@ -46,14 +46,9 @@ fn pause_after(attempts: u32) -> Duration {
         .min(MAX_PAUSE)
 }
 
-/// Delivers events until `shutdown`.
-pub async fn run(host: PluginHost, shutdown: CancellationToken) {
-    let owner = format!(
-        "{}:{}:events:{:08x}",
-        hostname(),
-        std::process::id(),
-        rand::random::<u32>()
-    );
+/// Delivers events until `shutdown`; `owner` names this process's leases.
+pub async fn run(host: PluginHost, owner: String, shutdown: CancellationToken) {
+    let owner = format!("{owner}/events");
     let mut scheduled = HashSet::new();
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -68,7 +63,8 @@ pub async fn run(host: PluginHost, shutdown: CancellationToken) {
     }
 }
 
-/// One round: fan out, schedule ticks, deliver what is due. Returns how many deliveries ended.
+/// One round: fan out, schedule ticks, deliver what is due (the calls side by side, so that a
+/// slow plugin holds up no other). Returns how many deliveries ended.
 pub async fn round(
     host: &PluginHost,
     owner: &str,
@@ -80,22 +76,24 @@ pub async fn round(
     while store.host_events_fan_out(&subscribers, now).await? > 0 {}
     schedule_ticks(host, scheduled, now).await?;
     let lease = host.settings().limits.wall + LEASE_MARGIN;
-    let claimed = store.plugin_events_claim(owner, CLAIM, lease, now).await?;
-    let mut ended = 0;
-    for event in claimed {
-        let call_host = host.clone();
-        let call_owner = owner.to_owned();
-        let call_event = event.clone();
-        let delivered = tokio::task::spawn_blocking(move || {
-            call_host.deliver_blocking(&call_event, &call_owner)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(super::InvocationError::Host {
-                plugin: event.plugin.clone(),
-                reason: e.to_string(),
-            })
+    let mut calls = tokio::task::JoinSet::new();
+    for event in store.plugin_events_claim(owner, CLAIM, lease, now).await? {
+        let (host, owner) = (host.clone(), owner.to_owned());
+        calls.spawn_blocking(move || {
+            let delivered = host.deliver_blocking(&event, &owner);
+            (event, delivered)
         });
+    }
+    let mut ended = 0;
+    while let Some(joined) = calls.join_next().await {
+        let (event, delivered) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                // Its lease ends, and the event is delivered again.
+                tracing::error!(error = %e, "an event delivery task failed");
+                continue;
+            }
+        };
         match delivered {
             Ok(messages) => {
                 ended += 1;
@@ -103,7 +101,7 @@ pub async fn round(
             }
             Err(super::InvocationError::NotLoaded(plugin)) => {
                 // Not an attempt: the plugin is disabled, or this daemon has not loaded it yet.
-                let due = now.saturating_add(duration_ms(NOT_LOADED_PAUSE));
+                let due = crate::clock::now_ms().saturating_add(duration_ms(NOT_LOADED_PAUSE));
                 let why = format!("plugin {plugin} is not loaded; waiting for it to be enabled");
                 store
                     .plugin_event_retry(event.id, owner, &why, due, false)
@@ -202,10 +200,6 @@ async fn settle_failure(
 
 fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "jingxun".into())
 }
 
 #[cfg(test)]
