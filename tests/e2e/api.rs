@@ -120,6 +120,33 @@ impl Rig {
             .collect()
     }
 
+    /// The address book's 王五 (13800000042), and the `notifier` fixture installed with
+    /// `grants` (`--capability NAME`, `--http-host HOST:PORT`...) and `config` set; the daemon
+    /// started again, so that it has the plugin loaded once it is ready.
+    async fn install_notifier(&mut self, grants: &[(&str, &str)], config: &[(&str, &str)]) {
+        let cli = |args: &[&str]| self.daemon.cli_ok(args);
+        cli(&[
+            "contact",
+            "add",
+            "--name",
+            "王五",
+            "--number",
+            "13800000042",
+        ]);
+        cli(&["plugin", "install", &fixture_plugin("notifier")]);
+        for (flag, target) in grants {
+            cli(&["plugin", "grant", "--plugin", "notifier", flag, target]);
+        }
+        for (key, value) in config {
+            cli(&[
+                "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
+            ]);
+        }
+        self.daemon.kill9();
+        self.daemon.restart();
+        self.daemon.wait_ready().await;
+    }
+
     async fn finish(mut self) {
         self.daemon.kill9();
         self.sim.shutdown().await;
@@ -2132,35 +2159,15 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
     const CONTACT: &str = "+8613800000042";
     const STRANGER: &str = "+8613900000077";
     let mut rig = Rig::start(backend).await;
-    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
-    cli(&[
-        "contact",
-        "add",
-        "--name",
-        "王五",
-        "--number",
-        "13800000042",
-    ]);
-    cli(&["plugin", "install", &fixture_plugin("notifier")]);
-    for capability in ["state", "send-to-contacts", "citizen"] {
-        cli(&[
-            "plugin",
-            "grant",
-            "--plugin",
-            "notifier",
-            "--capability",
-            capability,
-        ]);
-    }
-    for (key, value) in [("to", CONTACT), ("stranger", STRANGER)] {
-        cli(&[
-            "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
-        ]);
-    }
-    // Started again, the daemon has the plugin loaded before it says it is ready.
-    rig.daemon.kill9();
-    rig.daemon.restart();
-    rig.daemon.wait_ready().await;
+    rig.install_notifier(
+        &[
+            ("--capability", "state"),
+            ("--capability", "send-to-contacts"),
+            ("--capability", "citizen"),
+        ],
+        &[("to", CONTACT), ("stranger", STRANGER)],
+    )
+    .await;
     let cli = |args: &[&str]| rig.daemon.cli_ok(args);
     let unknown = rig.daemon.cli(&["plugin", "tick", "notifier", "morning"]);
     assert!(!unknown.status.success());
@@ -2268,45 +2275,17 @@ async fn a_daemon_killed_in_the_middle_of_an_event_loses_and_doubles_nothing(bac
         }
     });
     let mut rig = Rig::start_with(backend, "[plugins]\nwall_limit_ms = 2000\n").await;
-    let cli = |args: &[&str]| rig.daemon.cli_ok(args);
-    cli(&[
-        "contact",
-        "add",
-        "--name",
-        "王五",
-        "--number",
-        "13800000042",
-    ]);
-    cli(&["plugin", "install", &fixture_plugin("notifier")]);
-    for capability in ["state", "send-to-contacts"] {
-        cli(&[
-            "plugin",
-            "grant",
-            "--plugin",
-            "notifier",
-            "--capability",
-            capability,
-        ]);
-    }
     let host = format!("127.0.0.1:{port}");
-    cli(&[
-        "plugin",
-        "grant",
-        "--plugin",
-        "notifier",
-        "--http-host",
-        &host,
-    ]);
     let hold = format!("http://{host}/");
-    for (key, value) in [("to", CONTACT), ("hold", hold.as_str())] {
-        cli(&[
-            "plugin", "config", "set", "--plugin", "notifier", "--key", key, "--value", value,
-        ]);
-    }
-
-    rig.daemon.kill9();
-    rig.daemon.restart();
-    rig.daemon.wait_ready().await;
+    rig.install_notifier(
+        &[
+            ("--capability", "state"),
+            ("--capability", "send-to-contacts"),
+            ("--http-host", host.as_str()),
+        ],
+        &[("to", CONTACT), ("hold", hold.as_str())],
+    )
+    .await;
     rig.daemon
         .cli_ok(&["plugin", "tick", "notifier", "evening"]);
     if waiting.recv_timeout(LONG_WAIT).is_err() {

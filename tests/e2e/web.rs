@@ -721,14 +721,20 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
         b.text("main").await.contains("还没有安装插件"),
         "an empty state"
     );
-    let file = crate::support::built_plugin("vehicle.wasm");
-    b.find("#plugin-file")
-        .await
-        .send_keys(file.to_str().unwrap())
-        .await
-        .expect("choose the file");
-    b.submit("#plugin-upload-submit").await;
-    assert!(b.text("#notice").await.contains("插件已安装"));
+    let upload = |file: &'static str| {
+        let b = &b;
+        async move {
+            let file = crate::support::built_plugin(file);
+            b.find("#plugin-file")
+                .await
+                .send_keys(file.to_str().unwrap())
+                .await
+                .expect("choose the file");
+            b.submit("#plugin-upload-submit").await;
+            assert!(b.text("#notice").await.contains("插件已安装"));
+        }
+    };
+    upload("vehicle.wasm").await;
     let card = b.text("[data-plugin]").await;
     assert!(card.contains("CP") && card.contains("police"), "{card}");
     // Grant it the datasource it asks for.
@@ -736,14 +742,7 @@ async fn an_uploaded_plugin_answers_in_the_simulated_handset_and_the_audit_page_
     assert!(b.text("#notice").await.contains("授权已更改"));
     b.screenshot("plugins.png").await;
     // A contract 1.1 plugin asks for a capability, which is granted the same way.
-    let file = crate::support::built_plugin("directory.wasm");
-    b.find("#plugin-file")
-        .await
-        .send_keys(file.to_str().unwrap())
-        .await
-        .expect("choose the file");
-    b.submit("#plugin-upload-submit").await;
-    assert!(b.text("#notice").await.contains("插件已安装"));
+    upload("directory.wasm").await;
     b.submit("[data-grant='capability:directory'] button").await;
     assert!(b.text("#notice").await.contains("授权已更改"));
     let listed = daemon.cli_ok(&["plugin", "list", "--json"]);

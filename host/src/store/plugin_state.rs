@@ -250,6 +250,29 @@ mod tests {
             .unwrap()
     }
 
+    /// Commits a tick's call: `writes`, one message and its audit row, for the delivery `event`
+    /// held by `owner`.
+    async fn commit_tick(
+        store: &Store,
+        writes: &[(String, Option<Vec<u8>>)],
+        event: i64,
+        owner: &str,
+    ) -> Result<Vec<MessageId>, PluginCommitError> {
+        let messages = [NewOutbound::new("+8613800000042", "第1次")];
+        let audit = [sent("+8613800000042")];
+        store
+            .plugin_commit(&PluginCommit {
+                plugin: "p",
+                state_writes: writes,
+                quota: QUOTA,
+                messages: &messages,
+                audit: &audit,
+                event: Some((event, owner)),
+                now_ms: T0,
+            })
+            .await
+    }
+
     async fn a_call_is_committed_whole_or_not_at_all(db: &TestDb) {
         let store = &db.store;
         assert!(
@@ -273,19 +296,8 @@ mod tests {
         let event = &claimed[0];
         assert_eq!((event.key.as_str(), event.attempts), ("tick:evening:1", 1));
         let writes = vec![("k".to_owned(), Some(b"v".to_vec()))];
-        let messages = vec![NewOutbound::new("+8613800000042", "第1次")];
-        let audit = vec![sent("+8613800000042")];
         // Another worker's lease: nothing is kept.
-        let lost = store
-            .plugin_commit(&PluginCommit {
-                plugin: "p",
-                state_writes: &writes,
-                quota: QUOTA,
-                messages: &messages,
-                audit: &audit,
-                event: Some((event.id, "w2")),
-                now_ms: T0,
-            })
+        let lost = commit_tick(store, &writes, event.id, "w2")
             .await
             .unwrap_err();
         assert!(
@@ -295,16 +307,7 @@ mod tests {
         // Past the quota: nothing is kept.
         let too_many: Vec<(String, Option<Vec<u8>>)> =
             (0..3).map(|i| (format!("k{i}"), Some(vec![1]))).collect();
-        let over = store
-            .plugin_commit(&PluginCommit {
-                plugin: "p",
-                state_writes: &too_many,
-                quota: QUOTA,
-                messages: &messages,
-                audit: &audit,
-                event: Some((event.id, "w1")),
-                now_ms: T0,
-            })
+        let over = commit_tick(store, &too_many, event.id, "w1")
             .await
             .unwrap_err();
         assert!(matches!(over, PluginCommitError::OverQuota(_)), "{over}");
@@ -314,18 +317,7 @@ mod tests {
         );
         assert_eq!(message_count(store).await, 0);
         // Within the lease and the quota: all of it.
-        let ids = store
-            .plugin_commit(&PluginCommit {
-                plugin: "p",
-                state_writes: &writes,
-                quota: QUOTA,
-                messages: &messages,
-                audit: &audit,
-                event: Some((event.id, "w1")),
-                now_ms: T0,
-            })
-            .await
-            .unwrap();
+        let ids = commit_tick(store, &writes, event.id, "w1").await.unwrap();
         assert_eq!(ids.len(), 1);
         assert_eq!(
             store.plugin_state_get("p", "k").await.unwrap(),

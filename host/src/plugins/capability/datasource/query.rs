@@ -325,6 +325,24 @@ pub async fn run_query(
     }
 }
 
+/// `query` with the plugin's `params` bound in order, for either driver (a macro: sqlx's
+/// generic binding would need a bound per value type and driver).
+macro_rules! bind_values {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for value in $params {
+            query = match value {
+                Value::Null => query.bind(None::<String>),
+                Value::Integer(i) => query.bind(i),
+                Value::Real(r) => query.bind(r),
+                Value::Text(t) => query.bind(t),
+                Value::Blob(b) => query.bind(b),
+            };
+        }
+        query
+    }};
+}
+
 /// Runs `sql` without the statement check: the connection and transaction locks only (tests
 /// use it to show that those hold on their own), stopped at `until`.
 async fn execute(
@@ -374,16 +392,7 @@ async fn execute_postgres(
         .execute(timeout.as_str())
         .await
         .map_err(unavailable)?;
-    let mut query = sqlx::query(sql);
-    for value in params {
-        query = match value {
-            Value::Null => query.bind(None::<String>),
-            Value::Integer(i) => query.bind(i),
-            Value::Real(r) => query.bind(r),
-            Value::Text(t) => query.bind(t),
-            Value::Blob(b) => query.bind(b),
-        };
-    }
+    let query = bind_values!(sqlx::query(sql), params);
     let mut rows = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     {
@@ -424,16 +433,7 @@ async fn execute_sqlite(
         .map_err(unavailable)?
         .set_progress_handler(PROGRESS_STEPS, move || Instant::now() < until);
     let mut tx = conn.begin().await.map_err(unavailable)?;
-    let mut query = sqlx::query(sql);
-    for value in params {
-        query = match value {
-            Value::Null => query.bind(None::<String>),
-            Value::Integer(i) => query.bind(i),
-            Value::Real(r) => query.bind(r),
-            Value::Text(t) => query.bind(t),
-            Value::Blob(b) => query.bind(b),
-        };
-    }
+    let query = bind_values!(sqlx::query(sql), params);
     let mut rows = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     {
