@@ -261,6 +261,10 @@ pub struct RetentionConfig {
     /// themselves stay in the client's inbox for `messages_days`.
     #[serde(default = "default_retention_webhook_deliveries_days")]
     pub webhook_deliveries_days: u32,
+    /// Finished deliveries of events to plugins (done or given up), and the host events once
+    /// fanned out to them. 90, as webhook deliveries: to trace what a plugin was told.
+    #[serde(default = "default_retention_event_deliveries_days")]
+    pub event_deliveries_days: u32,
     /// The least time audit rows are kept: at least 365 (a smaller value is refused). Jingxun
     /// never deletes audit rows: the log is append-only (triggers refuse DELETE) and its hash
     /// chain runs from row 1, so it keeps them for ever, which satisfies any value.
@@ -280,6 +284,9 @@ fn default_retention_idempotency_days() -> u32 {
 fn default_retention_webhook_deliveries_days() -> u32 {
     90
 }
+fn default_retention_event_deliveries_days() -> u32 {
+    90
+}
 fn default_retention_audit_days() -> u32 {
     MIN_AUDIT_DAYS
 }
@@ -289,6 +296,7 @@ impl Default for RetentionConfig {
             messages_days: default_retention_messages_days(),
             idempotency_days: default_retention_idempotency_days(),
             webhook_deliveries_days: default_retention_webhook_deliveries_days(),
+            event_deliveries_days: default_retention_event_deliveries_days(),
             audit_days: default_retention_audit_days(),
         }
     }
@@ -325,6 +333,7 @@ impl RetentionConfig {
             ("messages_days", self.messages_days),
             ("idempotency_days", self.idempotency_days),
             ("webhook_deliveries_days", self.webhook_deliveries_days),
+            ("event_deliveries_days", self.event_deliveries_days),
         ] {
             if days > 36_500 {
                 return invalid(

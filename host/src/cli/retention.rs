@@ -58,6 +58,12 @@ pub async fn run(config: &Config, action: RetentionAction) -> anyhow::Result<()>
         limit(r.webhook_deliveries_days),
         report.webhook_deliveries
     );
+    println!(
+        "plugin event deliveries ({} when finished): {}; host events fanned out: {}",
+        limit(r.event_deliveries_days),
+        report.event_deliveries,
+        report.host_events
+    );
     println!("audit rows: kept for ever (append-only), none deleted");
     Ok(())
 }

@@ -42,6 +42,7 @@ pub async fn run_audited(
                 "messages_days": days(policy.messages),
                 "idempotency_days": days(policy.idempotency),
                 "webhook_deliveries_days": days(policy.webhook_deliveries),
+                "event_deliveries_days": days(policy.event_deliveries),
             }));
         AuditLog::new(store.clone()).append(entry).await?;
     }

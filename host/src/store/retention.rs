@@ -12,6 +12,10 @@
 //! - **Idempotency records** of the API older than `idempotency_days`.
 //! - **Finished webhook deliveries** (delivered or abandoned) last changed before
 //!   `webhook_deliveries_days`.
+//! - **Finished event deliveries to plugins** (done or given up) finished before
+//!   `event_deliveries_days`, and host events fanned out before it. A pending delivery stays,
+//!   and a tick's delivery is only deleted a day or more after it was due, so deleting it never
+//!   lets its daily tick be scheduled again.
 //! - **Audit rows: never.** The log is append-only for everyone (triggers abort every DELETE)
 //!   and its hash chain runs from row 1, so removing old rows would mean dropping the triggers
 //!   and breaking `audit verify`. They are kept for ever, which keeps them the year
@@ -53,6 +57,8 @@ pub struct RetentionPolicy {
     pub idempotency: Option<Duration>,
     /// Finished webhook deliveries.
     pub webhook_deliveries: Option<Duration>,
+    /// Finished event deliveries to plugins, and host events fanned out.
+    pub event_deliveries: Option<Duration>,
     /// Rows per transaction; [`BATCH`] but in tests.
     pub batch: usize,
 }
@@ -65,6 +71,7 @@ impl RetentionPolicy {
             messages: days(config.messages_days),
             idempotency: days(config.idempotency_days),
             webhook_deliveries: days(config.webhook_deliveries_days),
+            event_deliveries: days(config.event_deliveries_days),
             batch: BATCH,
         }
     }
@@ -85,6 +92,10 @@ pub struct RetentionReport {
     pub idempotency_records: u64,
     /// Webhook deliveries (with their messages or past their own limit).
     pub webhook_deliveries: u64,
+    /// Finished event deliveries to plugins.
+    pub event_deliveries: u64,
+    /// Host events fanned out.
+    pub host_events: u64,
     /// Transactions committed.
     pub batches: u64,
 }
@@ -98,6 +109,8 @@ impl RetentionReport {
             + self.malformed_pdus
             + self.idempotency_records
             + self.webhook_deliveries
+            + self.event_deliveries
+            + self.host_events
             == 0
     }
 }
@@ -144,6 +157,22 @@ impl Store {
                   AND updated_at < $1 ORDER BY id LIMIT $2)";
             report.webhook_deliveries += self
                 .delete_in_batches(deliveries, cutoff(age), batch, &mut report)
+                .await?;
+        }
+        if let Some(age) = policy.event_deliveries {
+            // At least a day, so that a tick's delivery outlives the day its tick can be
+            // scheduled in (its key keeps it delivered once).
+            let before = cutoff(age.max(Duration::from_secs(2 * 86_400)));
+            let deliveries = "DELETE FROM plugin_events WHERE id IN \
+                 (SELECT id FROM plugin_events WHERE state IN ('done', 'failed') \
+                  AND finished_at < $1 ORDER BY id LIMIT $2)";
+            report.event_deliveries += self
+                .delete_in_batches(deliveries, before, batch, &mut report)
+                .await?;
+            let fanned_out = "DELETE FROM host_events WHERE id IN \
+                 (SELECT id FROM host_events WHERE fanned_out_at < $1 ORDER BY id LIMIT $2)";
+            report.host_events += self
+                .delete_in_batches(fanned_out, before, batch, &mut report)
                 .await?;
         }
         Ok(report)

@@ -25,6 +25,7 @@ crate::on_both_backends!(TestDb =>
     audit_rows_are_never_deleted_and_still_verify,
     messages_are_deleted_in_transactions_of_at_most_a_batch,
     old_idempotency_records_and_finished_webhook_deliveries_go,
+    finished_event_deliveries_and_fanned_out_host_events_go_pending_ones_stay,
     a_limit_of_zero_days_keeps_everything,
 );
 
@@ -216,8 +217,8 @@ async fn messages_are_deleted_in_transactions_of_at_most_a_batch(db: &TestDb) {
     assert_eq!(report.messages, 5);
     assert_eq!(report.message_parts, 10);
     // Messages in 2 + 2 + 1; then one (empty) pass each over undecodable PDUs, idempotency
-    // records and webhook deliveries.
-    assert_eq!(report.batches, 3 + 3, "{report:?}");
+    // records, webhook deliveries, event deliveries and host events.
+    assert_eq!(report.batches, 3 + 5, "{report:?}");
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM messages").await, 0);
 }
 
@@ -287,6 +288,57 @@ async fn old_idempotency_records_and_finished_webhook_deliveries_go(db: &TestDb)
     );
 }
 
+async fn finished_event_deliveries_and_fanned_out_host_events_go_pending_ones_stay(db: &TestDb) {
+    // (key, state, finished at): old done and failed ones go; a young one and a pending one stay.
+    for (key, state, finished) in [
+        ("a", "done", Some(NOW - 91 * DAY)),
+        ("b", "failed", Some(NOW - 91 * DAY)),
+        ("c", "done", Some(NOW - 89 * DAY)),
+        ("d", "pending", None),
+    ] {
+        sqlx::query(
+            "INSERT INTO plugin_events (plugin, event_key, kind, payload, occurred_at, state, \
+             due_at, finished_at) VALUES ('p', $1, 'tick', '{}', $2, $3, $2, $4)",
+        )
+        .bind(key)
+        .bind(OLD)
+        .bind(state)
+        .bind(finished)
+        .execute(&db.store.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO host_events (kind, payload, occurred_at, fanned_out_at) VALUES \
+         ('application-changed', '{}', $1, $1), ('application-changed', '{}', $1, NULL)",
+    )
+    .bind(OLD)
+    .execute(&db.store.pool)
+    .await
+    .unwrap();
+
+    let report = db.store.run_retention(&policy(), NOW).await.unwrap();
+
+    assert_eq!(
+        (report.event_deliveries, report.host_events),
+        (2, 1),
+        "{report:?}"
+    );
+    let left: Vec<String> = sqlx::query("SELECT event_key FROM plugin_events ORDER BY event_key")
+        .fetch_all(&db.store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect();
+    assert_eq!(left, ["c", "d"], "the young and the pending stay");
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM host_events").await,
+        1,
+        "an event not yet fanned out stays"
+    );
+}
+
 async fn a_limit_of_zero_days_keeps_everything(db: &TestDb) {
     message(db, "out", "delivered", OLD - 3_000 * DAY, false).await;
     sqlx::query(
@@ -298,7 +350,8 @@ async fn a_limit_of_zero_days_keeps_everything(db: &TestDb) {
     .await
     .unwrap();
     let config = Config::from_toml(
-        "[retention]\nmessages_days = 0\nidempotency_days = 0\nwebhook_deliveries_days = 0\n",
+        "[retention]\nmessages_days = 0\nidempotency_days = 0\nwebhook_deliveries_days = 0\n\
+         event_deliveries_days = 0\n",
     )
     .unwrap();
     let forever = RetentionPolicy::from_config(&config.retention);
