@@ -120,6 +120,15 @@ impl Rig {
             .collect()
     }
 
+    /// `jingxun ARGS` (with `--json`), one JSON object per line.
+    fn cli_json(&self, args: &[&str]) -> Vec<Value> {
+        self.daemon
+            .cli_ok(args)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect()
+    }
+
     /// The address book's 王五 (13800000042), and the `notifier` fixture installed with
     /// `grants` (`--capability NAME`, `--http-host HOST:PORT`...) and `config` set; the daemon
     /// started again, so that it has the plugin loaded once it is ready.
@@ -2179,10 +2188,7 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
 
     cli(&["plugin", "tick", "notifier", "evening"]);
     wait_for_text(&rig, CONTACT, "第1次晚间提醒").await;
-    let state: Vec<Value> = cli(&["plugin", "state", "notifier", "--json"])
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let state = rig.cli_json(&["plugin", "state", "notifier", "--json"]);
     let value = |key: &str| {
         state
             .iter()
@@ -2218,10 +2224,8 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
     wait_for_text(&rig, CONTACT, "申请E440300202612080001状态：可领取").await;
 
     let sends: Vec<(String, String)> = rig
-        .daemon
-        .cli_ok(&["audit", "--json", "--event", "plugin.send"])
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+        .cli_json(&["audit", "--json", "--event", "plugin.send"])
+        .iter()
         .map(|r| {
             (
                 r["phone"].as_str().unwrap_or("").to_owned(),
@@ -2244,12 +2248,7 @@ async fn an_event_plugin_hears_its_ticks_and_application_changes_and_keeps_its_s
     rig.daemon
         .cli_ok(&["plugin", "tick", "notifier", "evening"]);
     wait_for_text(&rig, CONTACT, "第2次晚间提醒").await;
-    let deliveries: Vec<Value> = rig
-        .daemon
-        .cli_ok(&["plugin", "events", "notifier", "--json"])
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let deliveries = rig.cli_json(&["plugin", "events", "notifier", "--json"]);
     assert_eq!(deliveries.len(), 3, "{deliveries:?}");
     assert!(
         deliveries.iter().all(|d| d["state"] == "done"),
@@ -2319,12 +2318,7 @@ async fn a_daemon_killed_in_the_middle_of_an_event_loses_and_doubles_nothing(bac
     rig.daemon.restart();
     rig.daemon.wait_ready().await;
     wait_for_text(&rig, CONTACT, "第1次晚间提醒").await;
-    let deliveries: Vec<Value> = rig
-        .daemon
-        .cli_ok(&["plugin", "events", "notifier", "--json"])
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let deliveries = rig.cli_json(&["plugin", "events", "notifier", "--json"]);
     assert_eq!(deliveries.len(), 1, "{deliveries:?}");
     assert_eq!(
         (&deliveries[0]["state"], &deliveries[0]["attempts"]),
