@@ -299,6 +299,7 @@ fn failure_kind(error: &InvocationError) -> &'static str {
         InvocationError::TooManyHostCalls { .. } => "host_calls",
         InvocationError::NotCommitted { .. } => "not_committed",
         InvocationError::NotLoaded(_) => "not_loaded",
+        InvocationError::EventNotGranted { .. } => "not_granted",
         InvocationError::Host { .. } => "host",
     }
 }

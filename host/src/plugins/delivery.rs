@@ -107,6 +107,11 @@ pub async fn round(
                     .plugin_event_retry(event.id, owner, &why, due, false)
                     .await?;
             }
+            Err(e @ super::InvocationError::EventNotGranted { .. }) => {
+                // Not delivered, ever: given up at once (audited).
+                give_up(host, &event, owner, &e.to_string()).await?;
+                ended += 1;
+            }
             Err(e) => {
                 if settle_failure(host, &event, owner, &e.to_string()).await? {
                     ended += 1;
@@ -171,22 +176,7 @@ async fn settle_failure(
     let attempts = host.settings().events.attempts;
     let now = crate::clock::now_ms();
     if event.attempts >= attempts {
-        let audit = AuditEntry::new(
-            AuditComponent::Plugins,
-            AuditEvent::PluginEvent,
-            AuditOutcome::Error,
-        )
-        .with_actor(format!("plugin:{}", event.plugin))
-        .with_object(event.key.clone())
-        .with_details(json!({
-            "plugin": event.plugin,
-            "attempts": event.attempts,
-            "error": error,
-        }));
-        store
-            .plugin_event_fail(event.id, owner, error, &audit, now)
-            .await?;
-        tracing::error!(plugin = %event.plugin, event = %event.key, attempts = event.attempts, %error, "event given up");
+        give_up(host, event, owner, error).await?;
         return Ok(true);
     }
     let pause = pause_after(event.attempts);
@@ -196,6 +186,32 @@ async fn settle_failure(
         .await?;
     tracing::warn!(plugin = %event.plugin, event = %event.key, attempt = event.attempts, retry_in_s = pause.as_secs(), %error, "event not handled; it will be delivered again");
     Ok(false)
+}
+
+/// Gives a delivery up as failed, with its audit row (`plugin.event`).
+async fn give_up(
+    host: &PluginHost,
+    event: &ClaimedEvent,
+    owner: &str,
+    error: &str,
+) -> Result<(), crate::store::StoreError> {
+    let audit = AuditEntry::new(
+        AuditComponent::Plugins,
+        AuditEvent::PluginEvent,
+        AuditOutcome::Error,
+    )
+    .with_actor(format!("plugin:{}", event.plugin))
+    .with_object(event.key.clone())
+    .with_details(json!({
+        "plugin": event.plugin,
+        "attempts": event.attempts,
+        "error": error,
+    }));
+    host.store()
+        .plugin_event_fail(event.id, owner, error, &audit, crate::clock::now_ms())
+        .await?;
+    tracing::error!(plugin = %event.plugin, event = %event.key, attempts = event.attempts, %error, "event given up");
+    Ok(())
 }
 
 fn duration_ms(d: Duration) -> i64 {

@@ -104,6 +104,9 @@ pub enum InvocationError {
     /// unavailable, its event taken over by another worker): nothing of it was kept.
     #[error("plugin {plugin}: what the call did was not kept: {reason}")]
     NotCommitted { plugin: String, reason: String },
+    /// The plugin no longer holds the capability the event needs (revoked after it was queued).
+    #[error("plugin {plugin} is no longer granted `{capability}`, which this event needs")]
+    EventNotGranted { plugin: String, capability: String },
     /// The plugin is not loaded (disabled or removed since the event was queued).
     #[error(
         "plugin {0} is not loaded (disabled, or not installed); enable it to deliver its events"
@@ -130,6 +133,7 @@ impl InvocationError {
             | InvocationError::TooManyHostCalls { plugin, .. }
             | InvocationError::ReplyTooLong { plugin, .. }
             | InvocationError::NotCommitted { plugin, .. }
+            | InvocationError::EventNotGranted { plugin, .. }
             | InvocationError::Host { plugin, .. } => Some(plugin),
         }
     }

@@ -511,6 +511,15 @@ impl PluginHost {
         let Some(plugin) = self.snapshot().plugins.get(&event.plugin).cloned() else {
             return Err(InvocationError::NotLoaded(event.plugin.clone()));
         };
+        // Checked again here: the grant may have been revoked since the event was fanned out.
+        if let Some(needed) = events::needed_capability(event.payload.kind())
+            && !plugin.grants.has(needed)
+        {
+            return Err(InvocationError::EventNotGranted {
+                plugin: event.plugin.clone(),
+                capability: needed.as_str().to_owned(),
+            });
+        }
         let Ok(_slot) = self.inner.slots.try_acquire() else {
             return Err(InvocationError::Host {
                 plugin: event.plugin.clone(),

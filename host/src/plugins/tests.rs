@@ -391,6 +391,47 @@ async fn a_delivery_commits_once_and_a_worker_without_the_lease_commits_nothing(
     );
 }
 
+/// Issue 13: an event that needs a capability is not delivered to a plugin whose grant was
+/// revoked after the event was queued for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_not_delivered_once_its_capability_is_revoked() {
+    let env = notifier().await;
+    let change = crate::store::EventPayload::ApplicationChanged {
+        application_kind: "passport".into(),
+        number: "E1".into(),
+        status: "accepted".into(),
+        updated_at: 0,
+    };
+    env.store
+        .plugin_event_schedule("notifier", "application-changed:1", &change, 0, 0, None)
+        .await
+        .unwrap();
+    env.store
+        .plugin_revoke("notifier", GrantKind::Capability, "citizen", &by())
+        .await
+        .unwrap();
+    env.host.refresh().await.unwrap();
+    let event = env
+        .store
+        .plugin_events_claim("w", 1, Duration::from_secs(60), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let host = env.host.clone();
+    let refused = tokio::task::spawn_blocking(move || host.deliver_blocking(&event, "w"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        InvocationError::EventNotGranted {
+            plugin: "notifier".into(),
+            capability: "citizen".into(),
+        }
+    );
+    assert_eq!(outbound_count(&env).await, 0);
+}
+
 /// An HTTP server on loopback that accepts and never answers: its port, a signal once it has
 /// accepted a connection, and a sender that makes it close every connection it holds.
 async fn silent_server() -> (
