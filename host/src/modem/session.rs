@@ -12,6 +12,14 @@ use tokio_util::codec::Framed;
 
 use super::at::{self, AtCodec, AtCommand, Final, Line, Urc};
 
+/// How long the line must stay silent before a session that lost step with the modem trusts it
+/// again. Modems answer within milliseconds; a late answer arrives well inside this.
+const QUIET: Duration = Duration::from_millis(150);
+
+/// The longest a session waits for that silence (a modem that chatters without end is not waited
+/// for forever: its next answer is taken as it comes).
+const RESYNC_LIMIT: Duration = Duration::from_secs(2);
+
 /// Why a command did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -70,6 +78,10 @@ impl CommandError {
 pub struct Session<T> {
     port: Framed<T, AtCodec>,
     unsolicited: VecDeque<Urc>,
+    /// A command ended without its final result code (a reboot notice cut it short, or it timed
+    /// out): that answer may still arrive and would be taken for the next command's. The next
+    /// command first waits for the line to fall quiet, discarding what comes.
+    out_of_step: bool,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
@@ -78,6 +90,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
         Self {
             port: Framed::new(port, AtCodec::default()),
             unsolicited: VecDeque::new(),
+            out_of_step: false,
         }
     }
 
@@ -87,7 +100,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
         command: &str,
         limit: Duration,
     ) -> Result<Vec<String>, CommandError> {
-        self.write(AtCommand::Line(command.to_string())).await?;
+        self.write_command(command).await?;
         self.read_answer(command, limit).await
     }
 
@@ -100,7 +113,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
         send_limit: Duration,
     ) -> Result<u8, CommandError> {
         let command = format!("AT+CMGS={tpdu_len}");
-        self.write(AtCommand::Line(command.clone())).await?;
+        self.write_command(&command).await?;
         let deadline = Instant::now() + prompt_limit;
         loop {
             match self.next_line(&command, deadline, prompt_limit).await {
@@ -149,6 +162,43 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
         }
     }
 
+    /// Writes a command line, first falling back in step with the modem if an earlier command
+    /// was cut short.
+    async fn write_command(&mut self, command: &str) -> Result<(), CommandError> {
+        if self.out_of_step {
+            self.resync().await?;
+        }
+        self.write(AtCommand::Line(command.to_string())).await
+    }
+
+    /// Discards answers (finals, information lines, echo, prompts) until the line has been
+    /// silent for [`QUIET`], keeping unsolicited lines for the driver.
+    async fn resync(&mut self) -> Result<(), CommandError> {
+        let give_up = Instant::now() + RESYNC_LIMIT;
+        let mut discarded = 0usize;
+        loop {
+            let quiet_until = (Instant::now() + QUIET).min(give_up);
+            match timeout_at(quiet_until, self.port.next()).await {
+                Err(_) => break,
+                Ok(None) => return Err(CommandError::PortLost("end of stream".into())),
+                Ok(Some(Err(e))) => return Err(CommandError::PortLost(e.to_string())),
+                // A second reboot notice tells nothing new: the driver is re-initialising.
+                Ok(Some(Ok(Line::Urc(Urc::Ready)))) => discarded += 1,
+                Ok(Some(Ok(Line::Urc(urc)))) => self.unsolicited.push_back(urc),
+                Ok(Some(Ok(other))) => {
+                    tracing::debug!(?other, "discarding a late answer to a command cut short");
+                    discarded += 1;
+                }
+            }
+            if Instant::now() >= give_up {
+                break;
+            }
+        }
+        tracing::debug!(discarded, "back in step with the modem");
+        self.out_of_step = false;
+        Ok(())
+    }
+
     async fn write(&mut self, command: AtCommand) -> Result<(), CommandError> {
         self.port.send(command).await.map_err(|e| match e {
             at::AtError::Io(io) => CommandError::PortLost(io.to_string()),
@@ -186,6 +236,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
         loop {
             let line = match timeout_at(deadline, self.port.next()).await {
                 Err(_) => {
+                    self.out_of_step = true;
                     return Err(CommandError::Timeout {
                         command: command.to_string(),
                         after: limit,
@@ -197,6 +248,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Session<T> {
             };
             match line {
                 Line::Urc(Urc::Ready) => {
+                    self.out_of_step = true;
                     return Err(CommandError::Rebooted {
                         command: command.to_string(),
                     });
@@ -258,5 +310,91 @@ mod tests {
             matches!(error, CommandError::PortLost(_)) && error.is_link_failure(),
             "{error:?}"
         );
+    }
+
+    /// Reads the host's command lines in turn, checks each and writes its scripted answer.
+    async fn modem_answering(mut modem: DuplexStream, script: Vec<(&'static [u8], &'static [u8])>) {
+        for (expected, answer) in script {
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while byte[0] != b'\r' {
+                modem
+                    .read_exact(&mut byte)
+                    .await
+                    .expect("read the host's command");
+                line.push(byte[0]);
+            }
+            assert_eq!(line, expected, "the host wrote an unexpected command");
+            modem.write_all(answer).await.expect("answer");
+        }
+        // Keep the line open while the host reads the last answer.
+        std::future::pending::<()>().await;
+    }
+
+    #[tokio::test]
+    async fn the_late_answer_to_a_command_cut_short_by_a_reboot_is_not_taken_for_the_next() {
+        let (host, modem) = duplex(1024);
+        let modem = tokio::spawn(modem_answering(
+            modem,
+            vec![
+                // The reboot notice arrives first, then the answer to the command it interrupted.
+                (b"AT\r", b"\r\nRDY\r\n\r\nOK\r\n"),
+                (b"AT+CSQ\r", b"\r\n+CSQ: 23,99\r\n\r\nOK\r\n"),
+            ],
+        ));
+        let mut session = Session::new(host);
+        let cut = session.command("AT", FOREVER).await;
+        assert!(matches!(cut, Err(CommandError::Rebooted { .. })), "{cut:?}");
+        let answer = session.command("AT+CSQ", FOREVER).await.expect("answer");
+        assert_eq!(answer, vec!["+CSQ: 23,99".to_string()]);
+        modem.abort();
+    }
+
+    #[tokio::test]
+    async fn an_answer_arriving_after_its_command_timed_out_is_not_taken_for_the_next() {
+        let (host, mut modem) = duplex(1024);
+        let mut session = Session::new(host);
+        let late = session.command("AT+CSQ", Duration::from_millis(20)).await;
+        assert!(
+            matches!(late, Err(CommandError::Timeout { .. })),
+            "{late:?}"
+        );
+        modem
+            .write_all(b"\r\n+CSQ: 5,99\r\n\r\nOK\r\n")
+            .await
+            .expect("the late answer");
+        let modem = tokio::spawn(modem_answering(
+            modem,
+            vec![
+                (b"AT+CSQ\r", b""),
+                (b"AT+CREG?\r", b"\r\n+CREG: 0,1\r\n\r\nOK\r\n"),
+            ],
+        ));
+        let answer = session.command("AT+CREG?", FOREVER).await.expect("answer");
+        assert_eq!(answer, vec!["+CREG: 0,1".to_string()]);
+        modem.abort();
+    }
+
+    #[tokio::test]
+    async fn unsolicited_lines_met_while_falling_back_in_step_are_kept() {
+        let (host, modem) = duplex(1024);
+        let modem = tokio::spawn(modem_answering(
+            modem,
+            vec![
+                (b"AT\r", b"\r\nRDY\r\n\r\n+CMTI: \"SM\",3\r\n\r\nOK\r\n"),
+                (b"AT\r", b"\r\nOK\r\n"),
+            ],
+        ));
+        let mut session = Session::new(host);
+        let _ = session.command("AT", FOREVER).await;
+        session.command("AT", FOREVER).await.expect("answer");
+        assert!(
+            matches!(
+                session.take_unsolicited(),
+                Some(Urc::NewMessage { index: 3, .. })
+            ),
+            "the +CMTI met while discarding is kept"
+        );
+        modem.abort();
     }
 }
