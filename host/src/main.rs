@@ -113,6 +113,23 @@ enum Command {
         #[command(subcommand)]
         action: cli::contact::ContactAction,
     },
+    /// Members of the website: add, bind a phone, set caps, list (R9-R12).
+    Member {
+        #[command(subcommand)]
+        action: cli::member::MemberAction,
+    },
+    /// Channels (news columns): add, list (R3, R4).
+    Channel {
+        #[command(subcommand)]
+        action: cli::channel::ChannelAction,
+    },
+    /// News on the channels: publish (R13).
+    News {
+        #[command(subcommand)]
+        action: cli::channel::NewsAction,
+    },
+    /// SMS sent to each member per month, for billing (R12).
+    Billing(cli::member::BillingArgs),
     /// Plugins: install, upgrade, enable, disable, roll back, grant, configure.
     Plugin {
         #[command(subcommand)]
@@ -265,6 +282,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Template { action } => cli::template::run(&config, action).await?,
             Command::Audit(args) => cli::audit::run(&config, args).await?,
             Command::Contact { action } => cli::contact::run(&config, action).await?,
+            Command::Member { action } => cli::member::run(&config, action).await?,
+            Command::Channel { action } => cli::channel::run(&config, action).await?,
+            Command::News { action } => cli::channel::run_news(&config, action).await?,
+            Command::Billing(args) => cli::member::run_billing(&config, args).await?,
             Command::Plugin { action } => cli::plugin::run(&config, action).await?,
             Command::Datasource { action } => cli::datasource::run(&config, action).await?,
             Command::Apikey { action } => cli::apikey::run(&config, action).await?,

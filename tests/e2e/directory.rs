@@ -2,74 +2,15 @@
 //! real `jingxun` binary against a real database, SQLite always and PostgreSQL when
 //! `JINGXUN_TEST_POSTGRES_URL` is set. No daemon is needed: the commands work on the store.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use crate::support::{Backend, Database, JINGXUN};
-use serde_json::Value;
+use crate::support::{Backend, Cli, Database};
 
 jingxun::on_both_backends!(Backend =>
     registry_changes_are_listed_and_audited_and_the_chain_verifies,
     mistakes_are_refused_with_what_to_do,
     audit_verify_checks_the_keyed_chain_with_the_key_file,
 );
-
-/// A configuration naming the test database, in the test's folder.
-struct Cli {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Cli {
-    fn new(database_url: &str) -> Cli {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let config = dir.path().join("jingxun.toml");
-        std::fs::write(&config, format!("[database]\nurl = \"{database_url}\"\n"))
-            .expect("write the configuration");
-        Cli { dir, config }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(JINGXUN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("USER", "e2e-admin")
-            .output()
-            .expect("run jingxun")
-    }
-
-    /// Runs a command that must succeed; returns its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "jingxun {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("UTF-8 output")
-    }
-
-    /// Runs a command that must fail; returns its standard error.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "jingxun {args:?} should fail");
-        String::from_utf8(out.stderr).expect("UTF-8 output")
-    }
-
-    /// A `--json` command's lines, parsed.
-    fn json(&self, args: &[&str]) -> Vec<Value> {
-        self.ok(args)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-            .collect()
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
 
 async fn database(backend: &Backend, dir: &Path) -> Database {
     Database::create(backend, dir).await

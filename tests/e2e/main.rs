@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod directory;
 mod gateway;
+mod members;
 mod operations;
 mod plugin_cli;
 mod queries;

@@ -38,6 +38,8 @@ const ORDER: &[&str] = &[
     "directory",
     "address_book",
     "auth",
+    "members",
+    "channels",
     "plugins",
     "modem",
     // services

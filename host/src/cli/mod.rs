@@ -5,10 +5,12 @@
 pub mod apikey;
 pub mod audit;
 pub mod backup;
+pub mod channel;
 pub mod contact;
 pub mod datasource;
 pub mod demo_data;
 pub mod help_text;
+pub mod member;
 pub mod messages;
 pub mod phone;
 pub mod plugin;

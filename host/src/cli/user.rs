@@ -145,15 +145,16 @@ pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
     result
 }
 
-/// Reads one password line from standard input (the line end removed, nothing else).
-fn read_password_stdin() -> anyhow::Result<String> {
+/// Reads one password line from standard input (the line end removed, nothing else);
+/// `command` is the command to show in the hint when there is none, e.g. `user passwd --login L`.
+pub(super) fn read_password_stdin(command: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
         anyhow::bail!(
-            "no password on standard input: pipe one line, e.g. `printf '%s\\n' \"$PASS\" | jingxun user passwd --login L --password-stdin`"
+            "no password on standard input: pipe one line, e.g. `printf '%s\\n' \"$PASS\" | jingxun {command} --password-stdin`"
         );
     }
     Ok(password.to_owned())
@@ -178,7 +179,7 @@ async fn execute(
             let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
             // Read and check the password first, so that a refused one creates nothing.
             let password = if password_stdin {
-                let password = read_password_stdin()?;
+                let password = read_password_stdin("user add --login L --name N")?;
                 jingxun::auth::password::check_new_password(&password)?;
                 Some(password)
             } else {
@@ -206,7 +207,7 @@ async fn execute(
             }
         }
         UserAction::Passwd { login, .. } => {
-            let password = read_password_stdin()?;
+            let password = read_password_stdin("user passwd --login L")?;
             accounts()
                 .set_password(&login, &password, &actor, "cli")
                 .await?;

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sqlx::Connection;
 
+mod cli;
+pub use cli::Cli;
+
 /// The binary under test.
 pub const JINGXUN: &str = env!("CARGO_BIN_EXE_jingxun");
 

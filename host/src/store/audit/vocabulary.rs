@@ -38,6 +38,10 @@ vocabulary! {
         Backup = "backup",
         /// Retention runs.
         Retention = "retention",
+        /// The website's members: accounts, bound phones, caps.
+        Members = "members",
+        /// Channels and the news published on them.
+        Channels = "channels",
     }
 }
 
@@ -157,6 +161,16 @@ vocabulary! {
         PluginTick = "plugin.tick",
         /// A data source for plugins was added.
         DatasourceAdd = "datasource.add",
+        /// A website member was added.
+        MemberAdd = "member.add",
+        /// A phone was bound to a member (the phone is the bound one).
+        MemberBind = "member.bind",
+        /// A member's cap on news SMS was set or removed.
+        MemberCap = "member.cap",
+        /// A channel was created.
+        ChannelAdd = "channel.add",
+        /// A news item was published on a channel.
+        NewsPublish = "news.publish",
         /// Someone read the audit log.
         AuditRead = "audit.read",
         /// Someone verified the audit log's chain.
