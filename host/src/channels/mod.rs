@@ -16,6 +16,8 @@ use crate::store::Store;
 pub use crate::store::channels::{
     Audience, ChannelError, ChannelRecord, NewChannel, NewNewsItem, NewsItem, Published,
 };
+pub use crate::store::news_dispatch::{FanOut, NewsSend};
+pub use crate::store::subscriptions::SubscriptionChange;
 
 /// Longest channel name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
@@ -130,6 +132,39 @@ impl Channels {
     ) -> Result<Option<NewsItem>, ChannelError> {
         let code = check_code(channel)?;
         Ok(self.store.news_latest_valid(&code, now_ms).await?)
+    }
+
+    /// Subscribes the phone that asked (canonical, e.g. the sender of `DY XW01`) to a channel,
+    /// if it is in the channel's audience; nothing is recorded otherwise.
+    pub async fn subscribe(
+        &self,
+        channel: &str,
+        phone: &str,
+        now_ms: i64,
+    ) -> Result<SubscriptionChange, ChannelError> {
+        let code = check_code(channel)?;
+        self.store.channel_subscribe(&code, phone, now_ms).await
+    }
+
+    /// Ends the subscription of the phone that asked (or of the member who bound it).
+    pub async fn unsubscribe(
+        &self,
+        channel: &str,
+        phone: &str,
+    ) -> Result<SubscriptionChange, ChannelError> {
+        let code = check_code(channel)?;
+        self.store.channel_unsubscribe(&code, phone).await
+    }
+
+    /// Sends an item, as the SMS text `send.text`, to its channel's entitled subscribers within
+    /// their caps, once each, billing members (see [`crate::store::news_dispatch`]).
+    pub async fn send_item(
+        &self,
+        send: &NewsSend<'_>,
+        now_ms: i64,
+        time_zone: chrono_tz::Tz,
+    ) -> Result<FanOut, ChannelError> {
+        self.store.news_fan_out(send, now_ms, time_zone).await
     }
 
     fn entry(&self, event: AuditEvent, actor: &str) -> Result<AuditEntry, ChannelError> {

@@ -163,6 +163,18 @@ pub enum ChannelError {
     /// No channel has that code.
     #[error("no channel {0}: see the channels with `jingxun channel list`")]
     UnknownChannel(String),
+    /// The phone is not bound to any member (a members' channel).
+    #[error(
+        "{phone} is not the bound phone of any member: bind it on the police website first \
+         (members' channels reach members' bound phones only)"
+    )]
+    NotAMember { phone: String },
+    /// The phone is not in the channel's staff audience.
+    #[error("{phone} is not in the audience of channel {code}")]
+    NotEntitled { phone: String, code: String },
+    /// No item has that id.
+    #[error("no news item {0}: see the channel's items")]
+    UnknownItem(i64),
     /// The actor is missing.
     #[error("the actor (who makes the change) is empty; pass a login or `cli:<user>`")]
     MissingActor,
@@ -375,7 +387,7 @@ impl Store {
     }
 }
 
-async fn channel_by_code(tx: &mut Tx, code: &str) -> Result<Option<ChannelRecord>, StoreError> {
+pub(super) async fn channel_by_code(tx: &mut Tx, code: &str) -> Result<Option<ChannelRecord>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.code = $1"
     ))

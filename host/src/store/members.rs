@@ -283,7 +283,7 @@ impl Store {
     /// not counting messages that failed, by month then login.
     pub(crate) async fn billing(&self, month: Option<&str>) -> Result<Vec<BillingRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.login, b.month, COUNT(*) AS messages, SUM(b.parts) AS parts \
+            "SELECT m.login, b.month, COUNT(*) AS messages, CAST(SUM(b.parts) AS BIGINT) AS parts \
              FROM billing_ledger b \
              JOIN members m ON m.id = b.member_id \
              JOIN messages g ON g.id = b.message_id \

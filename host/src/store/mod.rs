@@ -62,6 +62,7 @@ pub(crate) mod directory;
 mod inbound;
 mod inbox;
 pub(crate) mod members;
+pub(crate) mod news_dispatch;
 mod notifications;
 mod open;
 mod outbound;
@@ -69,6 +70,7 @@ mod plugin_events;
 mod plugin_state;
 mod plugins;
 mod query;
+pub(crate) mod subscriptions;
 pub mod retention;
 #[cfg(test)]
 pub(crate) mod test_db;
