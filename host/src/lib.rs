@@ -53,4 +53,5 @@ pub use jingxun_sms as sms;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod text;
 pub mod web;

@@ -28,6 +28,7 @@ const ORDER: &[&str] = &[
     "net",
     "limit",
     "testing",
+    "text",
     "config",
     "inbox_signal",
     "secrets",

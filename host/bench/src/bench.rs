@@ -3,6 +3,8 @@
 //!
 //! - codec: SMS-SUBMIT encodings and SMS-DELIVER decodings per second;
 //! - enqueue: how long one send to 10,000 recipients takes to commit (SQLite, synchronous=FULL);
+//! - news fan-out: how long one news item takes to reach 10,000 subscribed members: entitlement,
+//!   caps, the messages, their deliveries and billing rows, committed in one transaction;
 //! - line use: outbound messages through one simulated modem, unthrottled and on an emulated
 //!   115200-baud line, as a share of what the line itself could carry. The AT dialogue alternates
 //!   (command, prompt, PDU, answer), so the line is busy when either side is sending: the figure
@@ -36,6 +38,9 @@ pub enum BenchError {
     /// The plugin host failed.
     #[error("benchmark plugins: {0}")]
     Plugins(#[from] jingxun::plugins::PluginError),
+    /// The channel or the news item was refused.
+    #[error("benchmark news: {0}")]
+    Channels(#[from] jingxun::channels::ChannelError),
     /// The store refused the benchmark's data source.
     #[error("benchmark data source: {0}")]
     Datasource(#[from] jingxun::store::PluginStoreError),
@@ -82,6 +87,7 @@ impl Default for BenchOptions {
 pub async fn run(options: &BenchOptions, out: &mut impl Write) -> Result<(), BenchError> {
     codec(out)?;
     enqueue(options.recipients, out).await?;
+    news_fan_out(options.recipients, out).await?;
     for baud in [None, Some(115_200)] {
         line_use(options.messages, baud, out).await?;
     }
@@ -427,6 +433,80 @@ async fn enqueue(recipients: usize, out: &mut impl Write) -> Result<(), BenchErr
         out,
         "enqueue       {} recipients, parsed and committed  {:>8.1} ms",
         ids.len(),
+        elapsed.as_secs_f64() * 1000.0
+    )?;
+    store.close().await;
+    Ok(())
+}
+
+async fn news_fan_out(subscribers: usize, out: &mut impl Write) -> Result<(), BenchError> {
+    use jingxun::channels::{ChannelSpec, Channels, NewsSend};
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("news.db").display());
+    let store = Store::connect(&url)
+        .await?
+        .with_secrets(&jingxun::secrets::Secrets::generate()?);
+    let channels = Channels::new(store.clone());
+    let now = jingxun::clock::now_ms();
+    let spec = ChannelSpec {
+        code: "XW01".into(),
+        name: "焦点".into(),
+        audience: "members".into(),
+        validity: Some("24h".into()),
+        digest: None,
+    };
+    let channel = channels.add(&spec, "bench", now).await?;
+    // Members with bound phones and a daily cap, all subscribed: written directly, in one
+    // transaction, as a website's import would (the library writes them one by one).
+    let setup = sqlx::SqlitePool::connect(&url)
+        .await
+        .map_err(StoreError::from)?;
+    let mut tx = setup.begin().await.map_err(StoreError::from)?;
+    for i in 0..subscribers {
+        let id = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+        sqlx::query(
+            "INSERT INTO members (id, login, name, phone, phone_bound_at, daily_cap, active, \
+               created_at, updated_at) VALUES (?, ?, ?, ?, ?, 5, 1, ?, ?)",
+        )
+        .bind(id)
+        .bind(format!("member{i}"))
+        .bind(format!("会员{i}"))
+        .bind(format!("+86139{i:08}"))
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        sqlx::query(
+            "INSERT INTO channel_subscriptions (channel_id, member_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(channel.id)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    setup.close().await;
+    let item = channels
+        .publish("XW01", "平安夜", "今晚注意防火防盗。", None, "bench", now)
+        .await?;
+    let send = NewsSend {
+        item: item.item,
+        text: "【焦点】平安夜：今晚注意防火防盗。",
+        batch_id: None,
+    };
+    let start = Instant::now();
+    let fan_out = channels
+        .send_item(&send, now, chrono_tz::Asia::Shanghai)
+        .await?;
+    let elapsed = start.elapsed();
+    writeln!(
+        out,
+        "news fan-out  {} subscribers, queued and committed  {:>8.1} ms",
+        fan_out.queued,
         elapsed.as_secs_f64() * 1000.0
     )?;
     store.close().await;

@@ -18,6 +18,7 @@ pub use crate::store::channels::{
 };
 pub use crate::store::news_dispatch::{FanOut, NewsSend};
 pub use crate::store::subscriptions::SubscriptionChange;
+use crate::text::Lines;
 
 /// Longest channel name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
@@ -74,7 +75,7 @@ impl Channels {
     ) -> Result<ChannelRecord, ChannelError> {
         let channel = NewChannel {
             code: check_code(&spec.code)?,
-            name: check_text("channel name", &spec.name, MAX_NAME_CHARS)?,
+            name: check_text("channel name", &spec.name, MAX_NAME_CHARS, Lines::One)?,
             audience: parse_audience(&spec.audience)?,
             validity_ms: spec
                 .validity
@@ -113,8 +114,8 @@ impl Channels {
     ) -> Result<Published, ChannelError> {
         let item = NewNewsItem {
             channel: check_code(channel)?,
-            title: check_text("title", title, MAX_TITLE_CHARS)?,
-            body: check_text("text", body, MAX_BODY_CHARS)?,
+            title: check_text("title", title, MAX_TITLE_CHARS, Lines::One)?,
+            body: check_text("text", body, MAX_BODY_CHARS, Lines::Several)?,
             published_by: actor.trim().to_owned(),
             idempotency_key: idempotency_key.map(check_idempotency_key).transpose()?,
         };
@@ -259,18 +260,14 @@ fn check_idempotency_key(value: &str) -> Result<String, ChannelError> {
     }
 }
 
-fn check_text(what: &'static str, value: &str, max: usize) -> Result<String, ChannelError> {
-    let v = value.trim();
-    let reason = if v.is_empty() {
-        "it is empty".to_owned()
-    } else if v.chars().count() > max {
-        format!("it is longer than {max} characters")
-    } else if v.chars().any(|c| c.is_control() && c != '\n') {
-        "it holds control characters".to_owned()
-    } else {
-        return Ok(v.to_owned());
-    };
-    Err(ChannelError::InvalidText { what, reason })
+fn check_text(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    lines: Lines,
+) -> Result<String, ChannelError> {
+    crate::text::checked(value, max, lines)
+        .map_err(|reason| ChannelError::InvalidText { what, reason })
 }
 
 #[cfg(test)]

@@ -164,52 +164,114 @@ async fn two_members(db: &TestDb) {
 async fn only_the_audience_subscribes_and_a_stranger_records_nothing(db: &TestDb) {
     two_members(db).await;
     let dir = crate::directory::Directory::new(db.store.clone(), "86");
-    dir.add_user("zhang", "张", &["officer"], ADMIN).await.unwrap();
-    dir.add_phone(OFFICER, "张", Some("zhang"), ADMIN).await.unwrap();
-    dir.add_user("zhou", "周", &[], ADMIN).await.unwrap();
-    dir.add_phone(CLERK, "周", Some("zhou"), ADMIN).await.unwrap();
-    let book = crate::address_book::Book::new(db.store.clone(), "86");
-    let squad = book.save_department(None, None, "刑侦", ADMIN).await.unwrap();
-    let unit = book.save_department(None, Some(squad), "一队", ADMIN).await.unwrap();
-    book.save_contact(None, "赵", "", Some(unit), DETECTIVE, ADMIN).await.unwrap();
-    let group = book.save_group(None, "刑侦组", ADMIN).await.unwrap();
-    book.set_group_member(group, crate::address_book::Member::Department(squad), true, ADMIN)
+    dir.add_user("zhang", "张", &["officer"], ADMIN)
         .await
         .unwrap();
+    dir.add_phone(OFFICER, "张", Some("zhang"), ADMIN)
+        .await
+        .unwrap();
+    dir.add_user("zhou", "周", &[], ADMIN).await.unwrap();
+    dir.add_phone(CLERK, "周", Some("zhou"), ADMIN)
+        .await
+        .unwrap();
+    let book = crate::address_book::Book::new(db.store.clone(), "86");
+    let squad = book
+        .save_department(None, None, "刑侦", ADMIN)
+        .await
+        .unwrap();
+    let unit = book
+        .save_department(None, Some(squad), "一队", ADMIN)
+        .await
+        .unwrap();
+    book.save_contact(None, "赵", "", Some(unit), DETECTIVE, ADMIN)
+        .await
+        .unwrap();
+    let group = book.save_group(None, "刑侦组", ADMIN).await.unwrap();
+    book.set_group_member(
+        group,
+        crate::address_book::Member::Department(squad),
+        true,
+        ADMIN,
+    )
+    .await
+    .unwrap();
     let ch = channels(db);
-    ch.add(&spec("XW01", "members", None), ADMIN, T0).await.unwrap();
-    ch.add(&spec("DW01", "role:officer", None), ADMIN, T0).await.unwrap();
-    ch.add(&spec("ZC01", "group:刑侦组", None), ADMIN, T0).await.unwrap();
+    ch.add(&spec("XW01", "members", None), ADMIN, T0)
+        .await
+        .unwrap();
+    ch.add(&spec("DW01", "role:officer", None), ADMIN, T0)
+        .await
+        .unwrap();
+    ch.add(&spec("ZC01", "group:刑侦组", None), ADMIN, T0)
+        .await
+        .unwrap();
 
-    let first = ch.subscribe("xw01", WANG, T0).await.expect("a member subscribes");
-    assert_eq!((first.code.as_str(), first.name.as_str(), first.changed), ("XW01", "焦点", true));
+    let first = ch
+        .subscribe("xw01", WANG, T0)
+        .await
+        .expect("a member subscribes");
+    assert_eq!(
+        (first.code.as_str(), first.name.as_str(), first.changed),
+        ("XW01", "焦点", true)
+    );
     let again = ch.subscribe("XW01", WANG, T0).await.unwrap();
     assert!(!again.changed, "subscribing twice changes nothing");
     let stranger = ch.subscribe("XW01", STRANGER, T0).await;
-    assert!(matches!(stranger, Err(ChannelError::NotAMember { .. })), "{stranger:?}");
+    assert!(
+        matches!(stranger, Err(ChannelError::NotAMember { .. })),
+        "{stranger:?}"
+    );
     ch.subscribe("DW01", OFFICER, T0).await.expect("an officer");
     let clerk = ch.subscribe("DW01", CLERK, T0).await;
-    assert!(matches!(clerk, Err(ChannelError::NotEntitled { .. })), "{clerk:?}");
+    assert!(
+        matches!(clerk, Err(ChannelError::NotEntitled { .. })),
+        "{clerk:?}"
+    );
     let member_on_staff = ch.subscribe("DW01", WANG, T0).await;
-    assert!(matches!(member_on_staff, Err(ChannelError::NotEntitled { .. })), "{member_on_staff:?}");
+    assert!(
+        matches!(member_on_staff, Err(ChannelError::NotEntitled { .. })),
+        "{member_on_staff:?}"
+    );
     ch.subscribe("ZC01", DETECTIVE, T0)
         .await
         .expect("a contact of a department below the group's");
     let unknown = ch.subscribe("XW09", WANG, T0).await;
-    assert!(matches!(unknown, Err(ChannelError::UnknownChannel(_))), "{unknown:?}");
-    let subscribers: Vec<_> = ch.list().await.unwrap().iter().map(|c| (c.code.clone(), c.subscribers)).collect();
+    assert!(
+        matches!(unknown, Err(ChannelError::UnknownChannel(_))),
+        "{unknown:?}"
+    );
+    let subscribers: Vec<_> = ch
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| (c.code.clone(), c.subscribers))
+        .collect();
     assert_eq!(
         subscribers,
-        [("DW01".to_string(), 1), ("XW01".to_string(), 1), ("ZC01".to_string(), 1)]
+        [
+            ("DW01".to_string(), 1),
+            ("XW01".to_string(), 1),
+            ("ZC01".to_string(), 1)
+        ]
     );
     let left = ch.unsubscribe("XW01", WANG).await.unwrap();
     assert!(left.changed);
     assert!(!ch.unsubscribe("XW01", WANG).await.unwrap().changed);
 
     // An officer who leaves the role is no longer sent the channel's items.
-    let item = ch.publish("DW01", "通知", "开会", None, ADMIN, T0).await.unwrap();
-    dir.set_user_role("zhang", "officer", false, ADMIN).await.unwrap();
-    let send = NewsSend { item: item.item, text: "开会", batch_id: None };
+    let item = ch
+        .publish("DW01", "通知", "开会", None, ADMIN, T0)
+        .await
+        .unwrap();
+    dir.set_user_role("zhang", "officer", false, ADMIN)
+        .await
+        .unwrap();
+    let send = NewsSend {
+        item: item.item,
+        text: "开会",
+        batch_id: None,
+    };
     let fan_out = ch.send_item(&send, T0, TZ).await.unwrap();
     assert_eq!(fan_out.queued, 0, "{fan_out:?}");
 }
@@ -217,35 +279,74 @@ async fn only_the_audience_subscribes_and_a_stranger_records_nothing(db: &TestDb
 async fn an_item_reaches_each_subscriber_once_within_caps_and_members_are_billed(db: &TestDb) {
     two_members(db).await;
     let ch = channels(db);
-    ch.add(&spec("XW01", "members", Some("1h")), ADMIN, T0).await.unwrap();
+    ch.add(&spec("XW01", "members", Some("1h")), ADMIN, T0)
+        .await
+        .unwrap();
     for phone in [WANG, LI] {
         ch.subscribe("XW01", phone, T0).await.unwrap();
     }
-    let first = ch.publish("XW01", "一", "一", None, ADMIN, T0).await.unwrap();
-    let send = |item: i64| NewsSend { item, text: "【焦点】一", batch_id: Some("news-1") };
+    let first = ch
+        .publish("XW01", "一", "一", None, ADMIN, T0)
+        .await
+        .unwrap();
+    let send = |item: i64| NewsSend {
+        item,
+        text: "【焦点】一",
+        batch_id: Some("news-1"),
+    };
     let sent = ch.send_item(&send(first.item), T0, TZ).await.unwrap();
-    assert_eq!((sent.queued, sent.parts, sent.over_cap, sent.already), (2, 1, 0, 0));
+    assert_eq!(
+        (sent.queued, sent.parts, sent.over_cap, sent.already),
+        (2, 1, 0, 0)
+    );
     let retried = ch.send_item(&send(first.item), T0 + 1, TZ).await.unwrap();
-    assert_eq!((retried.queued, retried.already), (0, 2), "a retry reaches no one twice");
+    assert_eq!(
+        (retried.queued, retried.already),
+        (0, 2),
+        "a retry reaches no one twice"
+    );
 
-    let second = ch.publish("XW01", "二", "二", None, ADMIN, T0 + 10).await.unwrap();
+    let second = ch
+        .publish("XW01", "二", "二", None, ADMIN, T0 + 10)
+        .await
+        .unwrap();
     let capped = ch.send_item(&send(second.item), T0 + 10, TZ).await.unwrap();
-    assert_eq!((capped.queued, capped.over_cap), (1, 1), "li's daily cap is 1: {capped:?}");
+    assert_eq!(
+        (capped.queued, capped.over_cap),
+        (1, 1),
+        "li's daily cap is 1: {capped:?}"
+    );
 
-    let outbound = db.store.list_messages(&crate::store::MessageFilter::default()).await.unwrap();
+    let outbound = db
+        .store
+        .list_messages(&crate::store::MessageFilter::default())
+        .await
+        .unwrap();
     let mut peers: Vec<_> = outbound.iter().map(|m| m.peer.as_str()).collect();
     peers.sort_unstable();
     assert_eq!(peers, [WANG, WANG, LI]);
     assert!(
-        outbound.iter().all(|m| m.valid_until == Some(T0 + 3_600_000) || m.valid_until == Some(T0 + 10 + 3_600_000)),
+        outbound
+            .iter()
+            .all(|m| m.valid_until == Some(T0 + 3_600_000)
+                || m.valid_until == Some(T0 + 10 + 3_600_000)),
         "the messages expire with their item"
     );
 
-    let expired = ch.send_item(&send(second.item), T0 + 3_600_010, TZ).await.unwrap();
+    let expired = ch
+        .send_item(&send(second.item), T0 + 3_600_010, TZ)
+        .await
+        .unwrap();
     assert!(expired.expired && expired.queued == 0, "{expired:?}");
 
-    let billing = crate::members::Members::new(db.store.clone(), "86").billing(None).await.unwrap();
-    let rows: Vec<_> = billing.iter().map(|b| (b.login.as_str(), b.messages, b.parts)).collect();
+    let billing = crate::members::Members::new(db.store.clone(), "86")
+        .billing(None)
+        .await
+        .unwrap();
+    let rows: Vec<_> = billing
+        .iter()
+        .map(|b| (b.login.as_str(), b.messages, b.parts))
+        .collect();
     assert_eq!(rows, [("li", 1, 1), ("wang", 2, 2)]);
     let month = crate::store::news_dispatch::local_day_and_month(T0, TZ).1;
     assert!(billing.iter().all(|b| b.month == month));

@@ -413,17 +413,8 @@ fn check_keyword(value: &str) -> Result<String, DirectoryError> {
 }
 
 fn check_text(what: &'static str, value: &str, max: usize) -> Result<String, DirectoryError> {
-    let v = value.trim();
-    let reason = if v.is_empty() {
-        "it is empty".to_owned()
-    } else if v.chars().count() > max {
-        format!("it is longer than {max} characters")
-    } else if v.chars().any(char::is_control) {
-        "it contains control characters (line breaks, tabs)".to_owned()
-    } else {
-        return Ok(v.to_owned());
-    };
-    Err(DirectoryError::InvalidText { what, reason })
+    crate::text::checked(value, max, crate::text::Lines::One)
+        .map_err(|reason| DirectoryError::InvalidText { what, reason })
 }
 
 #[cfg(test)]

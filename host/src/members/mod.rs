@@ -171,19 +171,11 @@ pub fn check_login(value: &str) -> Result<String, MemberError> {
 }
 
 fn check_name(value: &str) -> Result<String, MemberError> {
-    let v = value.trim();
-    let reason = if v.is_empty() {
-        "it is empty".to_owned()
-    } else if v.chars().count() > MAX_NAME_CHARS {
-        format!("it is longer than {MAX_NAME_CHARS} characters")
-    } else if v.chars().any(char::is_control) {
-        "it holds control characters".to_owned()
-    } else {
-        return Ok(v.to_owned());
-    };
-    Err(MemberError::InvalidText {
-        what: "member name",
-        reason,
+    crate::text::checked(value, MAX_NAME_CHARS, crate::text::Lines::One).map_err(|reason| {
+        MemberError::InvalidText {
+            what: "member name",
+            reason,
+        }
     })
 }
 

@@ -433,6 +433,26 @@ pub(super) async fn commit_with_audit(
     Ok(())
 }
 
+/// [`commit_with_audit`] for a domain's store functions, whose errors carry a failed audit row
+/// as their own variant (`audit_error`): the directory's, the members', the channels'.
+pub(super) async fn commit_audited<E: From<sqlx::Error>>(
+    store: &Store,
+    mut tx: Transaction<'static, sqlx::Any>,
+    entry: AuditEntry,
+    audit_error: impl Fn(StoreError) -> E,
+) -> Result<(), E> {
+    let audit = |e: StoreError| match e {
+        StoreError::AuditRow(cause) => audit_error(*cause),
+        e => audit_error(e),
+    };
+    let prepared = entry.prepare().map_err(audit)?;
+    append_audit(store, &mut tx, &prepared)
+        .await
+        .map_err(audit)?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A failure to write a call's audit row as the API's store functions report it: an invalid
 /// row, or a missing or wrong platform key, as invalid input that names what to fix; a
 /// database failure as itself.

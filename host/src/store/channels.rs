@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{AuditEntry, append_audit};
+use super::audit::{AuditEntry, commit_audited};
 use super::{Store, StoreError};
 
 /// Who a channel's content may reach.
@@ -369,25 +369,15 @@ impl Store {
         row.as_ref().map(item_from_row).transpose()
     }
 
-    async fn commit_channel_change(
-        &self,
-        mut tx: Tx,
-        entry: AuditEntry,
-    ) -> Result<(), ChannelError> {
-        let audit = |e: StoreError| match e {
-            StoreError::AuditRow(cause) => ChannelError::Audit(*cause),
-            e => ChannelError::Audit(e),
-        };
-        let prepared = entry.prepare().map_err(audit)?;
-        append_audit(self, &mut tx, &prepared)
-            .await
-            .map_err(audit)?;
-        tx.commit().await?;
-        Ok(())
+    async fn commit_channel_change(&self, tx: Tx, entry: AuditEntry) -> Result<(), ChannelError> {
+        commit_audited(self, tx, entry, ChannelError::Audit).await
     }
 }
 
-pub(super) async fn channel_by_code(tx: &mut Tx, code: &str) -> Result<Option<ChannelRecord>, StoreError> {
+pub(super) async fn channel_by_code(
+    tx: &mut Tx,
+    code: &str,
+) -> Result<Option<ChannelRecord>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.code = $1"
     ))

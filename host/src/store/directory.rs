@@ -9,8 +9,8 @@ use sqlx::{Row, Transaction};
 
 mod records;
 
-use super::audit::{AuditEntry, append_audit};
-use super::{Store, StoreError};
+use super::audit::{AuditEntry, commit_audited};
+use super::Store;
 use crate::clock::now_ms;
 use crate::phone::PhoneNumber;
 pub use records::{
@@ -547,17 +547,8 @@ impl Store {
     }
 
     /// Appends the change's audit row and commits; without the row nothing is committed.
-    async fn commit_with_audit(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), DirectoryError> {
-        let audit = |e: StoreError| match e {
-            StoreError::AuditRow(cause) => DirectoryError::Audit(*cause),
-            e => DirectoryError::Audit(e),
-        };
-        let prepared = entry.prepare().map_err(audit)?;
-        append_audit(self, &mut tx, &prepared)
-            .await
-            .map_err(audit)?;
-        tx.commit().await?;
-        Ok(())
+    async fn commit_with_audit(&self, tx: Tx, entry: AuditEntry) -> Result<(), DirectoryError> {
+        commit_audited(self, tx, entry, DirectoryError::Audit).await
     }
 }
 

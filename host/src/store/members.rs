@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{AuditEntry, append_audit};
+use super::audit::{AuditEntry, commit_audited};
 use super::{Store, StoreError};
 
 /// A member as stored (never the password hash).
@@ -305,17 +305,8 @@ impl Store {
             .collect()
     }
 
-    async fn commit_member_change(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), MemberError> {
-        let audit = |e: StoreError| match e {
-            StoreError::AuditRow(cause) => MemberError::Audit(*cause),
-            e => MemberError::Audit(e),
-        };
-        let prepared = entry.prepare().map_err(audit)?;
-        append_audit(self, &mut tx, &prepared)
-            .await
-            .map_err(audit)?;
-        tx.commit().await?;
-        Ok(())
+    async fn commit_member_change(&self, tx: Tx, entry: AuditEntry) -> Result<(), MemberError> {
+        commit_audited(self, tx, entry, MemberError::Audit).await
     }
 }
 

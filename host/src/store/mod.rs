@@ -70,8 +70,8 @@ mod plugin_events;
 mod plugin_state;
 mod plugins;
 mod query;
-pub(crate) mod subscriptions;
 pub mod retention;
+pub(crate) mod subscriptions;
 #[cfg(test)]
 pub(crate) mod test_db;
 #[cfg(test)]

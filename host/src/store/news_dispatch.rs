@@ -52,10 +52,11 @@ pub struct NewsSend<'a> {
 
 /// The calendar day and month of `ms` in `tz`: `("YYYY-MM-DD", "YYYY-MM")`.
 pub(crate) fn local_day_and_month(ms: i64, tz: chrono_tz::Tz) -> (String, String) {
-    let local = tz
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_else(|| tz.timestamp_millis_opt(0).single().expect("the epoch exists"));
+    let local = tz.timestamp_millis_opt(ms).single().unwrap_or_else(|| {
+        tz.timestamp_millis_opt(0)
+            .single()
+            .expect("the epoch exists")
+    });
     (
         local.format("%Y-%m-%d").to_string(),
         local.format("%Y-%m").to_string(),
@@ -127,7 +128,8 @@ impl Store {
             }
             let within = subscriber.member.is_none_or(|m| {
                 let (today, this_month) = usage.get(&m.id).copied().unwrap_or((0, 0));
-                m.daily.is_none_or(|cap| today < cap) && m.monthly.is_none_or(|cap| this_month < cap)
+                m.daily.is_none_or(|cap| today < cap)
+                    && m.monthly.is_none_or(|cap| this_month < cap)
             });
             if within {
                 to_send.push(subscriber);
@@ -150,14 +152,23 @@ impl Store {
             .map(|(s, id)| (*s, Some(*id)))
             .chain(over_cap.iter().map(|s| (*s, None)))
             .collect();
-        self.insert_deliveries(tx, send.item, &deliveries, now_ms).await?;
+        self.insert_deliveries(tx, send.item, &deliveries, now_ms)
+            .await?;
         let billed: Vec<(i64, MessageId)> = to_send
             .iter()
             .zip(&ids)
             .filter_map(|(s, id)| s.member.map(|m| (m.id, *id)))
             .collect();
-        self.insert_billing(tx, channel.id, send.item, &billed, parts, (&day, &month), now_ms)
-            .await?;
+        self.insert_billing(
+            tx,
+            channel.id,
+            send.item,
+            &billed,
+            parts,
+            (&day, &month),
+            now_ms,
+        )
+        .await?;
         fan_out.queued = u32::try_from(ids.len()).unwrap_or(u32::MAX);
         fan_out.over_cap = u32::try_from(over_cap.len()).unwrap_or(u32::MAX);
         Ok(fan_out)
@@ -185,7 +196,11 @@ impl Store {
                     .bind(item)
                     .bind(subscriber.phone.as_str())
                     .bind(subscriber.member.map(|m| m.id))
-                    .bind(if message.is_some() { "queued" } else { "over-cap" })
+                    .bind(if message.is_some() {
+                        "queued"
+                    } else {
+                        "over-cap"
+                    })
                     .bind(*message)
                     .bind(now_ms);
             }

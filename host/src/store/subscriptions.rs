@@ -181,8 +181,9 @@ impl Store {
                     .await?
             }
             None => {
-                let sql =
-                    format!("DELETE FROM channel_subscriptions WHERE channel_id = $1 AND {column} = $2");
+                let sql = format!(
+                    "DELETE FROM channel_subscriptions WHERE channel_id = $1 AND {column} = $2"
+                );
                 key.bind(sqlx::query(&sql).bind(channel.id))
                     .execute(&mut *tx)
                     .await?
@@ -275,7 +276,12 @@ pub(super) async fn entitled_subscribers(
     }
 }
 
-async fn staff(tx: &mut Tx, sql: &str, channel: i64, name: &str) -> Result<Vec<Subscriber>, StoreError> {
+async fn staff(
+    tx: &mut Tx,
+    sql: &str,
+    channel: i64,
+    name: &str,
+) -> Result<Vec<Subscriber>, StoreError> {
     let rows = sqlx::query(sql)
         .bind(channel)
         .bind(name)
