@@ -9,8 +9,8 @@ use sqlx::{Row, Transaction};
 
 mod records;
 
-use super::audit::{AuditEntry, commit_audited};
 use super::Store;
+use super::audit::{AuditEntry, commit_audited};
 use crate::clock::now_ms;
 use crate::phone::PhoneNumber;
 pub use records::{
