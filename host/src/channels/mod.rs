@@ -135,6 +135,18 @@ impl Channels {
         Ok(self.store.news_latest_valid(&code, now_ms).await?)
     }
 
+    /// A channel and its latest item still valid at `now_ms`, for the phone that asked (as a
+    /// subscribe would be, refused when the phone may not read the channel).
+    pub async fn latest_for(
+        &self,
+        channel: &str,
+        phone: &str,
+        now_ms: i64,
+    ) -> Result<(ChannelRecord, Option<NewsItem>), ChannelError> {
+        let code = check_code(channel)?;
+        self.store.channel_latest_for(&code, phone, now_ms).await
+    }
+
     /// Subscribes the phone that asked (canonical, e.g. the sender of `DY XW01`) to a channel,
     /// if it is in the channel's audience; nothing is recorded otherwise.
     pub async fn subscribe(

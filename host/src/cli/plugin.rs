@@ -129,7 +129,8 @@ pub struct GrantArgs {
     http_host: Option<String>,
     /// A host capability of contract 1.1: `directory` (the address book), `citizen` (the
     /// sender's own citizen application, and the application-changed event), `state` (values
-    /// kept across calls) or `send-to-contacts` (SMS to address-book numbers).
+    /// kept across calls), `send-to-contacts` (SMS to address-book numbers) or `channels` (the
+    /// sender's subscriptions to channels and their latest items).
     #[arg(long, value_name = "NAME", group = "target")]
     capability: Option<String>,
 }

@@ -27,6 +27,9 @@ vocabulary! {
         State = "state",
         /// Send SMS to numbers of the internal address book (`outbox.send` to a contact).
         SendToContacts = "send-to-contacts",
+        /// Subscribe the sender of a command to a channel, unsubscribe, read a channel's
+        /// latest item (`channels`).
+        Channels = "channels",
     }
 }
 

@@ -141,6 +141,37 @@ impl Store {
         self.change_subscription(code, phone, None).await
     }
 
+    /// The channel `code` and its latest item still valid at `now_ms`, for `phone` (canonical):
+    /// refused when the phone may not read the channel, as a subscribe would be.
+    pub(crate) async fn channel_latest_for(
+        &self,
+        code: &str,
+        phone: &str,
+        now_ms: i64,
+    ) -> Result<(ChannelRecord, Option<super::channels::NewsItem>), ChannelError> {
+        let mut tx = self.pool.begin().await?;
+        let channel = super::channels::channel_by_code(&mut tx, code)
+            .await?
+            .ok_or_else(|| ChannelError::UnknownChannel(code.to_owned()))?;
+        match entitlement(&mut tx, &channel, phone).await? {
+            Entitlement::Member(_) | Entitlement::Staff => {}
+            Entitlement::NotAMember => {
+                return Err(ChannelError::NotAMember {
+                    phone: phone.to_owned(),
+                });
+            }
+            Entitlement::NotEntitled => {
+                return Err(ChannelError::NotEntitled {
+                    phone: phone.to_owned(),
+                    code: channel.code,
+                });
+            }
+        }
+        tx.rollback().await?;
+        let latest = self.news_latest_valid(&channel.code, now_ms).await?;
+        Ok((channel, latest))
+    }
+
     /// Subscribes (`since`: the time) or unsubscribes (`None`).
     async fn change_subscription(
         &self,

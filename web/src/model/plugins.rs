@@ -25,7 +25,8 @@ pub struct PluginRow {
     /// What its manifest asks for.
     pub asks_datasources: Vec<String>,
     pub asks_http_hosts: Vec<String>,
-    /// Host capabilities (contract 1.1): `directory`, `citizen`, `state`, `send-to-contacts`.
+    /// Host capabilities (contract 1.1): `directory`, `citizen`, `state`, `send-to-contacts`,
+    /// `channels`.
     pub asks_capabilities: Vec<String>,
     /// What it is granted.
     pub granted_datasources: Vec<String>,

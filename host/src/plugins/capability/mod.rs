@@ -10,6 +10,7 @@
 //! `add_to_linker`, one line in [`add_to_linker`], its interface in the newest `wit/` contract
 //! and, when it is granted separately, a [`Capability`](super::manifest::Capability).
 
+pub mod channels;
 pub mod citizen;
 pub mod clock;
 pub mod config;
@@ -283,6 +284,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     clock::add_to_linker(linker)?;
     directory::add_to_linker(linker)?;
     citizen::add_to_linker(linker)?;
+    channels::add_to_linker(linker)?;
     state::add_to_linker(linker)?;
     outbox::add_to_linker(linker)?;
     Ok(())
