@@ -13,6 +13,7 @@ const WAIT: Duration = Duration::from_secs(60);
 const OFFICER: &str = "13800000001";
 const TRAFFIC_WARDEN: &str = "13800000002";
 const STRANGER: &str = "13900000009";
+const MEMBER: &str = "13800000021";
 
 jingxun::on_both_backends!(Backend =>
     a_registered_officer_gets_the_vehicle_behind_a_plate,
@@ -25,6 +26,7 @@ jingxun::on_both_backends!(Backend =>
     in_silent_mode_a_refused_phone_gets_no_answer_but_is_audited,
     txl_lists_the_people_of_the_address_book_to_an_officer_only,
     crj_lists_border_crossings_only_to_an_officer_granted_it,
+    members_follow_news_columns_by_sms_and_a_stranger_is_told_to_bind_the_phone,
 );
 
 /// A daemon with the demo datasource, the bundled plugins, an officer and a traffic warden.
@@ -569,5 +571,59 @@ async fn a_plugin_reaches_a_loopback_server_only_when_it_is_granted_by_address()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    rig.finish().await;
+}
+
+/// R12, R13: a member with a bound phone subscribes with `DY XW01` (the customer's reply,
+/// exactly), reads the column's latest item with `XW01`, and leaves with `TD XW01`; a phone no
+/// member bound is told to bind it on the website, and nothing is recorded for it.
+async fn members_follow_news_columns_by_sms_and_a_stranger_is_told_to_bind_the_phone(
+    backend: Backend,
+) {
+    let rig = Rig::start(backend).await;
+    rig.daemon
+        .cli_ok(&["member", "add", "--login", "wang", "--name", "王芳"]);
+    rig.daemon
+        .cli_ok(&["member", "bind", "--login", "wang", "--phone", MEMBER]);
+    rig.daemon.cli_ok(&[
+        "channel",
+        "add",
+        "--code",
+        "XW01",
+        "--name",
+        "焦点",
+        "--audience",
+        "members",
+        "--validity",
+        "24h",
+    ]);
+    assert_eq!(rig.ask(MEMBER, "DY XW01").await, "你已成功订阅 新闻焦点");
+    assert_eq!(rig.ask(MEMBER, "XW01").await, "栏目 XW01 暂无新闻。");
+    rig.daemon.cli_ok(&[
+        "news",
+        "publish",
+        "--channel",
+        "XW01",
+        "--title",
+        "平安夜",
+        "--text",
+        "注意防火",
+    ]);
+    assert_eq!(rig.ask(MEMBER, "ｘｗ01").await, "【焦点】平安夜：注意防火");
+    let stranger = rig.ask(STRANGER, "DY XW01").await;
+    assert!(stranger.contains("绑定"), "{stranger}");
+    assert_eq!(
+        rig.ask(STRANGER, "XW01").await,
+        stranger,
+        "nor may a stranger read it"
+    );
+    let subscribers = |rig: &Rig| {
+        let listed = rig.daemon.cli_ok(&["channel", "list", "--json"]);
+        let channel: Value = serde_json::from_str(listed.trim()).expect("one channel");
+        channel["subscribers"].as_i64()
+    };
+    assert_eq!(subscribers(&rig), Some(1), "only the member is subscribed");
+    assert_eq!(rig.ask(MEMBER, "TD XW01").await, "你已取消订阅 新闻焦点");
+    assert_eq!(subscribers(&rig), Some(0));
     rig.finish().await;
 }

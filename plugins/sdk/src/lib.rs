@@ -2,7 +2,7 @@
 //! crate holds only its own logic:
 //! - the contract's bindings, generated once here (the interfaces under [`jingxun::plugin`],
 //!   re-exported at the top: [`datasource`], [`http`], [`config`], [`log`], [`clock`],
-//!   [`directory`], [`citizen`], [`state`], [`outbox`], [`events`]);
+//!   [`directory`], [`citizen`], [`channels`], [`state`], [`outbox`], [`events`]);
 //! - the [`Plugin`] trait: `describe` to write, `handle` and `on_event` with defaults (a query
 //!   plugin reacts to no event; an event plugin answers no command);
 //! - [`describe`], a builder of the [`Description`];
@@ -49,7 +49,8 @@ pub use bindings::{Description, Event, Guest, PluginError, Reply, Request, jingx
 pub use jingxun::plugin::events::{Payload, Schedule};
 pub use jingxun::plugin::types::{Command, Manifest, Outcome, User, Value};
 pub use jingxun::plugin::{
-    citizen, clock, config, datasource, directory, events, http, log, outbox, state, types,
+    channels, citizen, clock, config, datasource, directory, events, http, log, outbox, state,
+    types,
 };
 
 /// What a plugin implements; [`export!`] makes it the component's exports.
@@ -182,7 +183,8 @@ impl Describe {
         self
     }
 
-    /// A capability beyond 1.0's: `directory`, `citizen`, `state`, `send-to-contacts`.
+    /// A capability beyond 1.0's: `directory`, `citizen`, `state`, `send-to-contacts`,
+    /// `channels`.
     pub fn capability(mut self, name: &str) -> Self {
         self.0.capabilities.push(name.into());
         self
