@@ -6,8 +6,9 @@
 //! an audience is `members`, `role:ROLE` or `group:GROUP` (an existing role or address-book
 //! group); durations are written `10s`, `30m`, `24h` or `7d`; digest times `HH:MM`. An item is
 //! valid from its publication for the channel's validity: after that it is neither sent nor
-//! returned. Every change writes an audit row (component `channels`: `channel.add`,
-//! `news.publish`) in the transaction of the change.
+//! returned. An administrator's or editor's change writes an audit row (component `channels`:
+//! `channel.add`, `news.publish`) in the transaction of the change; a subscription, the
+//! sender's own SMS request, is kept as that SMS and its reply, not audited.
 
 use std::time::Duration;
 

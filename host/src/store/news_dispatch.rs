@@ -13,7 +13,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::TimeZone;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -52,11 +51,9 @@ pub struct NewsSend<'a> {
 
 /// The calendar day and month of `ms` in `tz`: `("YYYY-MM-DD", "YYYY-MM")`.
 pub(crate) fn local_day_and_month(ms: i64, tz: chrono_tz::Tz) -> (String, String) {
-    let local = tz.timestamp_millis_opt(ms).single().unwrap_or_else(|| {
-        tz.timestamp_millis_opt(0)
-            .single()
-            .expect("the epoch exists")
-    });
+    let local = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&tz);
     (
         local.format("%Y-%m-%d").to_string(),
         local.format("%Y-%m").to_string(),
@@ -66,7 +63,7 @@ pub(crate) fn local_day_and_month(ms: i64, tz: chrono_tz::Tz) -> (String, String
 impl Store {
     /// Sends a news item to its channel's entitled subscribers, within their caps, once each,
     /// with its deliveries and billing rows, in one transaction.
-    pub async fn news_fan_out(
+    pub(crate) async fn news_fan_out(
         &self,
         send: &NewsSend<'_>,
         now_ms: i64,

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use super::JINGXUN;
+use super::{JINGXUN, output_with_stdin};
 
 /// The command line on a configuration naming the test database, in the test's folder, with
 /// no daemon: the commands work on the store.
@@ -36,25 +36,14 @@ impl Cli {
 
     /// Runs a command with `input` on its standard input.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = Command::new(JINGXUN)
+        let mut command = Command::new(JINGXUN);
+        command
             .arg("--config")
             .arg(&self.config)
             .args(args)
             .current_dir(self.dir.path())
-            .env("USER", "e2e-admin")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run jingxun");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait for jingxun")
+            .env("USER", "e2e-admin");
+        output_with_stdin(command, input)
     }
 
     /// Runs a command that must succeed; returns its standard output.

@@ -18,6 +18,24 @@ pub use cli::Cli;
 /// The binary under test.
 pub const JINGXUN: &str = env!("CARGO_BIN_EXE_jingxun");
 
+/// Runs `command` with `input` on its standard input; its output and status.
+pub fn output_with_stdin(mut command: Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jingxun");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for jingxun")
+}
+
 /// A WebAssembly component built by `cargo xtask plugins` (which `cargo xtask test` runs
 /// first): `plugins/<crate>` as `target/plugins/<file>`, a test plugin from
 /// `tests/fixtures/plugins/` as `target/plugins/fixtures/<file>`. Returned as a canonical path
@@ -259,24 +277,13 @@ impl Daemon {
 
     /// Runs a `jingxun` subcommand with `input` on its standard input.
     pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = Command::new(JINGXUN)
+        let mut command = Command::new(JINGXUN);
+        command
             .arg("--config")
             .arg(&self.config)
             .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run jingxun");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait for jingxun")
+            .current_dir(self.dir.path());
+        output_with_stdin(command, input)
     }
 
     /// Runs a `jingxun` subcommand that must succeed, and returns its standard output.
